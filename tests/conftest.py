@@ -1,0 +1,56 @@
+"""Shared fixtures: real-data locations (skipped when absent) and CPU limits."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+try:  # keep the suite predictable on small CI machines
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover
+    pass
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir():
+    """``$SKFAIR_DATA_DIR`` or ``../shared/data`` next to the checkout."""
+    env = os.environ.get("SKFAIR_DATA_DIR")
+    return Path(env) if env else (REPO_ROOT / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """The real-data folder; tests using it skip when it is absent."""
+    path = shared_data_dir()
+    if not path.is_dir():
+        pytest.skip(f"real data folder {path} is absent")
+    return path
+
+
+@pytest.fixture(scope="session")
+def utkface_dir(data_dir):
+    path = data_dir / "utkface" / "images"
+    if not path.is_dir():
+        pytest.skip(f"{path} is absent")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fairface_dir(data_dir):
+    path = data_dir / "fairface-540"
+    if not path.is_dir():
+        pytest.skip(f"{path} is absent")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tabular_dir(data_dir):
+    path = data_dir / "tabular"
+    if not path.is_dir():
+        pytest.skip(f"{path} is absent")
+    return path

@@ -1,0 +1,152 @@
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skfair.utils import (
+    SensitiveColumns,
+    SensitiveEncoding,
+    check_sensitive_features,
+    encode_sensitive_features,
+    split_sensitive_from_X,
+)
+
+
+def test_1d_array_codes_sorted_levels():
+    enc = encode_sensitive_features(np.array(["b", "a", "c", "a"]))
+    assert isinstance(enc, SensitiveEncoding)
+    np.testing.assert_array_equal(enc.codes, [1, 0, 2, 0])
+    assert list(enc.groups.iloc[:, 0]) == ["a", "b", "c"]
+    assert enc.names == ["sensitive_feature_0"]
+    np.testing.assert_array_equal(enc.counts, [2, 1, 1])
+    assert enc.n_groups == 3
+
+
+def test_series_name_is_kept():
+    enc = encode_sensitive_features(pd.Series([1, 2, 1], name="race"))
+    assert enc.names == ["race"]
+    assert list(enc.groups["race"]) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "sf",
+    [
+        pd.DataFrame({"race": ["b", "a", "b", "a"], "sex": ["F", "M", "M", "M"]}),
+        [pd.Series(["b", "a", "b", "a"], name="race"), pd.Series(["F", "M", "M", "M"], name="sex")],
+        {"race": ["b", "a", "b", "a"], "sex": ["F", "M", "M", "M"]},
+    ],
+)
+def test_several_attributes_mean_observed_intersections(sf):
+    enc = encode_sensitive_features(sf)
+    assert enc.names == ["race", "sex"]
+    # observed cells only: (a, M), (b, F), (b, M); (a, F) is not invented
+    assert enc.groups.to_dict("list") == {"race": ["a", "b", "b"], "sex": ["M", "F", "M"]}
+    np.testing.assert_array_equal(enc.codes, [1, 0, 2, 0])
+    assert enc.n_values == [2, 2]
+    assert enc.labels() == ["race=a, sex=M", "race=b, sex=F", "race=b, sex=M"]
+
+
+def test_list_of_unnamed_arrays_and_2d_array():
+    a, b = np.array([0, 1, 1]), np.array(["x", "x", "y"])
+    enc = encode_sensitive_features([a, b])
+    assert enc.names == ["sensitive_feature_0", "sensitive_feature_1"]
+    enc2 = encode_sensitive_features(np.column_stack([a, a]))
+    assert enc2.n_groups == 2
+
+
+def test_categorical_keeps_category_order_and_unused_levels():
+    s = pd.Series(pd.Categorical(["old", "young"], categories=["young", "old", "mid"]), name="age")
+    enc = encode_sensitive_features(s)
+    assert list(enc.categories[0]) == ["young", "old", "mid"]
+    assert enc.n_values == [3]
+    np.testing.assert_array_equal(enc.codes, [1, 0])
+    assert list(enc.groups["age"]) == ["young", "old"]
+
+
+def test_reencode_with_known_categories_and_unseen_error():
+    train = encode_sensitive_features({"race": ["a", "b", "c"]})
+    new = encode_sensitive_features({"race": ["c", "a"]}, categories=train.categories)
+    np.testing.assert_array_equal(new.attribute_codes[:, 0], [2, 0])
+    with pytest.raises(ValueError, match="not seen before"):
+        encode_sensitive_features({"race": ["z"]}, categories=train.categories)
+
+
+def test_attribute_marginal():
+    enc = encode_sensitive_features({"race": ["a", "b", "b"], "sex": ["F", "M", "F"]})
+    sex = enc.attribute("sex")
+    np.testing.assert_array_equal(sex.codes, [0, 1, 0])
+    assert sex.names == ["sex"]
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.array([1.0, np.nan, 2.0]), "missing values"),
+        (pd.Series(["a", None, "b"]), "missing values"),
+        (pd.DataFrame({"r": ["a", "b", "c"], "s": [1, None, 2]}), "'s': 1"),
+        (np.array([]), "empty"),
+        (None, "required"),
+        (5, "scalar"),
+        (np.zeros((2, 2, 2)), "1-D or 2-D"),
+        ([np.array([1, 2]), np.array([1, 2, 3])], "different lengths"),
+    ],
+)
+def test_bad_input_names_the_parameter(bad, match):
+    with pytest.raises(ValueError, match=match) as exc:
+        encode_sensitive_features(bad)
+    assert "sensitive_features" in str(exc.value)
+
+
+def test_length_mismatch_names_parameter_and_counts():
+    with pytest.raises(ValueError, match=r"sensitive_features has 3 rows but X has 4"):
+        check_sensitive_features(["a", "b", "a"], n_samples=4)
+    with pytest.raises(ValueError, match=r"^groups has 3 rows"):
+        check_sensitive_features(["a", "b", "a"], n_samples=4, param="groups")
+
+
+def test_sensitive_columns_from_X_columns_and_index_levels():
+    X = pd.DataFrame(
+        {"x": [0.1, 0.2, 0.3], "race": ["a", "b", "a"]},
+        index=pd.Index(["F", "M", "F"], name="sex"),
+    )
+    X_rest, S = split_sensitive_from_X(X, SensitiveColumns("race", "sex"))
+    assert list(X_rest.columns) == ["x"]
+    assert S.to_dict("list") == {"race": ["a", "b", "a"], "sex": ["F", "M", "F"]}
+    enc = encode_sensitive_features("race", X=X)
+    np.testing.assert_array_equal(enc.codes, [0, 1, 0])
+    keep, _ = split_sensitive_from_X(X, SensitiveColumns("race", drop=False))
+    assert "race" in keep.columns
+
+
+def test_sensitive_columns_errors():
+    X = pd.DataFrame({"x": [1.0]})
+    with pytest.raises(ValueError, match="'race' is neither a column nor an index level"):
+        split_sensitive_from_X(X, "race")
+    with pytest.raises(TypeError, match="must be a pandas DataFrame"):
+        split_sensitive_from_X(np.zeros((1, 1)), "race")
+    with pytest.raises(ValueError, match="no X was given"):
+        encode_sensitive_features("race")
+    with pytest.raises(TypeError, match="column names"):
+        SensitiveColumns(1)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 2)), min_size=1, max_size=40),
+    st.randoms(use_true_random=False),
+)
+def test_codes_consistent_under_row_permutation(rows, rnd):
+    race = np.array([r for r, _ in rows])
+    age = np.array([a for _, a in rows])
+    enc = encode_sensitive_features({"race": race, "age": age})
+    # the same (race, age) pair always gets the same code, and different pairs differ
+    table = enc.groups.to_numpy()
+    np.testing.assert_array_equal(table[enc.codes, 0], race)
+    np.testing.assert_array_equal(table[enc.codes, 1].astype(int), age)
+    assert len({tuple(r) for r in table}) == enc.n_groups
+    perm = list(range(len(rows)))
+    rnd.shuffle(perm)
+    enc_p = encode_sensitive_features({"race": race[perm], "age": age[perm]})
+    pd.testing.assert_frame_equal(enc_p.groups, enc.groups)
+    np.testing.assert_array_equal(enc_p.codes, enc.codes[perm])
