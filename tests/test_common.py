@@ -7,26 +7,85 @@ reason; they are reported as expected failures (xfail), never silently skipped.
 """
 
 import pytest
+from sklearn.linear_model import LogisticRegression as _LogReg
+from sklearn.linear_model import Ridge as _Ridge
 from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import skfair.ensemble as _ens
+import skfair.estimators as _est
+import skfair.transformers as _tr
+from skfair.samplers import GroupResampler
+from skfair.weighting import ClassBalancedWeighting, SupportWeighting, WeightedEstimator
+
+# tiny CPU networks for the skorch-based estimators
+_NET_KW = dict(hidden_sizes=(16,), max_epochs=10, lr=0.01, batch_size=64, device="cpu")
 
 # One instance per public estimator / transformer / sampler. Keep them small
 # (few epochs, tiny networks) so the whole harness runs in a few minutes on CPU.
 ESTIMATORS = [
     # --- samplers (skfair.samplers) ---
+    GroupResampler(random_state=0),
     # --- weighting (skfair.weighting) ---
+    WeightedEstimator(_LogReg(), ClassBalancedWeighting()),
     # --- transformers (skfair.transformers) ---
+    _tr.PixelInverter(),
+    _tr.EmbeddingExtractor("resnet18", weights=None, image_size=32, progress=False),
     # --- estimators (skfair.estimators) ---
+    _est.FairNetClassifier(**_NET_KW),
+    _est.FairNetRegressor(**_NET_KW),
+    _est.AttributeAwareClassifier(**_NET_KW),
+    _est.AttributeAwareRegressor(**_NET_KW),
     # --- ensemble (skfair.ensemble) ---
+    _ens.ExpertEnsembleRegressor([("a", _Ridge(alpha=0.1), None),
+                                  ("b", _Ridge(), SupportWeighting(target="binned"))], cv=3),
+    _ens.ExpertEnsembleClassifier([("a", _LogReg(), None),
+                                   ("b", _LogReg(C=0.1), ClassBalancedWeighting())], cv=3),
     # --- generative (skfair.generative) ---
 ]
 
 # {class name: {check name: reason}}; shared by every instance of the class.
+_SW_REASON = (
+    "stochastic mini-batch training: a row of weight 2 and two copies of that row "
+    "land in different batches, so the fits differ (equivalent in expectation only)"
+)
 EXPECTED_FAILED_CHECKS = {
     # --- samplers ---
+    "GroupResampler": {"check_fit1d": "1-D X is accepted on purpose: a list of image paths "
+                       "(lazy loading) is resampled row-wise like any array"},
     # --- weighting ---
+    "WeightedEstimator": {
+        c: "the weights are computed from the data (class counts): repeating rows changes "
+           "them, so sample_weight=2 is not the same as a repeated row, by design"
+        for c in ("check_sample_weight_equivalence_on_dense_data",
+                  "check_sample_weight_equivalence_on_sparse_data")
+    },
     # --- transformers ---
+    "PixelInverter": {  # (EmbeddingExtractor takes images/paths: sklearn skips its checks)
+        c: "float input must be images in [0, 1] (ValueError otherwise, by design); the "
+           "check's random data goes up to ~9, or is an object array"
+        for c in ("check_estimators_overwrite_params", "check_dont_overwrite_parameters",
+                  "check_estimators_fit_returns_self", "check_readonly_memmap_input",
+                  "check_n_features_in_after_fitting",
+                  "check_estimators_dtypes", "check_dtype_object", "check_pipeline_consistency",
+                  "check_estimators_pickle", "check_f_contiguous_array_estimator",
+                  "check_transformer_data_not_an_array", "check_transformer_general",
+                  "check_transformer_preserve_dtypes", "check_methods_sample_order_invariance",
+                  "check_methods_subset_invariance", "check_fit2d_1sample",
+                  "check_fit2d_1feature", "check_dict_unchanged", "check_fit_idempotent",
+                  "check_fit_check_is_fitted", "check_n_features_in", "check_fit2d_predict1d")
+    },
     # --- estimators ---
+    "FairNetClassifier": {"check_sample_weight_equivalence_on_dense_data": _SW_REASON},
+    "FairNetRegressor": {"check_sample_weight_equivalence_on_dense_data": _SW_REASON},
+    "AttributeAwareClassifier": {"check_sample_weight_equivalence_on_dense_data": _SW_REASON},
+    "AttributeAwareRegressor": {"check_sample_weight_equivalence_on_dense_data": _SW_REASON},
     # --- ensemble ---
+    **{cls: {c: "an expert's weights are computed from the data (support / class counts): "
+                "repeating a row changes them (and the cross-validation folds of the "
+                "combiner), so sample_weight=2 differs from a repeated row, by design"
+             for c in ("check_sample_weight_equivalence_on_dense_data",
+                       "check_sample_weight_equivalence_on_sparse_data")}
+       for cls in ("ExpertEnsembleRegressor", "ExpertEnsembleClassifier")},
     # --- generative ---
 }
 

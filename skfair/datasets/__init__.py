@@ -17,6 +17,7 @@ from ._colored_digits import (
 )
 from ._compas import load_compas
 from ._fairface import load_fairface
+from ._multilabel import make_biased_multilabel
 from ._rafdb import load_rafdb
 from ._summary import DatasetSummary, dataset_summary
 from ._utkface import load_utkface, parse_utkface_name
@@ -34,6 +35,7 @@ __all__ = [
     "load_fairface",
     "load_rafdb",
     "load_utkface",
+    "make_biased_multilabel",
     "make_colored_digits",
     "parse_utkface_name",
 ]

@@ -8,7 +8,7 @@ arrays) mean intersectional groups: one code per *observed* combination.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -149,6 +149,16 @@ def check_sensitive_features(sensitive_features, *, n_samples=None, X=None,
         On missing values, a length mismatch, an empty input or more than two
         dimensions; the message names ``param``.
     """
+    frame = _as_frame(sensitive_features, n_samples=n_samples, X=X, param=param)
+    _raise_if_missing(frame, param)
+    return frame.reset_index(drop=True)
+
+
+def _as_frame(sensitive_features, *, n_samples, X, param, deep=True):
+    """Everything :func:`check_sensitive_features` checks except missing values.
+
+    ``deep=False`` skips copying a DataFrame's data, for callers that only read it.
+    """
     if sensitive_features is None:
         raise ValueError(
             f"{param} is required here but got None; pass one value per row of X "
@@ -162,7 +172,7 @@ def check_sensitive_features(sensitive_features, *, n_samples=None, X=None,
             )
         _, frame = split_sensitive_from_X(X, sf, param=param)
     elif isinstance(sf, pd.DataFrame):
-        frame = sf.copy()
+        frame = sf.copy(deep=deep)
         frame.columns = [
             str(c) if c is not None else f"sensitive_feature_{i}"
             for i, c in enumerate(frame.columns)
@@ -213,6 +223,10 @@ def check_sensitive_features(sensitive_features, *, n_samples=None, X=None,
             f"{param} has {frame.shape[0]} rows but X has {n_samples}; "
             "they must have the same length."
         )
+    return frame
+
+
+def _raise_if_missing(frame, param):
     missing = frame.isna().to_numpy()
     if missing.any():
         per_col = missing.sum(axis=0)
@@ -223,7 +237,6 @@ def check_sensitive_features(sensitive_features, *, n_samples=None, X=None,
             f"{param} contains missing values (NaN/None) ({detail}); a missing value is "
             "not a group. Fill them with an explicit category or drop those rows."
         )
-    return frame.reset_index(drop=True)
 
 
 def _as_1d(values, param):
@@ -250,6 +263,60 @@ def _attribute_levels(col):
     except TypeError:  # mixed, unorderable types: order by their text
         return pd.Index(sorted(uniques, key=lambda v: (type(v).__name__, str(v))))
 
+
+def _sorted_levels(uniques):
+    """Sorted levels from the distinct values of one attribute."""
+    try:
+        return pd.Index(np.sort(uniques))
+    except TypeError:  # mixed, unorderable types: order by their text
+        return pd.Index(sorted(uniques, key=lambda v: (type(v).__name__, str(v))))
+
+
+def _factorize(col, out):
+    """Codes of one attribute written into ``out`` (int64); returns ``(uniques, missing)``.
+
+    ``uniques[code]`` is the value of each code; ``missing`` tells whether a
+    missing value was met (its code is then -1). One O(n) pass: categorical
+    columns reuse their codes, small-range integer columns are counted
+    instead of hashed, everything else goes through :func:`pandas.factorize`.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        raw = col.cat.codes.to_numpy()  # narrow integers, -1 for missing
+        out[:] = raw
+        return col.cat.categories, bool(raw.size and raw.min() < 0)
+    values = col.to_numpy()
+    if values.dtype.kind in "iu" and values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if -(2**62) < lo and hi < 2**62 and hi - lo <= max(4 * values.size, 1 << 16):
+            np.subtract(values, lo, out=out, casting="unsafe")
+            present = np.bincount(out, minlength=hi - lo + 1) > 0
+            uniques = (np.flatnonzero(present) + lo).astype(values.dtype)
+            if not present.all():  # values lo..hi do not all occur: compact them
+                lookup = np.cumsum(present, dtype=np.int64) - 1
+                np.take(lookup, out, out=out, mode="clip")
+            return uniques, False
+    codes, uniques = pd.factorize(values)
+    out[:] = codes
+    return uniques, bool((codes < 0).any())
+
+
+def _unique_inverse(flat, size):
+    """``np.unique(flat, return_inverse=True, return_counts=True)`` for codes in ``[0, size)``.
+
+    A counting pass (O(n + size)) when ``size`` is not much larger than the
+    data, a sort otherwise; both give the sorted observed codes. ``flat``
+    itself may come back as the inverse (when every code in ``[0, size)``
+    occurs), so pass an array the caller owns.
+    """
+    if size <= max(4 * flat.size, 1 << 20):
+        cell_counts = np.bincount(flat, minlength=int(size))
+        present = cell_counts > 0
+        if present.all():
+            return np.arange(int(size)), flat, cell_counts
+        lookup = np.cumsum(present, dtype=np.int64) - 1
+        return np.flatnonzero(present), lookup[flat], cell_counts[present]
+    observed, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    return observed, inverse.reshape(-1), counts
 
 @dataclass(frozen=True)
 class SensitiveEncoding:
@@ -356,43 +423,65 @@ def encode_sensitive_features(sensitive_features, *, n_samples=None, X=None,
                 f"{param} has {len(sensitive_features.codes)} rows but X has {n_samples}."
             )
         return sensitive_features
-    frame = check_sensitive_features(
-        sensitive_features, n_samples=n_samples, X=X, param=param
-    )
+    frame = _as_frame(sensitive_features, n_samples=n_samples, X=X, param=param, deep=False)
     names = [str(c) for c in frame.columns]
     if categories is not None and not isinstance(categories, Mapping):
         categories = dict(zip(names, categories, strict=False))
-    levels, attr_codes = [], np.empty((len(frame), len(names)), dtype=np.int64)
+    # column-major, so that filling and reading one attribute is contiguous
+    attr_codes = np.empty((len(frame), len(names)), dtype=np.int64, order="F")
+    # one pass per attribute (counting, category codes or hashing); missing
+    # values are detected there and reported like check_sensitive_features does
+    factorized = [_factorize(frame[name], attr_codes[:, j]) for j, name in enumerate(names)]
+    if any(missing for _, missing in factorized):
+        _raise_if_missing(frame, param)
+    levels = []
     for j, name in enumerate(names):
-        col = frame[name]
-        lev = pd.Index(categories[name]) if categories and name in categories else (
-            _attribute_levels(col)
-        )
-        codes = lev.get_indexer(col.to_numpy())
-        if (codes < 0).any():
-            unseen = pd.unique(col.to_numpy()[codes < 0])
+        col, (uniques, _), fcodes = frame[name], factorized[j], attr_codes[:, j]
+        is_cat = isinstance(col.dtype, pd.CategoricalDtype)
+        if categories and name in categories:
+            lev = pd.Index(categories[name])
+        elif is_cat:
+            lev = pd.Index(col.cat.categories)
+        else:
+            lev = _sorted_levels(uniques)
+        remap = lev.get_indexer(uniques)  # small: one entry per distinct value
+        unseen = remap < 0
+        if is_cat:  # unused categories are not values of the data
+            unseen &= np.bincount(fcodes, minlength=len(uniques)) > 0
+        if unseen.any():
+            bad = np.flatnonzero(unseen)
+            first = [int(np.argmax(fcodes == b)) for b in bad]  # order of appearance
+            values = [uniques[b] for b in bad[np.argsort(first, kind="stable")]]
             raise ValueError(
                 f"{param}: attribute {name!r} has values not seen before "
-                f"{list(unseen[:10])}; known values are {list(lev[:20])}."
+                f"{values[:10]}; known values are {list(lev[:20])}."
             )
         levels.append(lev)
-        attr_codes[:, j] = codes
+        if not np.array_equal(remap, np.arange(len(remap))):
+            np.take(remap.astype(np.int64), fcodes, out=fcodes, mode="clip")
     if len(names) == 1:
-        flat = attr_codes[:, 0]
-        observed, codes = np.unique(flat, return_inverse=True)
+        observed, codes, counts = _unique_inverse(np.array(attr_codes[:, 0]), len(levels[0]))
         table = pd.DataFrame({names[0]: levels[0][observed]})
     else:
         dims = tuple(max(len(lv), 1) for lv in levels)
-        flat = np.ravel_multi_index(attr_codes.T, dims)
-        observed, codes = np.unique(flat, return_inverse=True)
+        size = np.prod(dims, dtype=np.float64)
+        if size < 2**62:  # row-major cell index, computed in place
+            flat = attr_codes[:, 0] * dims[1]
+            flat += attr_codes[:, 1]
+            for j in range(2, len(dims)):
+                flat *= dims[j]
+                flat += attr_codes[:, j]
+        else:
+            flat = np.ravel_multi_index(attr_codes.T, dims)
+        observed, codes, counts = _unique_inverse(flat, int(size))
         cells = np.unravel_index(observed, dims)
         table = pd.DataFrame({n: levels[j][cells[j]] for j, n in enumerate(names)})
     for j, name in enumerate(names):
         if isinstance(frame[name].dtype, pd.CategoricalDtype):
             table[name] = pd.Categorical(table[name], categories=levels[j])
     table.index.name = "group"
-    codes = codes.astype(np.int64).reshape(-1)
-    counts = np.bincount(codes, minlength=len(table))
+    codes = codes.astype(np.int64, copy=False).reshape(-1)
+    counts = np.asarray(counts, dtype=np.int64)
     return SensitiveEncoding(
         codes=codes, groups=table, attribute_codes=attr_codes,
         categories=levels, names=names, counts=counts,

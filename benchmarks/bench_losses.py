@@ -1,0 +1,243 @@
+"""Training-step cost of each fairness loss over the plain task loss.
+
+One training step = forward + backward + Adam step of an MLP head on 512-d
+embeddings (batch 256 by default). For every fairness loss the step with
+``task + lam * fairness`` is timed side by side with the plain-task step,
+interleaved in blocks in alternating order within the same run, and the
+median over rounds of the per-round time ratio is printed (target <= 1.10).
+The plain task is cross-entropy for the classification losses, binary
+cross-entropy for bias amplification (multi-label) and L1 for the regression
+losses; group-balanced and adversarial are timed against cross-entropy.
+
+Run::
+
+    .venv/bin/python benchmarks/bench_losses.py              # CPU
+    .venv/bin/python benchmarks/bench_losses.py --device cuda
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from skfair.losses import (
+    AdversarialLoss,
+    cooccurrence_ratio,
+    get_fairness_loss,
+)
+
+CLASSIFICATION = ["dp_l2", "dp_mi", "eo_l2", "eo_mi", "iou", "iou_pairwise"]
+OTHERS = ["group_balanced", "adversarial", "bias_amplification", "mean_parity", "mae_parity"]
+# "floor": cross-entropy + lam * logits.mean(), a term that does no work: the fixed cost of
+# adding any extra term to the step (a reference row, not a fairness loss)
+FLOOR = "floor"
+
+
+class Body(nn.Module):
+    """MLP head: 512-d embedding -> hidden (the representation) -> outputs."""
+
+    def __init__(self, dim, hidden, out):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU())
+        self.out = nn.Linear(hidden, out)
+
+    def forward(self, x):
+        h = self.body(x)
+        return self.out(h), h
+
+
+def make_step(name, args, device, data):
+    """Return a closure doing one optimisation step for ``name``."""
+    torch.manual_seed(0)
+    X, y, yml, yreg, g = data
+    G = args.groups
+    lam = 0.5
+    if name in ("bias_amplification", "bce"):
+        task = "multilabel"
+        model = Body(args.dim, args.hidden, args.classes)
+    elif name in ("mean_parity", "mae_parity", "l1"):
+        task = "regression"
+        model = Body(args.dim, args.hidden, 1)
+    else:
+        task = "classification"
+        model = Body(args.dim, args.hidden, args.classes)
+    params = list(model.parameters())
+    loss = None
+    head = None
+    if name == FLOOR:
+
+        def loss(out, yb, gb, n_groups=None):
+            return out.mean()
+
+        loss.role = "penalty"
+    elif name not in ("ce", "bce", "l1"):
+        loss = get_fairness_loss(name, n_groups=G)
+        if loss.requires_fit:
+            loss.fit(yml.reshape(-1, args.classes).cpu(), g.reshape(-1).cpu(), n_groups=G)
+        if isinstance(loss, AdversarialLoss):
+            head = loss.make_head(args.hidden, G)
+            head.to(device)
+            params += list(head.parameters())
+        loss.to(device)
+    model.to(device)
+    opt = torch.optim.Adam(params, lr=1e-3)
+    n_batches = X.shape[0]
+    state = {"i": 0}
+
+    def step():
+        i = state["i"] = (state["i"] + 1) % n_batches
+        xb, gb = X[i], g[i]
+        out, emb = model(xb)
+        if task == "classification":
+            yb = y[i]
+            if loss is not None and loss.role == "reweight":
+                per = F.cross_entropy(out, yb, reduction="none")
+                total = per.mean() + lam * loss(per, yb, gb, n_groups=G)
+            else:
+                total = F.cross_entropy(out, yb)
+                if head is not None:
+                    total = total + lam * loss(head(emb), yb, gb, n_groups=G)
+                elif loss is not None:
+                    total = total + lam * loss(out, yb, gb, n_groups=G)
+        elif task == "multilabel":
+            yb = yml[i]
+            total = F.binary_cross_entropy_with_logits(out, yb)
+            if loss is not None:
+                total = total + lam * loss(out, None, gb, n_groups=G)
+        else:
+            yb = yreg[i]
+            pred = out[:, 0]
+            total = F.l1_loss(pred, yb)
+            if loss is not None:
+                total = total + lam * loss(pred, yb, gb, n_groups=G)
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+
+    return step
+
+
+def baseline_of(name):
+    if name == "bias_amplification":
+        return "bce"
+    if name in ("mean_parity", "mae_parity"):
+        return "l1"
+    return "ce"
+
+
+def time_block(step, n, device, clock=time.perf_counter):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = clock()
+    for _ in range(n):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (clock() - t0) / n
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--dim", type=int, default=512)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument("--groups", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--steps", type=int, default=20, help="steps per timed block")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--losses", nargs="*", default=[FLOOR] + CLASSIFICATION + OTHERS)
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "process"],
+        default="wall",
+        help="wall: perf_counter; process: CPU time of this process (robust to other "
+        "processes competing for the cores; CPU runs only)",
+    )
+    args = parser.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dev = args.device
+    if dev == "auto":
+        dev = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(dev)
+    if args.clock == "process" and device.type != "cpu":
+        parser.error("--clock process only measures CPU work; use --clock wall on a GPU")
+    clock = time.process_time if args.clock == "process" else time.perf_counter
+
+    gen = torch.Generator().manual_seed(0)
+    n_batches = 8
+    B = args.batch
+    X = torch.randn(n_batches, B, args.dim, generator=gen)
+    y = torch.randint(0, args.classes, (n_batches, B), generator=gen)
+    yml = (torch.rand(n_batches, B, args.classes, generator=gen) < 0.3).float()
+    yreg = torch.rand(n_batches, B, generator=gen) * 80
+    g = torch.randint(0, args.groups, (n_batches, B), generator=gen)
+    # b_train from the multi-label targets, as an estimator would at fit time
+    b_train = cooccurrence_ratio(yml.reshape(-1, args.classes), g.reshape(-1), n_groups=args.groups)
+    assert torch.isfinite(b_train).all()
+    data = tuple(t.to(device) for t in (X, y, yml, yreg, g))
+
+    print(
+        f"torch {torch.__version__} | {platform.processor() or platform.machine()} | "
+        f"device={device} | threads={torch.get_num_threads()} | batch={B} dim={args.dim} "
+        f"hidden={args.hidden} classes={args.classes} groups={args.groups} clock={args.clock}"
+    )
+    steps = {}
+    for name in args.losses:
+        for key in (name, baseline_of(name)):
+            if key not in steps:
+                steps[key] = make_step(key, args, device, data)
+    for step in steps.values():
+        time_block(step, args.warmup, device)
+
+    rng = random.Random(0)
+    ratios = {name: [] for name in args.losses}
+    base_t = {name: [] for name in args.losses}
+    loss_t = {name: [] for name in args.losses}
+    for r in range(args.rounds):
+        order = list(args.losses)
+        rng.shuffle(order)
+        for name in order:
+            pair = [baseline_of(name), name]
+            if r % 2:
+                pair.reverse()
+            t = {key: time_block(steps[key], args.steps, device, clock) for key in pair}
+            b, f = t[baseline_of(name)], t[name]
+            ratios[name].append(f / b)
+            base_t[name].append(b)
+            loss_t[name].append(f)
+
+    print(
+        f"{'loss':20s} {'baseline':>8s} {'base ms':>8s} {'loss ms':>8s} {'ratio':>7s} "
+        f"{'q25':>6s} {'q75':>6s} {'minratio':>8s}  target<=1.10"
+    )
+    worst = 0.0
+    for name in args.losses:
+        rs = sorted(ratios[name])
+        med = statistics.median(rs)
+        q = statistics.quantiles(rs, n=4) if len(rs) > 1 else [med, med, med]
+        # ratio of the fastest blocks: the least disturbed by other processes
+        min_ratio = min(loss_t[name]) / min(base_t[name])
+        if name != FLOOR:
+            worst = max(worst, med)
+        print(
+            f"{name:20s} {baseline_of(name):>8s} {1e3 * statistics.median(base_t[name]):8.3f} "
+            f"{1e3 * statistics.median(loss_t[name]):8.3f} {med:7.3f} {q[0]:6.3f} {q[2]:6.3f} "
+            f"{min_ratio:8.3f}  {'ok' if med <= 1.10 else 'OVER'}"
+        )
+    print(f"worst median ratio over the fairness losses: {worst:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,524 @@
+"""``FairNetBase``: the scikit-learn estimator behind every fair network.
+
+Design
+------
+The public estimators are plain :class:`sklearn.base.BaseEstimator`
+subclasses, *not* ``skorch.NeuralNet`` subclasses. ``fit`` validates the
+input, encodes the sensitive groups, computes the row weights, builds the
+network and trains a private :class:`~skfair.estimators._net.FairNeuralNet`
+(a ``skorch.NeuralNet``), stored as ``net_``. This keeps the scikit-learn
+contract simple: ``get_params`` lists exactly the constructor parameters
+(nested ``weighting__smoothing`` works because ``weighting`` is an
+estimator), ``clone`` never copies a trained network, the estimator checks
+apply unchanged, and metadata routing (``sensitive_features``,
+``sample_weight``) is scikit-learn's own. skorch still does what it is good
+at: the training loop, callbacks (early stopping), the epoch table
+(``verbose``), devices and pickling.
+
+How data travels
+----------------
+Features, group codes, row weights and (attribute-aware) extra inputs travel
+together in a :class:`skorch.helper.SliceDict` with the keys ``"X"``,
+``"groups"``, ``"sample_weight"`` and ``"extra"``, so mini-batching,
+shuffling, group-balanced sampling and the validation split keep them
+aligned. The network only sees ``"X"`` (and ``"extra"``); the loss reads the
+rest (see :mod:`skfair.estimators._net`).
+
+The loss of a batch is ``mean_i(w_i * task_i) + lam * fairness`` where
+``task_i`` is :meth:`FairNetBase.get_task_loss` (per row) and ``fairness``
+:meth:`FairNetBase.get_fairness_term`.
+
+Subclass hooks
+--------------
+A concrete estimator (classifier, regressor, multi-label classifier) sets
+``_task`` and overrides:
+
+``_prepare_y(y)``
+    Validate the target, set the target's fitted attributes (``classes_``,
+    ...) and return ``(y_net, n_outputs)``: the array the network is trained
+    against and the number of output units.
+``get_task_loss(outputs, y_true)``
+    Per-row task loss, shape ``(B,)`` (no reduction).
+``_class_sample_weight(y)``
+    Extra row weights from the target (class weights); ``None`` by default.
+``_stratify_labels(y_net)``
+    Labels to stratify the validation split on, beside the groups.
+``_split_sensitive(X, sensitive_features, reset)`` and ``_extra_inputs``
+    Attribute-aware estimators read sensitive columns from ``X`` and feed
+    them to the network.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping
+from skorch.helper import SliceDict, predefined_split
+from torch import nn
+
+from skfair.utils import encode_sensitive_features
+
+from ._cnn import SmallCNN
+from ._fairness import make_fairness_term, needs_embedding
+from ._mlp import MLP
+from ._net import FairModule, FairNeuralNet, SliceDataset, collate_batch
+from ._torchvision import TorchvisionBackbone
+
+__all__ = ["FairNetBase", "resolve_device"]
+
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+def resolve_device(device):
+    """Turn ``device`` (``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...) into a
+    torch device string; ``"cuda"`` without CUDA raises ``ValueError``."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this machine; "
+            "use device='auto' (CUDA when present, else CPU) or device='cpu'."
+        )
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device='mps' was requested but MPS is not available.")
+    return device
+
+
+def _silent(*args, **kwargs):
+    """A sink that prints nothing (early-stopping messages when not verbose)."""
+
+
+def _seed_from(random_state):
+    if random_state is None:
+        return None
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+class FairNetBase(BaseEstimator):
+    """Base class of the fairness-aware skorch estimators (not for direct use).
+
+    See the module docstring for the design and the subclass hooks. The
+    parameters are documented on the public estimators, e.g.
+    :class:`~skfair.estimators.FairNetClassifier`.
+    """
+
+    #: "classification", "regression" or "multilabel" (set by subclasses).
+    _task = None
+
+    _parameter_constraints: dict = {
+        "module": [str, type, nn.Module],
+        "hidden_sizes": ["array-like"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "module_params": [dict, None],
+        "fairness": [str, HasMethods(["forward"]), None],
+        "lam": [Interval(Real, 0, None, closed="left")],
+        "fairness_params": [dict, None],
+        "weighting": [HasMethods(["get_weights"]), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_sampling": [StrOptions({"random", "group_balanced", "group_class_balanced"})],
+        "valid_split": [Interval(Real, 0, 1, closed="neither"), None],
+        "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
+        "augmentation": [callable, None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        module="mlp",
+        hidden_sizes=(100,),
+        dropout=0.0,
+        module_params=None,
+        fairness=None,
+        lam=1.0,
+        fairness_params=None,
+        weighting=None,
+        max_epochs=30,
+        lr=1e-3,
+        batch_size=128,
+        optimizer="adam",
+        weight_decay=0.0,
+        batch_sampling="random",
+        valid_split=None,
+        early_stopping=None,
+        augmentation=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.module = module
+        self.hidden_sizes = hidden_sizes
+        self.dropout = dropout
+        self.module_params = module_params
+        self.fairness = fairness
+        self.lam = lam
+        self.fairness_params = fairness_params
+        self.weighting = weighting
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.batch_sampling = batch_sampling
+        self.valid_split = valid_split
+        self.early_stopping = early_stopping
+        self.augmentation = augmentation
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ hooks
+    def _prepare_y(self, y):
+        """Validate ``y``, set target attributes; return ``(y_net, n_outputs)``."""
+        raise NotImplementedError
+
+    def get_task_loss(self, outputs, y_true):
+        """Per-row task loss of shape ``(B,)`` for network ``outputs``."""
+        raise NotImplementedError
+
+    def _class_sample_weight(self, y):
+        """Row weights derived from the target (e.g. class weights)."""
+        return None
+
+    def _stratify_labels(self, y_net):
+        """Labels to stratify the validation split on, beside the groups."""
+        return None
+
+    def _split_sensitive(self, X, sensitive_features, *, reset):
+        """Return ``(X, sensitive_features)``; attribute-aware estimators read
+        sensitive columns from ``X`` here."""
+        return X, sensitive_features
+
+    def _extra_inputs(self, sensitive_features, n_samples, *, reset):
+        """Extra float32 network inputs per row (attribute-aware), or None."""
+        return None
+
+    def get_fairness_term(self, outputs, y_true, groups, *, term, embedding=None,
+                          per_sample_loss=None, sample_weight=None):
+        """Value of the fairness term for one batch.
+
+        Parameters
+        ----------
+        outputs : Tensor of shape (B, n_outputs)
+            Raw network outputs (logits).
+        y_true : Tensor
+            Targets as the network sees them.
+        groups : Tensor of shape (B,), int64
+            Group codes.
+        term : nn.Module
+            The fairness term built at fit (``net_.module_.fairness``).
+        embedding, per_sample_loss, sample_weight : Tensor, optional
+            Passed on in the context.
+
+        Returns
+        -------
+        Tensor of shape ()
+        """
+        ctx = {
+            "logits": outputs,
+            "y": y_true,
+            "groups": groups,
+            "n_groups": self.n_groups_,
+            "per_sample_loss": per_sample_loss,
+            "embedding": embedding,
+            "sample_weight": sample_weight,
+        }
+        return term(ctx)
+
+    # ------------------------------------------------------------- validation
+    def _validate_X(self, X, *, reset, y="no_validation"):
+        """Validate features (2-D tables or n-D image arrays); uint8 images stay uint8."""
+        keep_uint8 = getattr(X, "dtype", None) == np.uint8 and getattr(X, "ndim", 2) > 2
+        dtype = None if keep_uint8 else np.float32
+        kwargs = {"allow_nd": True, "dtype": dtype, "reset": reset}
+        if isinstance(y, str) and y == "no_validation":
+            X = validate_data(self, X, **kwargs)
+            return X if X.flags.writeable else X.copy()
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=False, **kwargs)
+        return (X if X.flags.writeable else X.copy()), y
+
+    def _encode_groups(self, sensitive_features, n_samples):
+        """Encode the sensitive features at fit; set the group attributes.
+
+        Returns int64 codes (zeros when ``sensitive_features`` is None).
+        """
+        if sensitive_features is None:
+            self.n_groups_ = 1
+            self.sensitive_groups_ = None
+            return np.zeros(n_samples, dtype=np.int64)
+        enc = encode_sensitive_features(sensitive_features, n_samples=n_samples)
+        self.n_groups_ = int(enc.n_groups)
+        self.sensitive_groups_ = enc.groups
+        return enc.codes.astype(np.int64)
+
+    def _row_weights(self, y, sensitive_features, sample_weight, X):
+        """Product of ``sample_weight``, the weighting object's and the class
+        weights, normalised to mean 1 (float32)."""
+        n = len(y)
+        w = np.ones(n, dtype=np.float64)
+        if sample_weight is not None:
+            w *= _check_sample_weight(sample_weight, X, dtype=np.float64)
+        self.weighting_ = None
+        if self.weighting is not None:
+            self.weighting_ = clone(self.weighting)
+            ww = np.asarray(
+                self.weighting_.get_weights(sensitive_features=sensitive_features, y=y),
+                dtype=np.float64,
+            )
+            if ww.shape != (n,) or not np.all(np.isfinite(ww)) or (ww < 0).any():
+                raise ValueError(
+                    f"weighting={self.weighting!r} returned weights of shape {ww.shape}; "
+                    f"expected {n} finite non-negative values."
+                )
+            w *= ww
+        cw = self._class_sample_weight(y)
+        if cw is not None:
+            w *= cw
+        total = w.sum()
+        if not total > 0:
+            raise ValueError(
+                "the row weights (sample_weight x weighting x class_weight) sum to zero; "
+                "at least one row needs a positive weight."
+            )
+        return (w * (n / total)).astype(np.float32)
+
+    # ----------------------------------------------------------------- builds
+    def _build_body(self, X, n_outputs, n_extra):
+        """Instantiate the network from ``module`` (see the estimator docs)."""
+        module, params = self.module, dict(self.module_params or {})
+        n_features = int(np.prod(X.shape[1:]))
+        if isinstance(module, nn.Module):
+            return copy.deepcopy(module)
+        if isinstance(module, type):
+            if not issubclass(module, nn.Module):
+                raise TypeError(f"module={module!r} is a class but not a torch nn.Module.")
+            available = {
+                "n_features": n_features, "n_outputs": n_outputs, "n_extra": n_extra,
+                "in_channels": X.shape[1] if X.ndim > 2 else None,
+                "hidden_sizes": tuple(self.hidden_sizes), "dropout": self.dropout,
+            }
+            accepted = inspect.signature(module).parameters
+            kwargs = {k: v for k, v in available.items() if k in accepted and v is not None}
+            if n_extra and "n_extra" not in accepted:
+                raise ValueError(
+                    f"module={module.__name__} must accept n_extra (and forward(X, extra)) "
+                    "to receive the attribute-aware inputs."
+                )
+            kwargs.update(params)
+            return module(**kwargs)
+        name = module.lower()
+        if name == "mlp":
+            return MLP(n_features, n_outputs, hidden_sizes=tuple(self.hidden_sizes),
+                       dropout=self.dropout, n_extra=n_extra, **params)
+        if X.ndim < 3:
+            raise ValueError(
+                f"module={module!r} is an image network and needs images of shape "
+                f"(n, C, H, W); got X of shape {X.shape}. Use module='mlp' for tables."
+            )
+        in_channels = X.shape[1] if X.ndim == 4 else 1
+        if name == "cnn":
+            return SmallCNN(in_channels, n_outputs, dropout=self.dropout, n_extra=n_extra,
+                            **params)
+        return TorchvisionBackbone(module, n_outputs, dropout=self.dropout, n_extra=n_extra,
+                                   in_channels=in_channels, **params)
+
+    @staticmethod
+    def _embedding_dim(body, X, extra):
+        dim = getattr(body, "embedding_dim", None)
+        if dim is not None:
+            return int(dim)
+        was_training = body.training
+        body.eval()
+        with torch.no_grad():
+            x = torch.as_tensor(X[:2])
+            out = body(x) if extra is None else body(x, extra=torch.as_tensor(extra[:2]))
+        body.train(was_training)
+        if isinstance(out, tuple | list) and len(out) > 1:
+            return int(np.prod(out[1].shape[1:]))
+        return None
+
+    def _train_valid_indices(self, y_net, groups, seed):
+        """Group- (and label-) stratified validation split, or None."""
+        if self.valid_split is None:
+            return None
+        n = len(groups)
+        labels = self._stratify_labels(y_net)
+        candidates = []
+        if labels is not None:
+            candidates.append(groups * (int(labels.max()) + 1) + labels)
+        candidates += [groups, labels]
+        for strata in candidates:
+            if strata is None:
+                continue
+            _, counts = np.unique(strata, return_counts=True)
+            if counts.min() < 2:
+                continue
+            try:
+                splitter = StratifiedShuffleSplit(
+                    n_splits=1, test_size=self.valid_split, random_state=seed
+                )
+                return next(splitter.split(np.zeros(n), strata))
+            except ValueError:  # more strata than validation rows, etc.
+                continue
+        warnings.warn(
+            "valid_split: could not stratify the validation split on groups (a group or "
+            "group x class cell has fewer than 2 rows or the split is too small); using a "
+            "plain random split."
+        )
+        splitter = ShuffleSplit(n_splits=1, test_size=self.valid_split, random_state=seed)
+        return next(splitter.split(np.zeros(n)))
+
+    def _optimizer_kwargs(self):
+        opt = self.optimizer
+        cls = _OPTIMIZERS[opt] if isinstance(opt, str) else opt
+        if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+            raise TypeError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or a "
+                            f"torch.optim.Optimizer subclass, got {opt!r}.")
+        kwargs = {"optimizer": cls}
+        if self.weight_decay:
+            kwargs["optimizer__weight_decay"] = self.weight_decay
+        if cls is torch.optim.SGD:
+            kwargs["optimizer__momentum"] = 0.9
+        return kwargs
+
+    # -------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, C, H, W)
+            Features, embeddings or images (``uint8`` images are scaled to
+            [0, 1] on the device).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sensitive_features : array-like, list of arrays or DataFrame, optional
+            Sensitive attributes (several columns mean intersectional
+            groups). Required when ``fairness`` is set and ``lam > 0``, and
+            by most ``weighting`` objects. Routed by metadata routing.
+        sample_weight : array-like of shape (n_samples,), optional
+            Row weights, multiplied with those of ``weighting`` and
+            ``class_weight``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X, sensitive_features = self._split_sensitive(X, sensitive_features, reset=True)
+        X, y = self._validate_X(X, reset=True, y=y)
+        n = X.shape[0]
+        if (self.fairness is not None and self.lam > 0 and sensitive_features is None):
+            raise ValueError(
+                f"fairness={self.fairness!r} with lam={self.lam} needs the sensitive groups: "
+                "pass sensitive_features= to fit (with metadata routing, request it with "
+                "set_fit_request(sensitive_features=True)), or set lam=0 / fairness=None."
+            )
+        y_orig = y
+        y_net, n_outputs = self._prepare_y(y)
+        if self.batch_sampling == "group_class_balanced" and self._stratify_labels(y_net) is None:
+            raise ValueError(
+                "batch_sampling='group_class_balanced' needs class labels; this estimator "
+                "predicts no classes. Use 'group_balanced'."
+            )
+        groups = self._encode_groups(sensitive_features, n)
+        weights = self._row_weights(y_orig, sensitive_features, sample_weight, X)
+        extra = self._extra_inputs(sensitive_features, n, reset=True)
+        self.device_ = resolve_device(self.device)
+        seed = _seed_from(self.random_state)
+
+        data = SliceDict(X=X, groups=groups, sample_weight=weights)
+        if extra is not None:
+            data["extra"] = extra
+        split = self._train_valid_indices(y_net, groups, seed)
+        train_split = None
+        if split is not None:
+            tr, va = split
+            train_split = predefined_split(SliceDataset(data[va], y_net[va]))
+            data, y_net = data[tr], y_net[tr]
+        callbacks = []
+        if self.early_stopping is not None:
+            monitor = "valid_loss" if split is not None else "train_loss"
+            callbacks.append(("early_stopping", EarlyStopping(
+                monitor=monitor, patience=self.early_stopping, load_best=True,
+                sink=print if self.verbose else _silent,
+            )))
+
+        cuda = self.device_.startswith("cuda")
+        fork_devices = [torch.device(self.device_).index or 0] if cuda else []
+        with torch.random.fork_rng(devices=fork_devices, enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            n_extra = 0 if extra is None else extra.shape[1]
+            body = self._build_body(X, n_outputs, n_extra)
+            term = make_fairness_term(
+                self.fairness, task=self._task, n_groups=self.n_groups_,
+                embedding_dim=(self._embedding_dim(body, X, extra)
+                               if needs_embedding(self.fairness) else None),
+                params=self.fairness_params, y_train=y_net, groups_train=groups,
+            )
+            net = FairNeuralNet(
+                FairModule(body, term),
+                criterion=nn.Identity,  # unused: get_loss composes the loss
+                owner=self,
+                batch_sampling=self.batch_sampling,
+                augmentation=(clone(self.augmentation)
+                              if hasattr(self.augmentation, "get_params")
+                              else self.augmentation),
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                train_split=train_split,
+                dataset=SliceDataset,
+                iterator_train__shuffle=True,
+                iterator_train__collate_fn=collate_batch,
+                iterator_valid__collate_fn=collate_batch,
+                callbacks=callbacks,
+                device=self.device_,
+                verbose=int(self.verbose),
+                **self._optimizer_kwargs(),
+            )
+            net.fit(data, y_net)
+        net.train_split = None  # do not keep the validation data in the fitted model
+        self.net_ = net
+        self.n_epochs_ = len(net.history)
+        return self
+
+    # ---------------------------------------------------------------- predict
+    def _forward_outputs(self, X, sensitive_features=None):
+        """Raw network outputs (float32 numpy) for ``X``."""
+        check_is_fitted(self, "net_")
+        X, sensitive_features = self._split_sensitive(X, sensitive_features, reset=False)
+        X = self._validate_X(X, reset=False)
+        extra = self._extra_inputs(sensitive_features, X.shape[0], reset=False)
+        data = SliceDict(X=X)
+        if extra is not None:
+            data["extra"] = extra
+        # the data loader draws a base seed from torch's global generator: keep it untouched
+        with torch.random.fork_rng(devices=[]):
+            outs = [yp[0] for yp in self.net_.forward_iter(data, training=False)]
+        return torch.cat(outs).numpy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

@@ -1,0 +1,182 @@
+"""The private skorch machinery behind the public estimators.
+
+The public estimators are plain scikit-learn estimators; their ``fit`` builds
+a :class:`FairNeuralNet` (a ``skorch.NeuralNet`` subclass) and stores it as
+``net_``. Everything per row travels inside ``X`` as a
+:class:`skorch.helper.SliceDict`, so batching, shuffling and the validation
+split keep it aligned with the features:
+
+=================  ==============================================================
+key                content
+=================  ==============================================================
+``"X"``            the features / images (numpy, ``float32`` or ``uint8``)
+``"groups"``       int64 sensitive group codes (zeros when none were given)
+``"sample_weight"`` float32 row weights, normalised to mean 1 over the training set
+``"extra"``        float32 extra network inputs (attribute-aware estimators only)
+=================  ==============================================================
+
+:meth:`FairNeuralNet.infer` hands only ``"X"`` (and ``"extra"``) to the
+module; :meth:`FairNeuralNet.get_loss` reads the rest from the batch and asks
+the owning estimator for the per-row task loss and the fairness term.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.dataset import Dataset, unpack_data
+from skorch.utils import to_tensor
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ._sampler import GroupBalancedBatchSampler
+
+__all__ = ["FairModule", "FairNeuralNet", "SliceDataset", "collate_batch"]
+
+
+class FairModule(nn.Module):
+    """The trained network: the user's module plus the fairness term.
+
+    ``forward`` returns ``(output,)`` or ``(output, embedding)`` (the latter
+    when the fairness term needs the embedding), a tuple in both cases so
+    skorch can move and concatenate it.
+    """
+
+    def __init__(self, body, fairness=None):
+        super().__init__()
+        self.body = body
+        self.fairness = fairness
+        self.keep_embedding = bool(getattr(fairness, "needs_embedding", False))
+
+    def forward(self, X, extra=None):
+        out = self.body(X) if extra is None else self.body(X, extra=extra)
+        emb = None
+        if isinstance(out, tuple | list):
+            out, emb = out[0], (out[1] if len(out) > 1 else None)
+        if self.keep_embedding and emb is not None:
+            return out, emb
+        return (out,)
+
+
+class _Batch:
+    """A whole mini-batch fetched at once (see :meth:`SliceDataset.__getitems__`)."""
+
+    __slots__ = ("X", "y")
+
+    def __init__(self, X, y):
+        self.X, self.y = X, y
+
+
+class SliceDataset(Dataset):
+    """skorch ``Dataset`` over a dict of arrays that fetches whole batches.
+
+    ``__getitems__`` indexes every array once per batch (numpy fancy
+    indexing) instead of once per row, and :func:`collate_batch` turns the
+    result into tensors: the data loader cost no longer grows with Python
+    calls per row.
+    """
+
+    def __getitems__(self, indices):
+        idx = np.asarray(indices, dtype=np.int64)
+        X = {k: v[idx] for k, v in self.X.items()}
+        y = None if self.y is None else self.y[idx]
+        return _Batch(X, y)
+
+
+def collate_batch(batch):
+    """Turn a :class:`_Batch` (or a list of per-row samples) into tensors."""
+    if isinstance(batch, _Batch):
+        X = {k: torch.as_tensor(v) for k, v in batch.X.items()}
+        n = len(next(iter(batch.X.values())))
+        y = torch.zeros(n) if batch.y is None else torch.as_tensor(batch.y)
+        return X, y
+    return torch.utils.data.default_collate(batch)
+
+
+class FairNeuralNet(NeuralNet):
+    """``skorch.NeuralNet`` whose loss is ``task + lam * fairness``.
+
+    Parameters
+    ----------
+    module : FairModule
+        The (initialised) network.
+    owner : FairNetBase
+        The public estimator that built this net; provides
+        ``get_task_loss``, ``get_fairness_term``, ``lam`` and ``n_groups_``.
+    batch_sampling : {"random", "group_balanced", "group_class_balanced"}
+        Training batches: shuffled, or :class:`GroupBalancedBatchSampler` on
+        the group codes or on the (group, class) cells.
+    augmentation : callable or None
+        Applied to the training batch ``X`` on the device in
+        :meth:`train_step_single`.
+    **kwargs
+        Passed to ``skorch.NeuralNet``.
+    """
+
+    def __init__(self, module, *args, owner=None, batch_sampling="random",
+                 augmentation=None, **kwargs):
+        super().__init__(module, *args, **kwargs)
+        self.owner = owner
+        self.batch_sampling = batch_sampling
+        self.augmentation = augmentation
+
+    # -- data ---------------------------------------------------------------
+    def get_iterator(self, dataset, training=False):
+        if training and self.batch_sampling != "random":
+            codes = np.asarray(dataset.X["groups"])
+            if self.batch_sampling == "group_class_balanced":
+                labels = self.owner._stratify_labels(np.asarray(dataset.y))
+                codes = codes * (int(labels.max()) + 1) + labels
+            seed = int(torch.randint(2**31 - 1, (1,)))
+            sampler = GroupBalancedBatchSampler(codes, self.batch_size, random_state=seed)
+            return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_batch)
+        return super().get_iterator(dataset, training=training)
+
+    # -- forward --------------------------------------------------------------
+    def infer(self, x, **fit_params):
+        """Run the module on the batch's ``"X"`` (and ``"extra"``) only."""
+        if fit_params:
+            raise TypeError(f"unexpected forward parameters {sorted(fit_params)}.")
+        x = to_tensor(x, device=self.device)
+        return self.module_(x["X"], x.get("extra"))
+
+    def train_step_single(self, batch, **fit_params):
+        """Augment the batch on the device (if asked), then skorch's step.
+
+        Integer (``uint8``) images are scaled to float [0, 1] first, the input
+        that :class:`skfair.transformers.Augmentation` expects.
+        """
+        if self.augmentation is not None:
+            Xi, yi = unpack_data(batch)
+            Xi = dict(Xi)
+            x = to_tensor(Xi["X"], device=self.device)
+            if not x.is_floating_point():
+                x = x.float().div_(255.0)
+            Xi["X"] = self.augmentation(x)
+            batch = (Xi, yi)
+        return super().train_step_single(batch, **fit_params)
+
+    # -- loss -----------------------------------------------------------------
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """``mean(w * task_loss) + lam * fairness`` for one batch.
+
+        ``y_pred`` is the module's tuple ``(output[, embedding])`` and ``X``
+        the batch dict with ``"groups"`` and ``"sample_weight"``.
+        """
+        owner = self.owner
+        out = y_pred[0]
+        emb = y_pred[1] if len(y_pred) > 1 else None
+        y_true = to_tensor(y_true, device=self.device)
+        weight = to_tensor(X["sample_weight"], device=self.device).to(out.dtype)
+        per_sample = owner.get_task_loss(out, y_true)
+        loss = (weight * per_sample).mean()
+        term = self.module_.fairness
+        if term is not None and owner.lam > 0:
+            groups = to_tensor(X["groups"], device=self.device)
+            fair = owner.get_fairness_term(
+                out, y_true, groups, term=term, embedding=emb,
+                per_sample_loss=per_sample, sample_weight=weight,
+            )
+            loss = loss + owner.lam * fair
+        return loss

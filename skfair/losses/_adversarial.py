@@ -1,0 +1,257 @@
+"""Adversarial sensitive regularizer (seed 003) through gradient reversal.
+
+An adversary head predicts the sensitive group from the shared embedding; the
+network is trained so that the adversary fails, which makes the embedding
+agnostic to the sensitive attribute.
+
+Equivalence with the min-max game
+---------------------------------
+The game is ``min_theta max_phi  L_task(theta) - lam * CE(phi, theta)``
+with the adversary minimising ``CE`` (theta: encoder and main head, phi: the
+adversary). With a gradient-reversal layer ``R`` of strength ``lam`` between
+the embedding and the adversary, *one* backward pass of
+
+    total = L_task + CE(adversary(R(embedding)), groups)
+
+gives the adversary its own descent direction ``d CE / d phi`` and the encoder
+``d L_task / d theta - lam * d CE / d theta``: exactly the gradients of the
+game, so a single optimizer updates both players simultaneously
+(Ganin & Lempitsky, 2015). Equivalently, ``strength=1`` and
+``total = L_task + lam * CE`` gives the encoder the same gradient and scales
+the adversary's gradient by ``lam`` (its learning rate under SGD; Adam is
+invariant to that scale). ``AdversarialHead`` contains the reversal layer, so
+the estimator only has to add ``lam * adversarial_loss(head(embedding), groups)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._validation import _check_tensor, group_matrix
+
+__all__ = [
+    "AdversarialHead",
+    "GradientReversal",
+    "adversarial_loss",
+    "grad_reverse",
+]
+
+
+def _check_strength(strength):
+    if isinstance(strength, bool) or not isinstance(strength, numbers.Real) or strength < 0:
+        raise ValueError(f"strength must be a non-negative real number, got {strength!r}.")
+    return float(strength)
+
+
+class _GradientReversalFunction(torch.autograd.Function):
+    """Identity forward; ``-strength * grad`` backward."""
+
+    @staticmethod
+    def forward(x, strength):
+        return x.view_as(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.strength = inputs[1]
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output.neg() * ctx.strength, None
+
+
+def grad_reverse(x, strength=1.0):
+    """Identity in the forward pass, gradient times ``-strength`` backward.
+
+    Parameters
+    ----------
+    x : Tensor
+        Any tensor (typically an embedding).
+    strength : float, default=1.0
+        Non-negative scale ``lam`` of the reversed gradient.
+
+    Returns
+    -------
+    Tensor
+        ``x`` itself (a view) in the forward pass.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import grad_reverse
+    >>> x = torch.ones(2, requires_grad=True)
+    >>> grad_reverse(x, strength=0.5).sum().backward()
+    >>> x.grad
+    tensor([-0.5000, -0.5000])
+    """
+    return _GradientReversalFunction.apply(x, _check_strength(strength))
+
+
+class GradientReversal(nn.Module):
+    """Gradient-reversal layer (Ganin & Lempitsky, 2015) as a module.
+
+    Parameters
+    ----------
+    strength : float, default=1.0
+        Non-negative scale ``lam`` of the reversed gradient; may be changed
+        between steps (e.g. a warm-up schedule).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import GradientReversal
+    >>> x = torch.tensor([1.0, 2.0], requires_grad=True)
+    >>> (3 * GradientReversal(strength=2.0)(x)).sum().backward()
+    >>> x.grad
+    tensor([-6., -6.])
+    """
+
+    def __init__(self, strength=1.0):
+        super().__init__()
+        self.strength = _check_strength(strength)
+
+    def forward(self, x):
+        return grad_reverse(x, self.strength)
+
+    def extra_repr(self):
+        return f"strength={self.strength}"
+
+
+def _as_hidden(hidden):
+    if hidden is None:
+        return ()
+    if isinstance(hidden, numbers.Integral):
+        hidden = (hidden,)
+    hidden = tuple(hidden)
+    if not all(isinstance(h, numbers.Integral) and h >= 1 for h in hidden):
+        raise ValueError(f"hidden must be a positive int or a sequence of them, got {hidden!r}.")
+    return tuple(int(h) for h in hidden)
+
+
+class AdversarialHead(nn.Module):
+    """Adversary that predicts the sensitive group from an embedding.
+
+    ``embedding -> GradientReversal(strength) -> MLP -> group logits``. Train
+    it with :func:`adversarial_loss` added to the task loss; the reversal layer
+    turns that single objective into the min-max game (see module notes).
+
+    Parameters
+    ----------
+    in_features : int
+        Size of the embedding.
+    n_groups : int
+        Number of sensitive groups (>= 2).
+    hidden : int or sequence of int, default=(64,)
+        Hidden layer sizes of the adversary (``()`` for a linear adversary).
+    strength : float, default=1.0
+        Strength of the gradient reversal (``lam``).
+    dropout : float, default=0.0
+        Dropout after each hidden layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import AdversarialHead, adversarial_loss
+    >>> _ = torch.manual_seed(0)
+    >>> head = AdversarialHead(8, n_groups=3, hidden=16)
+    >>> embedding = torch.randn(5, 8, requires_grad=True)
+    >>> adv_logits = head(embedding)
+    >>> adv_logits.shape
+    torch.Size([5, 3])
+    >>> adversarial_loss(adv_logits, torch.tensor([0, 1, 2, 0, 1])).backward()
+    """
+
+    def __init__(self, in_features, n_groups, hidden=(64,), strength=1.0, dropout=0.0):
+        super().__init__()
+        if not isinstance(in_features, numbers.Integral) or in_features < 1:
+            raise ValueError(f"in_features must be a positive int, got {in_features!r}.")
+        if not isinstance(n_groups, numbers.Integral) or n_groups < 2:
+            raise ValueError(f"n_groups must be an int >= 2, got {n_groups!r}.")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
+        self.reversal = GradientReversal(strength)
+        layers = []
+        width = int(in_features)
+        for h in _as_hidden(hidden):
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            if dropout:
+                layers.append(nn.Dropout(float(dropout)))
+            width = h
+        layers.append(nn.Linear(width, int(n_groups)))
+        self.net = nn.Sequential(*layers)
+
+    @property
+    def strength(self):
+        """Strength of the gradient reversal."""
+        return self.reversal.strength
+
+    @strength.setter
+    def strength(self, value):
+        self.reversal.strength = _check_strength(value)
+
+    def forward(self, embedding):
+        return self.net(self.reversal(embedding))
+
+
+def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=None):
+    """Cross-entropy of the adversary's group prediction.
+
+    Add ``lam * adversarial_loss(head(embedding), groups)`` to the task loss,
+    where ``head`` is an :class:`AdversarialHead` (which reverses the gradient
+    flowing back into the embedding).
+
+    Parameters
+    ----------
+    adversary_logits : Tensor of shape (B, G)
+        Unnormalised group scores of the adversary.
+    groups : Tensor of shape (B,) int64, or (B, G) float
+        Group codes, or a soft group assignment (then the cross-entropy with
+        soft targets).
+    n_groups : int, optional
+        Number of groups; must equal ``adversary_logits.shape[1]`` if given.
+    sample_weight : Tensor of shape (B,), optional
+        Row weights; the loss is their weighted mean.
+
+    Returns
+    -------
+    loss : Tensor of shape ()
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import adversarial_loss
+    >>> logits = torch.zeros(4, 2)
+    >>> round(float(adversarial_loss(logits, torch.tensor([0, 1, 1, 0]))), 4)
+    0.6931
+    """
+    _check_tensor(adversary_logits, "adversary_logits")
+    if adversary_logits.ndim != 2 or adversary_logits.shape[0] == 0:
+        raise ValueError(
+            "adversary_logits must be a non-empty (n_samples, n_groups) tensor, got shape "
+            f"{tuple(adversary_logits.shape)}."
+        )
+    n_samples, width = adversary_logits.shape
+    if n_groups is not None and n_groups != width:
+        raise ValueError(f"n_groups={n_groups} does not match the adversary's {width} outputs.")
+    _check_tensor(groups, "groups")
+    if groups.ndim == 1:
+        groups = groups.to(adversary_logits.device)
+        if groups.shape[0] != n_samples:
+            raise ValueError(f"groups has {groups.shape[0]} rows, expected {n_samples}.")
+        if groups.is_floating_point():
+            raise TypeError(f"groups codes must be int64, got dtype {groups.dtype}.")
+        per_row = F.cross_entropy(adversary_logits, groups.long(), reduction="none")
+    else:
+        target, _ = group_matrix(
+            groups, n_samples, width, dtype=adversary_logits.dtype, device=adversary_logits.device
+        )
+        per_row = -(target * F.log_softmax(adversary_logits, dim=1)).sum(1)
+    if sample_weight is None:
+        return per_row.mean()
+    sample_weight = sample_weight.to(per_row)
+    return (sample_weight * per_row).sum() / sample_weight.sum().clamp_min(
+        torch.finfo(per_row.dtype).tiny
+    )

@@ -1,0 +1,485 @@
+"""Demographic-parity, equalized-odds and IoU fairness losses (seed 002).
+
+All three take class probabilities ``probs`` of shape ``(B, K)`` for one
+mini-batch (rows sum to 1; this is documented, not checked on every call
+because the check would cost a reduction per step), optional integer targets
+``y`` of shape ``(B,)`` and the sensitive groups, given either as ``(B,)``
+int64 codes in ``[0, n_groups)`` or as a ``(B, n_groups)`` soft assignment
+(rows are probabilities over the groups, e.g. a gender classifier's output on
+samples drawn from a descriptive model).
+
+Empty-cell rule
+---------------
+A group, or a (true class, group) cell, that has no row in the batch drops out
+of that batch's term; every other cell still counts, and nothing becomes NaN.
+When fewer than two groups are present the disparity is zero *by definition*
+(one group cannot differ from itself): the losses then return an exact or
+rounding-level zero with a finite (zero) gradient. All divisions use
+``where(count > 0, count, 1)`` and all logarithms ``log(max(x, tiny))``, so
+gradients stay finite with missing groups and with probabilities that are
+exactly zero.
+
+Everything is vectorised with one-hot matrix products: no Python loop over
+rows, no ``unique`` and no ``.item()``. Passing ``n_groups`` avoids the only
+device synchronisation (inferring it from ``groups.max()``).
+
+Implementation
+--------------
+Each loss exists twice: a readable autograd version (``_*_reference``, the
+formulas above written out) and a fused ``torch.autograd.Function`` with a
+hand-derived backward that uses a handful of operations. The fused version is
+used whenever the group matrix does not itself require gradients (always for
+integer codes); the tests check it against the reference, values and
+gradients. The fused backward is not itself differentiable (no double
+backward).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from ._ops import safe_inv, safe_log, softmax_rows, tiny
+from ._validation import check_probs, check_targets, group_matrix, one_hot_targets
+
+__all__ = [
+    "demographic_parity_loss",
+    "equalized_odds_loss",
+    "iou_fairness_loss",
+]
+
+_KINDS = ("l2", "mi")
+
+
+def _check_kind(kind):
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}.")
+    return kind
+
+
+def _log_ratio(joint):
+    """``log P(s, a) - log P(s) - log P(a)`` of the table(s) ``joint[..., s, a]``.
+
+    Marginals are the table's own row and column sums; logs are floored at
+    ``tiny`` so that empty cells give finite values and gradients.
+    """
+    ps = joint.sum(-1, keepdim=True)
+    pa = joint.sum(-2, keepdim=True)
+    return safe_log(joint) - safe_log(ps) - safe_log(pa)
+
+
+def _masked_divide(num, den, present):
+    """``num / den`` where ``present``; 0 elsewhere, with finite gradients."""
+    return num / torch.where(present, den, torch.ones_like(den))
+
+
+def _cell_matrix(Y, G):
+    """(B, K) class one-hot x (B, G) groups -> (B, K * G) cell indicator."""
+    n_samples = Y.shape[0]
+    return (Y.unsqueeze(2) * G.unsqueeze(1)).reshape(n_samples, -1)
+
+
+# ---------------------------------------------------------------------------
+# Reference implementations (plain autograd; the formulas written out)
+# ---------------------------------------------------------------------------
+
+
+def _dp_reference(probs, G, kind):
+    n_samples = probs.shape[0]
+    sums = G.T @ probs  # (n_groups, K): sum of p over each group's rows
+    if kind == "mi":
+        joint = sums / n_samples
+        return (joint * _log_ratio(joint)).sum()
+    counts = G.sum(0)
+    present = counts > 0
+    means = _masked_divide(sums, counts.unsqueeze(1), present.unsqueeze(1))
+    diff = (means - probs.mean(0)) * present.unsqueeze(1)
+    return diff.pow(2).sum()
+
+
+def _eo_reference(probs, Y, G, kind):
+    n_classes, n_groups = Y.shape[1], G.shape[1]
+    Z = _cell_matrix(Y, G)
+    S = (Z.T @ probs).reshape(n_classes, n_groups, n_classes)  # [true b, group c, pred a]
+    counts = Z.sum(0).reshape(n_classes, n_groups)
+    class_counts = counts.sum(1)
+    class_present = class_counts > 0
+    if kind == "mi":
+        joint = _masked_divide(S, class_counts[:, None, None], class_present[:, None, None])
+        return (joint * _log_ratio(joint)).sum()
+    present = counts > 0
+    cell_mean = _masked_divide(S, counts.unsqueeze(2), present.unsqueeze(2))
+    class_mean = _masked_divide(S.sum(1), class_counts.unsqueeze(1), class_present.unsqueeze(1))
+    diff = (cell_mean - class_mean.unsqueeze(1)) * present.unsqueeze(2)
+    return diff.pow(2).sum()
+
+
+def _iou_table(probs, Y, G):
+    """Class-averaged soft IoU of the whole batch (row 0) and of each group."""
+    n_classes = probs.shape[1]
+    W = torch.cat([torch.ones_like(G[:, :1]), G], dim=1)
+    inter, pred, true = (W.T @ torch.cat([probs * Y, probs, Y], dim=1)).split(n_classes, 1)
+    union = pred + true - inter
+    valid = union > 0
+    iou = _masked_divide(inter, union, valid)
+    iou_mean = iou.sum(1) / valid.sum(1).clamp_min(1)
+    present = true[1:].sum(1) > 0  # group mass (rows of Y sum to 1)
+    return iou_mean[0], iou_mean[1:] * present, present
+
+
+def _iou_reference(probs, Y, G, pairwise):
+    overall, per_group, present = _iou_table(probs, Y, G)
+    mask = present.to(per_group.dtype)
+    n_present = mask.sum()
+    if not pairwise:
+        return ((per_group - overall).pow(2) * mask).sum() / n_present.clamp_min(1)
+    diff = (per_group.unsqueeze(0) - per_group.unsqueeze(1)).pow(2)
+    pair_mask = mask.unsqueeze(0) * mask.unsqueeze(1)
+    # the full matrix counts every unordered pair twice and has a zero diagonal
+    return (diff * pair_mask).sum() / (n_present * (n_present - 1)).clamp_min(1)
+
+
+# ---------------------------------------------------------------------------
+# Fused autograd functions (hand-derived backward, few operations)
+# ---------------------------------------------------------------------------
+
+
+def _fused_log_ratio(J):
+    """Fewer-op ``_log_ratio`` for the fused functions (no autograd inside)."""
+    outer = J.sum(-1, keepdim=True) * J.sum(-2, keepdim=True)
+    return J.clamp_min(tiny(J.dtype)).div_(outer.clamp_min_(tiny(J.dtype))).log_()
+
+
+def _begin(ctx, x, from_logits):
+    """Forward prologue: the probabilities (softmax of ``x`` when ``from_logits``)."""
+    ctx.from_logits = from_logits
+    if not from_logits:
+        return x
+    ctx.probs_ = probs = softmax_rows(x)
+    return probs
+
+
+def _save(ctx, *tensors):
+    if ctx.from_logits:
+        tensors = (*tensors, ctx.probs_)
+    ctx.save_for_backward(*tensors)
+
+
+def _saved(ctx):
+    saved = ctx.saved_tensors
+    if ctx.from_logits:
+        ctx.probs_saved_ = saved[-1]
+        return saved[:-1]
+    return saved
+
+
+def _end(ctx, grad_probs):
+    """Backward epilogue: chain through the softmax when the input was logits."""
+    if not ctx.from_logits:
+        return grad_probs
+    P = ctx.probs_saved_
+    gp = grad_probs.mul_(P)
+    return gp.sub_(P * gp.sum(1, keepdim=True))
+
+
+class _DemographicParity(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, G, mi, from_logits):
+        probs = _begin(ctx, x, from_logits)
+        GT = G.T
+        S = GT @ probs  # (n_groups, K)
+        ctx.mi = mi
+        ctx.scale = scale = 1.0 / probs.shape[0]
+        if mi:
+            J = S.mul_(scale)
+            LR = _fused_log_ratio(J)
+            _save(ctx, G, LR)
+            return (J * LR).sum()
+        counts = GT.sum(1, keepdim=True)
+        inv = safe_inv(counts)
+        # D[g] = mean of group g - overall mean; 0 for absent groups
+        D = torch.addcmul(S.mul_(inv), counts.sign_(), probs.mean(0, keepdim=True), value=-1)
+        _save(ctx, G, D, inv)
+        return (D * D).sum()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        saved = _saved(ctx)
+        if ctx.mi:
+            G, LR = saved
+            # d MI / d J = log J - log P(s) - log P(a) - 1, and J = G^T P / B
+            return _end(ctx, G @ (LR - 1).mul_(grad * ctx.scale)), None, None, None
+        G, D, inv = saved
+        gP = torch.addmm(D.sum(0), G, D * inv, beta=-ctx.scale)
+        return _end(ctx, gP.mul_(grad * 2)), None, None, None
+
+
+class _EqualizedOdds(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, Z, n_groups, mi, from_logits):
+        probs = _begin(ctx, x, from_logits)
+        n_classes = probs.shape[1]
+        ZT = Z.T
+        S = (ZT @ probs).view(n_classes, n_groups, n_classes)  # [true b, group c, pred a]
+        counts = ZT.sum(1, keepdim=True).view(n_classes, n_groups, 1)
+        inv_class = safe_inv(counts.sum(1, keepdim=True))  # (K, 1, 1)
+        ctx.mi = mi
+        if mi:
+            J = S.mul_(inv_class)  # per-class joint of (group, prediction)
+            LR = _fused_log_ratio(J)
+            _save(ctx, Z, LR, inv_class)
+            return (J * LR).sum()
+        inv_cell = safe_inv(counts)
+        class_mean = S.sum(1, keepdim=True).mul_(inv_class)  # (K, 1, K)
+        D = torch.addcmul(S.mul_(inv_cell), counts.sign_(), class_mean, value=-1)
+        _save(ctx, Z, D, inv_cell, inv_class)
+        return (D * D).sum()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        if ctx.mi:
+            Z, LR, inv_class = _saved(ctx)
+            gS = (LR - 1).mul_(inv_class).mul_(grad)
+        else:
+            Z, D, inv_cell, inv_class = _saved(ctx)
+            gS = torch.addcmul(D * inv_cell, D.sum(1, keepdim=True), inv_class, value=-1)
+            gS.mul_(grad * 2)
+        return _end(ctx, Z @ gS.view(Z.shape[1], -1)), None, None, None, None
+
+
+class _IoUFairness(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, Y, G, pairwise, from_logits):
+        probs = _begin(ctx, x, from_logits)
+        n_classes = probs.shape[1]
+        GT = G.T
+        Mg = GT @ torch.cat([probs * Y, probs, Y], dim=1)  # (n, 3K) per group
+        M = torch.cat([Mg.sum(0, keepdim=True), Mg])  # row 0: the whole batch
+        inter, pred, true = M.split(n_classes, 1)
+        union = pred.add(true).sub_(inter)
+        inv_u = safe_inv(union)
+        iou = inter * inv_u
+        inv_nv = union.sign_().sum(1).clamp_min_(1).reciprocal_()  # 1 / classes with a union
+        iou_mean = iou.sum(1).mul_(inv_nv)
+        present = GT.sum(1).sign_()
+        n_present = present.sum()
+        per_group = iou_mean[1:]
+        if pairwise:
+            weighted = present * per_group
+            s1 = weighted.sum()
+            inv_pairs = (n_present * (n_present - 1)).clamp_min_(1).reciprocal_()
+            # mean over ordered pairs of (i_g - i_h)^2 = 2 (m sum i^2 - (sum i)^2) / (m (m - 1))
+            loss = (torch.dot(weighted, per_group) * n_present - s1 * s1).mul_(inv_pairs * 2)
+            loss = loss.clamp_min_(0)
+            g_groups = (per_group * n_present).sub_(s1).mul_(present).mul_(inv_pairs * 4)
+            g_overall = torch.zeros_like(s1)
+        else:
+            diff = per_group - iou_mean[0]
+            inv_m = n_present.clamp_min(1).reciprocal_()
+            weighted = present.mul_(diff)
+            loss = torch.dot(weighted, diff).mul_(inv_m)
+            g_groups = weighted.mul_(inv_m * 2)
+            g_overall = -g_groups.sum()
+        _save(ctx, G, Y, g_overall, g_groups, inv_nv, inv_u, iou)
+        return loss
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        G, Y, g_overall, g_groups, inv_nv, inv_u, iou = _saved(ctx)
+        n_classes = Y.shape[1]
+        g_mean = torch.cat([g_overall.view(1), g_groups]).mul_(inv_nv).mul_(grad)
+        gr = inv_u * g_mean.unsqueeze(1)
+        # d iou / d inter = (1 + iou) / union ; d iou / d pred = -iou / union
+        X = torch.cat([gr + gr * iou, gr.mul_(iou).neg_()], dim=1)  # (1 + n, 2K)
+        A = torch.addmm(X[:1], G, X[1:])  # whole-batch row applies to every sample
+        g_a, g_b = A.split(n_classes, 1)
+        return _end(ctx, g_a.mul_(Y).add_(g_b)), None, None, None, None
+
+
+def demographic_parity_loss(probs, groups, kind="l2", *, n_groups=None):
+    """Differentiable demographic-parity loss on a mini-batch.
+
+    ``kind="l2"``: the sum over classes ``a`` and groups ``b`` present in the
+    batch of ``(mean_{s=b} p_a - mean p_a) ** 2``.
+
+    ``kind="mi"``: the mutual information ``H(S) + H(Yhat) - H(S, Yhat)``
+    between the predicted class and the group, with the joint
+    ``P(s, a) = mean_i onehot(s_i)[s] * p_i[a]`` (natural logarithm).
+
+    Parameters
+    ----------
+    probs : Tensor of shape (B, K)
+        Class probabilities (rows sum to 1, not re-checked per call).
+    groups : Tensor of shape (B,) int64, or (B, G) float
+        Group codes in ``[0, n_groups)``, or a soft group assignment.
+    kind : {"l2", "mi"}, default="l2"
+        The L2 form or the mutual-information form.
+    n_groups : int, optional
+        Number of groups. Inferred from ``groups`` when omitted (a device
+        synchronisation on GPU for codes); pass it in training loops.
+
+    Returns
+    -------
+    loss : Tensor of shape ()
+        Non-negative scalar; 0 when the group-wise mean predictions agree, and
+        0 when fewer than two groups are present in the batch.
+
+    See Also
+    --------
+    equalized_odds_loss : the same disparity within each true class.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import demographic_parity_loss
+    >>> probs = torch.tensor([[0.9, 0.1], [0.7, 0.3], [0.2, 0.8], [0.4, 0.6]])
+    >>> groups = torch.tensor([0, 0, 1, 1])
+    >>> round(float(demographic_parity_loss(probs, groups)), 4)
+    0.25
+    >>> round(float(demographic_parity_loss(probs, groups, kind="mi")), 4)
+    0.1325
+    """
+    probs = check_probs(probs)
+    kind = _check_kind(kind)
+    G, _ = group_matrix(groups, probs.shape[0], n_groups, dtype=probs.dtype, device=probs.device)
+    if G.requires_grad:
+        return _dp_reference(probs, G, kind)
+    return _DemographicParity.apply(probs, G, kind == "mi")
+
+
+def _prepare_targets(probs, y, groups, n_groups):
+    n_samples, n_classes = probs.shape
+    y = check_targets(y, n_samples)
+    if y.device != probs.device:
+        y = y.to(probs.device)
+    G, n_groups = group_matrix(groups, n_samples, n_groups, dtype=probs.dtype, device=probs.device)
+    return one_hot_targets(y, n_classes, probs.dtype), G
+
+
+def equalized_odds_loss(probs, y, groups, kind="l2", *, n_groups=None):
+    """Differentiable equalized-odds loss on a mini-batch.
+
+    ``kind="l2"``: the sum over predicted classes ``a``, true classes ``b`` and
+    groups ``c`` of ``(mean_{y=b, s=c} p_a - mean_{y=b} p_a) ** 2`` over the
+    (true class, group) cells present in the batch.
+
+    ``kind="mi"``: the mutual information between predicted class and group
+    computed within each true class ``b`` and summed over the classes present,
+    ``sum_b H(Yhat | y=b) + H(S | y=b) - H(Yhat, S | y=b)`` (seed 002).
+
+    Parameters
+    ----------
+    probs : Tensor of shape (B, K)
+        Class probabilities (rows sum to 1, not re-checked per call).
+    y : Tensor of shape (B,) int64
+        True class codes in ``[0, K)``.
+    groups : Tensor of shape (B,) int64, or (B, G) float
+        Group codes in ``[0, n_groups)``, or a soft group assignment.
+    kind : {"l2", "mi"}, default="l2"
+        The L2 form or the mutual-information form.
+    n_groups : int, optional
+        Number of groups; pass it to avoid inferring it on every call.
+
+    Returns
+    -------
+    loss : Tensor of shape ()
+        Non-negative scalar. Cells absent from the batch drop out; a class
+        with fewer than two groups present contributes 0.
+
+    See Also
+    --------
+    demographic_parity_loss : the unconditional version.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import equalized_odds_loss
+    >>> probs = torch.tensor([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7], [0.1, 0.9]])
+    >>> y = torch.tensor([0, 0, 1, 1])
+    >>> groups = torch.tensor([0, 1, 0, 1])
+    >>> round(float(equalized_odds_loss(probs, y, groups)), 4)
+    0.13
+    """
+    probs = check_probs(probs)
+    kind = _check_kind(kind)
+    Y, G = _prepare_targets(probs, y, groups, n_groups)
+    if G.requires_grad:
+        return _eo_reference(probs, Y, G, kind)
+    return _EqualizedOdds.apply(probs, _cell_matrix(Y, G), G.shape[1], kind == "mi")
+
+
+def _soft_iou(probs, y, groups, n_groups=None):
+    """Soft IoU averaged over classes, overall and per group.
+
+    With the soft confusion matrix ``CM[k, j] = sum_i p_i(k) 1[y_i = j]``,
+    ``IoU_k = CM[k, k] / (row_k + col_k - CM[k, k])``: the diagonal is
+    ``sum_i p_i(k) 1[y_i = k]``, the row sum ``sum_i p_i(k)`` and the column sum
+    the number of rows of class ``k``. Classes whose union is zero are left
+    out of the mean over classes.
+
+    Returns
+    -------
+    overall : Tensor of shape ()
+    per_group : Tensor of shape (n_groups,)
+        0 for groups absent from the batch (masked by ``present``).
+    present : Tensor of shape (n_groups,) bool
+    """
+    probs = check_probs(probs)
+    Y, G = _prepare_targets(probs, y, groups, n_groups)
+    return _iou_table(probs, Y, G)
+
+
+def iou_fairness_loss(probs, y, groups, pairwise=False, *, n_groups=None):
+    """Differentiable IoU fairness loss on a mini-batch (seed 002).
+
+    The soft IoU of each class (intersection over union of predicted
+    probability mass and true rows), averaged over classes, is computed for
+    the whole batch and for each group present. The loss is the mean over the
+    present groups of ``(IoU_group - IoU_overall) ** 2``, or with
+    ``pairwise=True`` the mean over pairs of present groups of
+    ``(IoU_g - IoU_h) ** 2``.
+
+    Seed 002 writes the non-pairwise loss as a *sum* over groups; the mean
+    used here (as in SPEC) equals that sum divided by the number of groups
+    present, so ``lam`` does not have to change with the number of groups.
+
+    Parameters
+    ----------
+    probs : Tensor of shape (B, K)
+        Class probabilities (rows sum to 1, not re-checked per call).
+    y : Tensor of shape (B,) int64
+        True class codes in ``[0, K)``.
+    groups : Tensor of shape (B,) int64, or (B, G) float
+        Group codes in ``[0, n_groups)``, or a soft group assignment.
+    pairwise : bool, default=False
+        Compare groups pairwise instead of each group with the whole batch.
+    n_groups : int, optional
+        Number of groups; pass it to avoid inferring it on every call.
+
+    Returns
+    -------
+    loss : Tensor of shape ()
+        Non-negative scalar; 0 when fewer than two groups are present.
+        Classes with a zero union (absent from truth and predictions) are left
+        out of that IoU's mean over classes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import iou_fairness_loss
+    >>> probs = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.5, 0.5]])
+    >>> y = torch.tensor([0, 1, 0, 1])
+    >>> groups = torch.tensor([0, 0, 1, 1])
+    >>> round(float(iou_fairness_loss(probs, y, groups)), 4)
+    0.0328
+    """
+    if not isinstance(pairwise, bool):
+        raise TypeError(f"pairwise must be a bool, got {pairwise!r}.")
+    probs = check_probs(probs)
+    Y, G = _prepare_targets(probs, y, groups, n_groups)
+    if G.requires_grad:
+        return _iou_reference(probs, Y, G, pairwise)
+    return _IoUFairness.apply(probs, Y, G, pairwise)

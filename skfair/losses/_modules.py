@@ -1,0 +1,522 @@
+"""``nn.Module`` wrappers of the fairness losses with one uniform call.
+
+Every wrapper is called as ``loss(input, y, groups, *, n_groups=None, ...)``
+and returns a scalar tensor; ``y`` is ignored by the losses that do not need
+it. What ``input`` is, and how the estimator combines the result with the task
+loss, is given by class attributes (see :mod:`skfair.losses._registry` for the
+full contract):
+
+``role``
+    ``"penalty"`` (``input`` = the network's logits; ``total = task + lam *
+    loss``), ``"reweight"`` (``input`` = the per-sample task losses; the loss
+    *is* a re-weighted task loss) or ``"adversarial"`` (``input`` = the
+    adversary head's logits; the head comes from :meth:`AdversarialLoss.make_head`).
+``task``
+    ``"classification"``, ``"regression"``, ``"multilabel"`` or ``"any"``.
+``requires_y``
+    Whether the targets are used.
+``requires_fit``
+    Whether :meth:`fit` must be called with the training targets and groups
+    before training (the bias-amplification target ``b_train``).
+``requires_embedding``
+    Whether the estimator must build an extra head on its embedding.
+
+The wrappers also implement ``get_params`` / ``set_params`` so that an
+estimator's ``fairness=`` parameter can be cloned by scikit-learn and
+grid-searched as ``fairness__kind``. (``kind`` is the *form* of a loss,
+e.g. ``"l2"`` or ``"mi"``, as in the functions; ``role`` is how it combines.)
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+from torch import nn
+
+from ._adversarial import AdversarialHead, adversarial_loss
+from ._bias_amplification import bias_amplification_loss, cooccurrence_ratio
+from ._fairness import demographic_parity_loss, equalized_odds_loss, iou_fairness_loss
+from ._group_balanced import group_balanced_loss
+from ._ops import softmax_rows
+from ._regression import group_mae_parity_loss, group_mean_parity_loss
+
+__all__ = [
+    "AdversarialLoss",
+    "BiasAmplificationLoss",
+    "DemographicParityLoss",
+    "EqualizedOddsLoss",
+    "FairnessLoss",
+    "GroupBalancedLoss",
+    "IoUFairnessLoss",
+    "MAEParityLoss",
+    "MeanParityLoss",
+]
+
+
+def _as_float(x):
+    """Fairness statistics are computed in float32 at least (mixed precision)."""
+    if x.dtype in (torch.float16, torch.bfloat16):
+        return x.float()
+    return x
+
+
+def _class_probs(logits, from_logits):
+    """(B, K) logits -> softmax; (B,) or (B, 1) binary logit -> two columns."""
+    logits = _as_float(logits)
+    if logits.ndim == 1 or (logits.ndim == 2 and logits.shape[1] == 1):
+        p1 = torch.sigmoid(logits.reshape(-1)) if from_logits else logits.reshape(-1)
+        return torch.stack([1 - p1, p1], dim=1)
+    return softmax_rows(logits) if from_logits else logits
+
+
+def _require_groups(groups, name):
+    if groups is None:
+        raise ValueError(f"{name} needs the sensitive group codes: groups is None.")
+    return groups
+
+
+class FairnessLoss(nn.Module):
+    """Base class of the fairness-loss modules (see the module notes).
+
+    Parameters
+    ----------
+    n_groups : int, optional
+        Number of sensitive groups; a call's ``n_groups=`` overrides it.
+        Passing it avoids a device synchronisation per step.
+    """
+
+    role = "penalty"
+    task = "classification"
+    requires_y = False
+    requires_fit = False
+    requires_embedding = False
+
+    def __init__(self, *, n_groups=None):
+        super().__init__()
+        self.n_groups = n_groups
+
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        )
+
+    def get_params(self, deep=True):
+        """Constructor parameters, as scikit-learn's ``get_params``."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        """Set constructor parameters, as scikit-learn's ``set_params``."""
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(
+                    f"Invalid parameter {key!r} for {type(self).__name__}; valid: {valid}."
+                )
+            setattr(self, key, value)
+        return self
+
+    def _groups_count(self, n_groups):
+        return self.n_groups if n_groups is None else n_groups
+
+    def extra_repr(self):
+        return ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+
+
+class DemographicParityLoss(FairnessLoss):
+    """Demographic-parity loss on logits; see :func:`demographic_parity_loss`.
+
+    Parameters
+    ----------
+    kind : {"l2", "mi"}, default="l2"
+        The L2 or mutual-information form.
+    from_logits : bool, default=True
+        Whether the input is logits (softmax applied; a single column or a 1-D
+        input is a binary logit) or already probabilities.
+    n_groups : int, optional
+        Number of sensitive groups.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import DemographicParityLoss
+    >>> loss = DemographicParityLoss(kind="l2", n_groups=2)
+    >>> logits = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
+    >>> round(float(loss(logits, None, torch.tensor([0, 1]))), 4)
+    0.58
+    """
+
+    requires_y = False
+
+    def __init__(self, kind="l2", *, from_logits=True, n_groups=None):
+        super().__init__(n_groups=n_groups)
+        self.kind = kind
+        self.from_logits = from_logits
+
+    def forward(self, input, y=None, groups=None, *, n_groups=None):
+        probs = _class_probs(input, self.from_logits)
+        return demographic_parity_loss(
+            probs,
+            _require_groups(groups, "DemographicParityLoss"),
+            kind=self.kind,
+            n_groups=self._groups_count(n_groups),
+        )
+
+
+class EqualizedOddsLoss(FairnessLoss):
+    """Equalized-odds loss on logits; see :func:`equalized_odds_loss`.
+
+    Parameters
+    ----------
+    kind : {"l2", "mi"}, default="l2"
+        The L2 or mutual-information form.
+    from_logits : bool, default=True
+        Whether the input is logits or already probabilities.
+    n_groups : int, optional
+        Number of sensitive groups.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import EqualizedOddsLoss
+    >>> loss = EqualizedOddsLoss(kind="mi")
+    >>> logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> y, groups = torch.tensor([0, 1, 0, 1]), torch.tensor([0, 0, 1, 1])
+    >>> float(loss(logits, y, groups)) > 0
+    True
+    """
+
+    requires_y = True
+
+    def __init__(self, kind="l2", *, from_logits=True, n_groups=None):
+        super().__init__(n_groups=n_groups)
+        self.kind = kind
+        self.from_logits = from_logits
+
+    def forward(self, input, y=None, groups=None, *, n_groups=None):
+        if y is None:
+            raise ValueError("EqualizedOddsLoss needs the targets: y is None.")
+        probs = _class_probs(input, self.from_logits)
+        return equalized_odds_loss(
+            probs,
+            y,
+            _require_groups(groups, "EqualizedOddsLoss"),
+            kind=self.kind,
+            n_groups=self._groups_count(n_groups),
+        )
+
+
+class IoUFairnessLoss(FairnessLoss):
+    """IoU fairness loss on logits; see :func:`iou_fairness_loss`.
+
+    Parameters
+    ----------
+    pairwise : bool, default=False
+        Compare groups pairwise instead of each group with the whole batch.
+    from_logits : bool, default=True
+        Whether the input is logits or already probabilities.
+    n_groups : int, optional
+        Number of sensitive groups.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import IoUFairnessLoss
+    >>> loss = IoUFairnessLoss(pairwise=True)
+    >>> logits = torch.zeros(4, 3)
+    >>> float(loss(logits, torch.tensor([0, 1, 2, 0]), torch.tensor([0, 0, 1, 1])))
+    0.0
+    """
+
+    requires_y = True
+
+    def __init__(self, pairwise=False, *, from_logits=True, n_groups=None):
+        super().__init__(n_groups=n_groups)
+        self.pairwise = pairwise
+        self.from_logits = from_logits
+
+    def forward(self, input, y=None, groups=None, *, n_groups=None):
+        if y is None:
+            raise ValueError("IoUFairnessLoss needs the targets: y is None.")
+        probs = _class_probs(input, self.from_logits)
+        return iou_fairness_loss(
+            probs,
+            y,
+            _require_groups(groups, "IoUFairnessLoss"),
+            pairwise=self.pairwise,
+            n_groups=self._groups_count(n_groups),
+        )
+
+
+class GroupBalancedLoss(FairnessLoss):
+    """Group-balanced risk of per-sample task losses; see :func:`group_balanced_loss`.
+
+    ``role = "reweight"``: its ``input`` is the *unreduced* task loss
+    (``reduction="none"``), for any task.
+
+    Parameters
+    ----------
+    n_groups : int, optional
+        Number of sensitive groups.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import GroupBalancedLoss
+    >>> loss = GroupBalancedLoss()
+    >>> float(loss(torch.tensor([1.0, 1.0, 4.0]), None, torch.tensor([0, 0, 1])))
+    2.5
+    """
+
+    role = "reweight"
+    task = "any"
+    requires_y = False
+
+    def __init__(self, *, n_groups=None):
+        super().__init__(n_groups=n_groups)
+
+    def forward(self, input, y=None, groups=None, *, n_groups=None, sample_weight=None):
+        return group_balanced_loss(
+            input,
+            _require_groups(groups, "GroupBalancedLoss"),
+            n_groups=self._groups_count(n_groups),
+            sample_weight=sample_weight,
+        )
+
+
+class AdversarialLoss(FairnessLoss):
+    """Adversarial sensitive regularizer; see :class:`AdversarialHead`.
+
+    ``role = "adversarial"``, ``requires_embedding = True``: the estimator
+    builds the adversary with :meth:`make_head` (and keeps it inside its
+    network so that it is trained by the same optimizer and moved to the same
+    device), feeds it the embedding, and adds ``lam * loss(head(embedding), y,
+    groups)``. The head's gradient-reversal layer makes the embedding fight the
+    adversary.
+
+    Parameters
+    ----------
+    hidden : int or sequence of int, default=(64,)
+        Hidden sizes of the adversary.
+    strength : float, default=1.0
+        Gradient-reversal strength.
+    dropout : float, default=0.0
+        Dropout inside the adversary.
+    n_groups : int, optional
+        Number of sensitive groups (the adversary's outputs).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import AdversarialLoss
+    >>> _ = torch.manual_seed(0)
+    >>> loss = AdversarialLoss(hidden=8)
+    >>> head = loss.make_head(in_features=4, n_groups=2)
+    >>> value = loss(head(torch.randn(6, 4)), None, torch.tensor([0, 1, 0, 1, 0, 1]))
+    >>> value.shape
+    torch.Size([])
+    """
+
+    role = "adversarial"
+    task = "any"
+    requires_y = False
+    requires_embedding = True
+
+    def __init__(self, hidden=(64,), strength=1.0, dropout=0.0, *, n_groups=None):
+        super().__init__(n_groups=n_groups)
+        self.hidden = hidden
+        self.strength = strength
+        self.dropout = dropout
+
+    def make_head(self, in_features, n_groups=None):
+        """Build the adversary :class:`AdversarialHead` for an embedding size.
+
+        Parameters
+        ----------
+        in_features : int
+            Size of the embedding fed to the adversary.
+        n_groups : int, optional
+            Number of groups; defaults to ``self.n_groups``.
+
+        Returns
+        -------
+        AdversarialHead
+        """
+        n_groups = self._groups_count(n_groups)
+        if n_groups is None:
+            raise ValueError("AdversarialLoss.make_head needs n_groups.")
+        return AdversarialHead(
+            in_features, n_groups, hidden=self.hidden, strength=self.strength, dropout=self.dropout
+        )
+
+    def forward(self, input, y=None, groups=None, *, n_groups=None, sample_weight=None):
+        return adversarial_loss(
+            _as_float(input),
+            _require_groups(groups, "AdversarialLoss"),
+            n_groups=self._groups_count(n_groups),
+            sample_weight=sample_weight,
+        )
+
+
+class BiasAmplificationLoss(FairnessLoss):
+    """Bias-amplification auxiliary loss on multi-label logits.
+
+    See :func:`bias_amplification_loss`. ``requires_fit = True``: call
+    :meth:`fit` with the training label matrix and groups (or pass
+    ``b_train``) before training.
+
+    Parameters
+    ----------
+    kind : {"ratio", "joint"}, default="ratio"
+        Co-occurrence ratio (SPEC, Zhao et al.) or rate (seed 004, 3.2).
+    b_train : array-like of shape (n_labels, n_groups), optional
+        A precomputed target; otherwise :meth:`fit` computes it.
+    from_logits : bool, default=True
+        Whether the input is logits (sigmoid applied) or probabilities.
+    n_groups : int, optional
+        Number of sensitive groups.
+
+    Attributes
+    ----------
+    b_train_ : Tensor of shape (n_labels, n_groups)
+        The target used (a buffer, so it follows ``.to(device)``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import BiasAmplificationLoss
+    >>> Y = torch.tensor([[1, 0], [1, 1], [0, 1], [0, 1]])
+    >>> groups = torch.tensor([0, 0, 1, 1])
+    >>> loss = BiasAmplificationLoss().fit(Y, groups)
+    >>> loss.b_train_
+    tensor([[1.0000, 0.0000],
+            [0.3333, 0.6667]])
+    >>> float(loss(torch.zeros(4, 2), None, groups)) > 0
+    True
+    """
+
+    task = "multilabel"
+    requires_y = False
+    requires_fit = True
+
+    def __init__(self, kind="ratio", b_train=None, *, from_logits=True, n_groups=None):
+        super().__init__(n_groups=n_groups)
+        self.kind = kind
+        self.b_train = b_train
+        self.from_logits = from_logits
+        self.register_buffer("b_train_", None)
+
+    def fit(self, Y, groups, *, n_groups=None):
+        """Compute ``b_train_`` from the training label matrix and groups.
+
+        Parameters
+        ----------
+        Y : array-like or Tensor of shape (n_samples, n_labels)
+            Binary training labels.
+        groups : array-like or Tensor of shape (n_samples,) or (n_samples, n_groups)
+            Training group codes or soft assignment.
+        n_groups : int, optional
+            Number of groups.
+
+        Returns
+        -------
+        self
+        """
+        if self.b_train is not None:
+            b = self.b_train
+        else:
+            if isinstance(Y, torch.Tensor):
+                Y = Y.detach().cpu()
+            if isinstance(groups, torch.Tensor):
+                groups = groups.detach().cpu()
+            b = cooccurrence_ratio(Y, groups, n_groups=self._groups_count(n_groups), kind=self.kind)
+        self.b_train_ = torch.as_tensor(b, dtype=torch.float32)
+        return self
+
+    def forward(self, input, y=None, groups=None, *, n_groups=None):
+        b = self.b_train_
+        if b is None:
+            if self.b_train is None:
+                raise RuntimeError(
+                    "BiasAmplificationLoss needs b_train: call fit(Y, groups) first or pass "
+                    "b_train=."
+                )
+            b = self.b_train
+        input = _as_float(input)
+        probs = torch.sigmoid(input) if self.from_logits else input
+        return bias_amplification_loss(
+            probs,
+            _require_groups(groups, "BiasAmplificationLoss"),
+            b,
+            n_groups=self._groups_count(n_groups),
+            kind=self.kind,
+        )
+
+
+class MeanParityLoss(FairnessLoss):
+    """Penalty on group mean predictions; see :func:`group_mean_parity_loss`.
+
+    Parameters
+    ----------
+    n_groups : int, optional
+        Number of sensitive groups.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import MeanParityLoss
+    >>> pred = torch.tensor([[20.0], [22.0], [30.0], [32.0]])
+    >>> float(MeanParityLoss()(pred, None, torch.tensor([0, 0, 1, 1])))
+    50.0
+    """
+
+    task = "regression"
+    requires_y = False
+
+    def __init__(self, *, n_groups=None):
+        super().__init__(n_groups=n_groups)
+
+    def forward(self, input, y=None, groups=None, *, n_groups=None):
+        return group_mean_parity_loss(
+            _as_float(input),
+            _require_groups(groups, "MeanParityLoss"),
+            n_groups=self._groups_count(n_groups),
+        )
+
+
+class MAEParityLoss(FairnessLoss):
+    """Pairwise gap of group MAEs; see :func:`group_mae_parity_loss`.
+
+    Parameters
+    ----------
+    n_groups : int, optional
+        Number of sensitive groups.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import MAEParityLoss
+    >>> pred, y = torch.tensor([1.0, 3.0, 5.0, 5.0]), torch.tensor([2.0, 3.0, 1.0, 5.0])
+    >>> float(MAEParityLoss()(pred, y, torch.tensor([0, 0, 1, 1])))
+    1.5
+    """
+
+    task = "regression"
+    requires_y = True
+
+    def __init__(self, *, n_groups=None):
+        super().__init__(n_groups=n_groups)
+
+    def forward(self, input, y=None, groups=None, *, n_groups=None):
+        if y is None:
+            raise ValueError("MAEParityLoss needs the targets: y is None.")
+        return group_mae_parity_loss(
+            _as_float(input),
+            y,
+            _require_groups(groups, "MAEParityLoss"),
+            n_groups=self._groups_count(n_groups),
+        )

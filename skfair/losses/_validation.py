@@ -1,0 +1,157 @@
+"""Cheap input checks and group-indicator construction shared by the losses.
+
+The checks here look only at shapes and dtypes, never at values, so they do
+not force a device synchronisation on a GPU (no ``.item()``, no ``unique``).
+The one exception is inferring ``n_groups`` from the codes when it is not
+given; pass ``n_groups`` to avoid it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+__all__: list[str] = []
+
+
+def _check_tensor(x, name):
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}.")
+    return x
+
+
+def check_probs(probs, name="probs"):
+    """Check a (B, K) floating tensor with B >= 1 and K >= 1."""
+    _check_tensor(probs, name)
+    if probs.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D tensor of shape (n_samples, n_classes), "
+            f"got shape {tuple(probs.shape)}."
+        )
+    if not probs.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {probs.dtype}.")
+    if probs.shape[0] == 0:
+        raise ValueError(f"{name} is empty: a mini-batch needs at least one row.")
+    if probs.shape[1] == 0:
+        raise ValueError(f"{name} has no columns (n_classes=0).")
+    return probs
+
+
+def check_vector(x, n_samples, name):
+    """Check a 1-D floating tensor of length ``n_samples`` (a (B, 1) column is flattened)."""
+    _check_tensor(x, name)
+    if x.ndim == 2 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 1:
+        raise ValueError(
+            f"{name} must be a 1-D tensor of shape (n_samples,), got shape {tuple(x.shape)}."
+        )
+    if n_samples is not None and x.shape[0] != n_samples:
+        raise ValueError(f"{name} has {x.shape[0]} rows, expected {n_samples}.")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}.")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} is empty: a mini-batch needs at least one row.")
+    return x
+
+
+def check_targets(y, n_samples, name="y"):
+    """Check (B,) integer class codes; returns them as int64."""
+    _check_tensor(y, name)
+    if y.ndim != 1 or y.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} must be a 1-D tensor of {n_samples} class codes, got shape {tuple(y.shape)}."
+        )
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer class codes (int64), got dtype {y.dtype}.")
+    return y if y.dtype == torch.int64 else y.long()
+
+
+def _check_n(n, name):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{name} must be a positive int, got {n!r}.")
+    return n
+
+
+@functools.lru_cache(maxsize=64)
+def _eye(n, dtype, device):
+    """Cached identity matrix; rows are the one-hot codes."""
+    with torch.inference_mode(False), torch.no_grad():
+        return torch.eye(n, dtype=dtype, device=device)
+
+
+def _one_hot(codes, n, dtype, name):
+    """(B,) int64 codes -> (B, n) float one-hot (one bounds-checked row gather)."""
+    try:
+        return _eye(n, dtype, codes.device).index_select(0, codes)
+    except (IndexError, RuntimeError) as exc:  # CPU checks bounds eagerly; CUDA asserts
+        raise ValueError(
+            f"{name} must hold codes in [0, {n}); got a code outside that range ({exc})."
+        ) from None
+
+
+def one_hot_targets(y, n_classes, dtype):
+    """(B,) class codes -> (B, n_classes) float one-hot."""
+    return _one_hot(y, n_classes, dtype, "y")
+
+
+def group_matrix(groups, n_samples, n_groups=None, *, dtype=torch.float32, device=None):
+    """Turn group codes or a soft group assignment into a (B, G) weight matrix.
+
+    Parameters
+    ----------
+    groups : Tensor
+        ``(B,)`` integer group codes, or ``(B, G)`` floating soft assignment
+        whose rows are probabilities over the groups (not checked per call).
+    n_samples : int
+        Expected number of rows ``B``.
+    n_groups : int, optional
+        Number of groups ``G``. Inferred as ``groups.max() + 1`` for codes
+        (a device synchronisation on GPU) or from the column count of a soft
+        assignment.
+    dtype : torch.dtype
+        Floating dtype of the returned matrix.
+    device : torch.device, optional
+        Device to move ``groups`` to (a no-op when already there).
+
+    Returns
+    -------
+    G : Tensor of shape (B, n_groups)
+    n_groups : int
+    """
+    _check_tensor(groups, "groups")
+    if device is not None and groups.device != device:
+        groups = groups.to(device)
+    if groups.ndim == 1:
+        if groups.shape[0] != n_samples:
+            raise ValueError(f"groups has {groups.shape[0]} rows, expected {n_samples}.")
+        if groups.is_floating_point() or groups.is_complex() or groups.dtype == torch.bool:
+            raise TypeError(
+                "groups must be int64 group codes of shape (n_samples,) or a floating soft "
+                f"assignment of shape (n_samples, n_groups); got a 1-D {groups.dtype} tensor."
+            )
+        if groups.dtype != torch.int64:
+            groups = groups.long()
+        if n_groups is None:
+            n_groups = int(groups.max()) + 1
+        n_groups = _check_n(n_groups, "n_groups")
+        return _one_hot(groups, n_groups, dtype, "groups"), n_groups
+    if groups.ndim == 2:
+        if groups.shape[0] != n_samples:
+            raise ValueError(f"groups has {groups.shape[0]} rows, expected {n_samples}.")
+        if not groups.is_floating_point():
+            raise TypeError(
+                "A 2-D groups tensor is a soft group assignment and must be floating point, "
+                f"got dtype {groups.dtype}."
+            )
+        if n_groups is not None and n_groups != groups.shape[1]:
+            raise ValueError(
+                f"n_groups={n_groups} does not match the {groups.shape[1]} columns of the "
+                "soft group assignment."
+            )
+        return groups.to(dtype), _check_n(groups.shape[1], "n_groups")
+    raise ValueError(
+        "groups must be a (n_samples,) tensor of codes or a (n_samples, n_groups) soft "
+        f"assignment, got shape {tuple(groups.shape)}."
+    )

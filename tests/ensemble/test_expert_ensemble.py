@@ -1,0 +1,516 @@
+"""ExpertEnsembleRegressor / ExpertEnsembleClassifier: weights per expert, routing,
+out-of-fold stacking, grid search over one expert's weighting."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge, RidgeCV
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_predict
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skfair.ensemble import ExpertEnsembleClassifier, ExpertEnsembleRegressor
+from skfair.weighting import ManualWeighting, SupportWeighting
+
+N = 120
+LOG = []  # every SpyRegressor.fit call, fold clones included
+
+
+@pytest.fixture(autouse=True)
+def _clear_log():
+    LOG.clear()
+    yield
+    LOG.clear()
+    sklearn.set_config(enable_metadata_routing=False)
+
+
+def make_data(n=N, seed=0):
+    """Column 0 of X is the row id (the spies read it); the rest are features."""
+    rng = np.random.default_rng(seed)
+    F = rng.normal(size=(n, 3))
+    gender = rng.choice(["F", "M"], size=n, p=[0.25, 0.75])
+    race = rng.choice(["a", "b", "c"], size=n, p=[0.6, 0.3, 0.1])
+    y = 35 + 8 * F[:, 0] + 4 * (gender == "F") + rng.normal(scale=2, size=n)
+    X = np.column_stack([np.arange(n), F])
+    return X, y, pd.DataFrame({"gender": gender, "race": race})
+
+
+class SpyRegressor(RegressorMixin, BaseEstimator):
+    """Ridge on X[:, 1:] that records the rows, weights and sensitive features it got."""
+
+    def __init__(self, tag="spy", alpha=1.0):
+        self.tag = tag
+        self.alpha = alpha
+
+    def fit(self, X, y, sample_weight=None, sensitive_features=None):
+        X = np.asarray(X, dtype=float)
+        self.rows_ = X[:, 0].astype(int)
+        self.seen_weight_ = None if sample_weight is None else np.asarray(sample_weight)
+        self.seen_sensitive_ = sensitive_features
+        self.model_ = Ridge(alpha=self.alpha).fit(X[:, 1:], y, sample_weight=sample_weight)
+        self.n_features_in_ = X.shape[1]
+        LOG.append(self)
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(np.asarray(X, dtype=float)[:, 1:])
+
+
+class NoWeightRegressor(RegressorMixin, BaseEstimator):
+    def fit(self, X, y):
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_)
+
+
+class OwnWeightingRegressor(RegressorMixin, BaseEstimator):
+    """Stands for a FairNet*/WeightedEstimator: an estimator with its own `weighting`."""
+
+    def __init__(self, weighting=None, alpha=1.0):
+        self.weighting = weighting
+        self.alpha = alpha
+
+    def fit(self, X, y, sample_weight=None):
+        self.model_ = Ridge(alpha=self.alpha).fit(X, y, sample_weight=sample_weight)
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+def marginal_by_hand(S, smoothing=0.0, n_values=None):
+    """(k + total) / (k + n * support), product over the columns of S (seed 000 loss 1)."""
+    total = len(S)
+    w = np.ones(total)
+    for col in S.columns:
+        counts = S[col].map(S[col].value_counts()).to_numpy(dtype=float)
+        n = S[col].nunique() if n_values is None else n_values[col]
+        w *= (smoothing + total) / (smoothing + n * counts)
+    return w
+
+
+def spies(tag):
+    return [s for s in LOG if s.tag == tag]
+
+
+def full_and_folds(tag):
+    """The spy fitted on all rows and the fold spies."""
+    fits = spies(tag)
+    full = [s for s in fits if len(s.rows_) == N]
+    folds = [s for s in fits if len(s.rows_) < N]
+    assert len(full) == 1
+    return full[0], folds
+
+
+# ----------------------------------------------------------------------------- weights
+def test_each_expert_gets_its_own_weights_full_fit_and_every_fold():
+    X, y, S = make_data()
+    ens = ExpertEnsembleRegressor([
+        ("plain", SpyRegressor("plain"), None),
+        ("gender", SpyRegressor("gender"), SupportWeighting(smoothing=0)),
+        ("manual", SpyRegressor("manual"), ManualWeighting({"gender": {"F": 3.0, "M": 0.5}})),
+    ], cv=KFold(4, shuffle=True, random_state=0))
+    ens.fit(X, y, sensitive_features=S[["gender"]])
+
+    expected = {
+        "plain": None,
+        "gender": marginal_by_hand(S[["gender"]]),
+        "manual": np.where(S["gender"] == "F", 3.0, 0.5),
+    }
+    for tag, w in expected.items():
+        full, folds = full_and_folds(tag)
+        assert len(folds) == 4
+        assert ens.named_experts_[tag] is full
+        if w is None:
+            assert full.seen_weight_ is None
+            assert all(f.seen_weight_ is None for f in folds)
+            continue
+        np.testing.assert_allclose(full.seen_weight_, w[full.rows_])
+        np.testing.assert_array_equal(full.rows_, np.arange(N))
+        covered = np.zeros(N, dtype=int)
+        for f in folds:  # each fold saw exactly its training rows' slice of the weights
+            np.testing.assert_allclose(f.seen_weight_, w[f.rows_])
+            covered[f.rows_] += 1
+        assert (covered == 3).all()  # 4 folds: every row trains 3 of them
+    # the gender expert's weights balance the two genders' totals (smoothing 0)
+    g = spies("gender")[0]
+    totals = pd.Series(g.seen_weight_).groupby(S["gender"].to_numpy()[g.rows_]).sum()
+    np.testing.assert_allclose(totals.to_numpy(), [N / 2, N / 2])
+
+
+def test_weights_use_y_for_age_weighting():
+    X, y, S = make_data()
+    ens = ExpertEnsembleRegressor(
+        [("age", SpyRegressor("age"), SupportWeighting(smoothing=0, target="binned"))], cv=3
+    )
+    ens.fit(X, y)  # target-only weighting needs no sensitive features
+    bins = pd.DataFrame({"target": np.searchsorted([20, 40, 60], y, side="right")})
+    full, _ = full_and_folds("age")
+    np.testing.assert_allclose(
+        full.seen_weight_, marginal_by_hand(bins, n_values={"target": 4})
+    )
+
+
+def test_sample_weight_multiplies_the_expert_weights_without_routing():
+    X, y, S = make_data()
+    sw = np.linspace(0.5, 2.0, N)
+    ens = ExpertEnsembleRegressor([
+        ("plain", SpyRegressor("plain"), None),
+        ("gender", SpyRegressor("gender"), SupportWeighting(smoothing=0)),
+    ], cv=3)
+    ens.fit(X, y, sensitive_features=S["gender"], sample_weight=sw)
+    np.testing.assert_allclose(full_and_folds("plain")[0].seen_weight_, sw)
+    np.testing.assert_allclose(
+        full_and_folds("gender")[0].seen_weight_, sw * marginal_by_hand(S[["gender"]])
+    )
+
+
+def test_sensitive_features_sliced_per_fold_for_experts_that_take_them():
+    X, y, S = make_data()
+    ens = ExpertEnsembleRegressor([("spy", SpyRegressor("spy"), None)], cv=3)
+    ens.fit(X, y, sensitive_features=S)
+    for spy in spies("spy"):
+        seen = spy.seen_sensitive_
+        assert list(seen.columns) == ["gender", "race"]
+        np.testing.assert_array_equal(seen["race"].to_numpy(), S["race"].to_numpy()[spy.rows_])
+
+
+# ----------------------------------------------------------------------------- stacking
+def test_combiner_is_fitted_on_out_of_fold_predictions():
+    X, y, S = make_data()
+    cv = KFold(3, shuffle=True, random_state=1)
+    w = SupportWeighting(smoothing=0)
+    ens = ExpertEnsembleRegressor(
+        [("plain", Ridge(alpha=1.0), None), ("gender", Ridge(alpha=1.0), w)],
+        final_estimator=LinearRegression(), cv=cv,
+    ).fit(X, y, sensitive_features=S["gender"])
+
+    # an independent computation with scikit-learn's own cross_val_predict
+    weights = marginal_by_hand(S[["gender"]])
+    oof = np.column_stack([
+        cross_val_predict(Ridge(alpha=1.0), X, y, cv=cv),
+        cross_val_predict(Ridge(alpha=1.0), X, y, cv=cv, params={"sample_weight": weights}),
+    ])
+    reference = LinearRegression().fit(oof, y)
+    np.testing.assert_allclose(ens.final_estimator_.coef_, reference.coef_, rtol=1e-8)
+    np.testing.assert_allclose(ens.final_estimator_.intercept_, reference.intercept_)
+    # predict: full-data experts, then the combiner
+    full = np.column_stack([
+        Ridge(alpha=1.0).fit(X, y).predict(X),
+        Ridge(alpha=1.0).fit(X, y, sample_weight=weights).predict(X),
+    ])
+    np.testing.assert_allclose(ens.transform(X), full)
+    np.testing.assert_allclose(ens.predict(X), reference.predict(full))
+
+
+def test_out_of_fold_not_in_sample():
+    # a 1-nearest-neighbour expert reproduces y in sample; out of fold it cannot
+    X, y, _ = make_data()
+    ens = ExpertEnsembleRegressor(
+        [("knn", KNeighborsRegressor(n_neighbors=1), None)],
+        final_estimator=LinearRegression(), cv=5,
+    ).fit(X[:, 1:], y)
+    assert ens.final_estimator_.coef_[0] < 0.95
+    np.testing.assert_allclose(ens.transform(X[:, 1:]).ravel(), y)
+
+
+def test_final_weighting_and_passthrough():
+    X, y, S = make_data()
+    combiner = SpyRegressor("final")
+    ens = ExpertEnsembleRegressor(
+        [("a", Ridge(), None), ("b", Ridge(alpha=10.0), None)],
+        final_estimator=combiner, cv=3, passthrough=True,
+        final_weighting=SupportWeighting(smoothing=0),
+    )
+    # the spy reads row ids from column 0 of what it sees: put ids first via passthrough
+    # of X (the combiner sees [pred_a, pred_b, X]); check its weights on the full rows
+    ens.fit(X, y, sensitive_features=S[["race"]])
+    final = spies("final")[0]
+    assert final.n_features_in_ == 2 + X.shape[1]
+    np.testing.assert_allclose(final.seen_weight_, marginal_by_hand(S[["race"]]))
+    assert ens.final_weighting_ is not None
+    assert list(ens.get_feature_names_out()) == [
+        "expertensembleregressor_a", "expertensembleregressor_b", "x0", "x1", "x2", "x3"]
+
+
+def test_passthrough_needs_2d_X():
+    X, y, _ = make_data()
+    ens = ExpertEnsembleRegressor([("a", Ridge(), None)], passthrough=True)
+    with pytest.raises(ValueError, match="passthrough=True"):
+        ens.fit(list(X), y)
+
+
+# ----------------------------------------------------------------------------- routing
+def test_routing_sensitive_features_through_pipeline_and_requests():
+    X, y, S = make_data()
+    sklearn.set_config(enable_metadata_routing=True)
+    requesting = SpyRegressor("req").set_fit_request(sensitive_features=True)
+    # declines the attributes: gets only its own weights (left unset, routing would raise
+    # UnsetMetadataPassedError, as scikit-learn does for any consumer)
+    silent = SpyRegressor("silent").set_fit_request(sensitive_features=False)
+    ens = ExpertEnsembleRegressor([
+        ("req", requesting, None),
+        ("silent", silent, SupportWeighting(smoothing=0)),
+    ], cv=3)
+    pipe = make_pipeline(StandardScaler(), ens)  # stage 1 in front, S routed through
+    pipe.fit(X, y, sensitive_features=S[["gender"]])
+    for spy in spies("req"):
+        assert spy.seen_sensitive_ is not None and len(spy.seen_sensitive_) == len(spy.rows_)
+        assert spy.seen_weight_ is None
+    for spy in spies("silent"):
+        assert spy.seen_sensitive_ is None
+        assert spy.seen_weight_ is not None
+    # rows were standardised by stage 1, so ids are no longer integers; the count is
+    assert sum(len(s.rows_) == N for s in spies("silent")) == 1
+
+
+def test_routing_sample_weight_only_where_requested():
+    X, y, S = make_data()
+    sw = np.linspace(0.5, 2.0, N)
+    sklearn.set_config(enable_metadata_routing=True)
+    ens = ExpertEnsembleRegressor([
+        ("req", SpyRegressor("req").set_fit_request(sample_weight=True,
+                                                    sensitive_features=False), None),
+        ("gender", SpyRegressor("gender").set_fit_request(sensitive_features=False,
+                                                          sample_weight=False),
+         SupportWeighting(smoothing=0)),
+    ], final_estimator=SpyRegressor("final").set_fit_request(
+        sample_weight=True, sensitive_features=False), cv=3)
+    ens.fit(X, y, sensitive_features=S["gender"], sample_weight=sw)
+    np.testing.assert_allclose(full_and_folds("req")[0].seen_weight_, sw)
+    np.testing.assert_allclose(  # not requested: its own weights only
+        full_and_folds("gender")[0].seen_weight_, marginal_by_hand(S[["gender"]])
+    )
+    np.testing.assert_allclose(spies("final")[0].seen_weight_, sw)
+    # the default combiner asks for sample_weight by itself
+    default = ExpertEnsembleRegressor(
+        [("a", Ridge().set_fit_request(sample_weight=True), None)], cv=3)
+    default.fit(X, y, sample_weight=sw)
+    oof = cross_val_predict(Ridge().set_fit_request(sample_weight=True), X, y, cv=KFold(3),
+                            params={"sample_weight": sw})
+    reference = RidgeCV().fit(oof[:, None], y, sample_weight=sw)
+    np.testing.assert_allclose(default.final_estimator_.coef_, reference.coef_)
+    # nobody asks for sample_weight: an error, not a silently ignored weight
+    plain = ExpertEnsembleRegressor(
+        [("a", Ridge().set_fit_request(sample_weight=False), None)],
+        final_estimator=Ridge().set_fit_request(sample_weight=False), cv=3)
+    with pytest.raises(TypeError, match="sample_weight"):
+        plain.fit(X, y, sample_weight=sw)
+
+
+def test_grid_search_over_one_experts_weighting_with_routing():
+    X, y, S = make_data()
+    sklearn.set_config(enable_metadata_routing=True)
+    ens = ExpertEnsembleRegressor([
+        ("plain", Ridge(), None),
+        ("gender", SpyRegressor("gender").set_fit_request(sensitive_features=False),
+         SupportWeighting()),
+    ], cv=3)
+    grid = GridSearchCV(
+        ens, {"experts__gender__weighting__smoothing": [0, 5, 1000],
+              "experts__gender__alpha": [0.1, 10.0]}, cv=3,
+    )
+    grid.fit(X, y, sensitive_features=S[["gender"]])
+    assert len(grid.cv_results_["params"]) == 6
+    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+    best = grid.best_estimator_
+    k = best.experts[1][2].smoothing
+    assert k == grid.best_params_["experts__gender__weighting__smoothing"]
+    # the refit expert saw the weights of the chosen smoothing, on the refit rows
+    full = best.named_experts_["gender"]
+    np.testing.assert_allclose(full.seen_weight_, marginal_by_hand(S[["gender"]], k))
+    # the searched values really reached the weights: every smoothing was seen
+    seen = {round(float(s.seen_weight_.max() / s.seen_weight_.min()), 6)
+            for s in spies("gender")}
+    assert len(seen) >= 3
+
+
+# ------------------------------------------------------------------------------ params
+def test_get_and_set_params_over_three_tuples():
+    w = SupportWeighting(smoothing=5)
+    ens = ExpertEnsembleRegressor(
+        [("gender", Ridge(alpha=1.0), w), ("plain", Ridge(), None)],
+        final_estimator=Ridge(alpha=2.0),
+    )
+    params = ens.get_params()
+    assert params["experts__gender"] is ens.experts[0][1]
+    assert params["experts__gender__alpha"] == 1.0
+    assert params["experts__gender__weighting"] is w
+    assert params["experts__gender__weighting__smoothing"] == 5
+    assert params["experts__plain__weighting"] is None
+    assert params["final_estimator__alpha"] == 2.0
+
+    ens.set_params(experts__gender__alpha=3.0, experts__gender__weighting__smoothing=0,
+                   experts__plain__weighting=ManualWeighting({"g": {"x": 1.0}}),
+                   final_estimator__alpha=4.0, cv=2)
+    assert ens.experts[0][1].alpha == 3.0 and ens.experts[0][2].smoothing == 0
+    assert isinstance(ens.experts[1][2], ManualWeighting)
+    assert ens.final_estimator.alpha == 4.0 and ens.cv == 2
+    ens.set_params(experts__plain="drop", experts__gender=LinearRegression())
+    assert ens.experts[1][1] == "drop" and isinstance(ens.experts[0][1], LinearRegression)
+
+    cloned = clone(ens)
+    assert cloned.experts[0][2] is not ens.experts[0][2]
+    assert cloned.get_params()["experts__gender__weighting__smoothing"] == 0
+
+    with pytest.raises(ValueError, match="no expert named 'nope'"):
+        ens.set_params(experts__nope__alpha=1.0)
+    with pytest.raises(ValueError, match="no weighting"):
+        ExpertEnsembleRegressor([("a", Ridge(), None)]).set_params(
+            experts__a__weighting__smoothing=1)
+
+
+def test_expert_with_its_own_weighting_parameter():
+    own = SupportWeighting(smoothing=2)
+    ens = ExpertEnsembleRegressor([("net", OwnWeightingRegressor(weighting=own), None)])
+    # the tuple is empty: the key reaches the expert's own weighting
+    assert ens.get_params()["experts__net__weighting"] is own
+    ens.set_params(experts__net__weighting__smoothing=7)
+    assert own.smoothing == 7
+    # both set: refused at fit
+    X, y, S = make_data()
+    both = ExpertEnsembleRegressor(
+        [("net", OwnWeightingRegressor(weighting=own), SupportWeighting())], cv=3)
+    assert both.get_params()["experts__net__weighting"] is both.experts[0][2]
+    with pytest.raises(ValueError, match="weighting twice"):
+        both.fit(X, y, sensitive_features=S["gender"])
+
+
+# ------------------------------------------------------------------------------ errors
+@pytest.mark.parametrize("experts, match", [
+    ([], "non-empty list"),
+    ([("a", Ridge())], None),  # 2-tuples are accepted (no weighting)
+    ([("a", Ridge(), None), ("a", Ridge(), None)], "unique"),
+    ([("a__b", Ridge(), None)], "invalid"),
+    ([("cv", Ridge(), None)], "invalid"),
+    ([("a", "drop", None)], "at least one expert"),
+    ([("a", LogisticRegression(), None)], "should be a regressor"),
+    ([("a", Ridge(), "balanced")], "get_weights"),
+    ([(1, Ridge(), None)], "tuples"),
+])
+def test_invalid_experts(experts, match):
+    X, y, S = make_data()
+    ens = ExpertEnsembleRegressor(experts, cv=3)
+    if match is None:
+        ens.fit(X, y)
+        return
+    with pytest.raises((ValueError, TypeError), match=match):
+        ens.fit(X, y, sensitive_features=S["gender"])
+
+
+def test_weighting_without_sensitive_features_names_the_expert():
+    X, y, _ = make_data()
+    ens = ExpertEnsembleRegressor([("gender", Ridge(), SupportWeighting())], cv=3)
+    with pytest.raises(ValueError, match="expert 'gender'.*sensitive_features"):
+        ens.fit(X, y)
+
+
+def test_expert_without_sample_weight_is_refused_when_weighted():
+    X, y, S = make_data()
+    ens = ExpertEnsembleRegressor([("m", NoWeightRegressor(), SupportWeighting())], cv=3)
+    with pytest.raises(TypeError, match="expert 'm'.*sample_weight"):
+        ens.fit(X, y, sensitive_features=S["gender"])
+    # unweighted it is fine
+    ExpertEnsembleRegressor([("m", NoWeightRegressor(), None)], cv=3).fit(X, y)
+
+
+def test_sensitive_features_validated():
+    X, y, S = make_data()
+    ens = ExpertEnsembleRegressor([("g", Ridge(), SupportWeighting())], cv=3)
+    with pytest.raises(ValueError, match="rows"):
+        ens.fit(X, y, sensitive_features=S["gender"][:-1])
+    bad = S["gender"].astype(object).copy()
+    bad[3] = None
+    with pytest.raises(ValueError, match="missing"):
+        ens.fit(X, y, sensitive_features=bad)
+
+
+def test_cv_must_partition_rows():
+    X, y, _ = make_data()
+    halves = [(np.arange(60), np.arange(60, 100))]  # rows 100..119 never predicted
+    with pytest.raises(ValueError, match="partition"):
+        ExpertEnsembleRegressor([("a", Ridge(), None)], cv=halves).fit(X, y)
+
+
+def test_drop_expert_is_skipped():
+    X, y, _ = make_data()
+    ens = ExpertEnsembleRegressor(
+        [("a", Ridge(), None), ("b", "drop", None)], cv=3).fit(X, y)
+    assert list(ens.named_experts_) == ["a"]
+    assert ens.transform(X).shape == (N, 1)
+
+
+# -------------------------------------------------------------------------- classifier
+def make_classification(n=N, n_classes=3, seed=0):
+    X, _, S = make_data(n, seed)
+    rng = np.random.default_rng(seed + 1)
+    score = X[:, 1] + 0.5 * rng.normal(size=n)
+    cuts = np.quantile(score, np.linspace(0, 1, n_classes + 1)[1:-1])
+    y = np.array(["low", "mid", "high", "top"])[np.searchsorted(cuts, score)]
+    return X[:, 1:], y, S
+
+
+def test_classifier_binary_and_multiclass_use_probabilities():
+    X, y, S = make_classification(n_classes=3)
+    clf = ExpertEnsembleClassifier([
+        ("plain", LogisticRegression(), None),
+        ("race", LogisticRegression(C=0.5), SupportWeighting()),
+    ], cv=3).fit(X, y, sensitive_features=S["race"])
+    assert list(clf.classes_) == ["high", "low", "mid"]
+    assert clf.stack_method_ == ["predict_proba", "predict_proba"]
+    assert clf.transform(X).shape == (N, 6)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert set(clf.predict(X)) <= set(clf.classes_)
+    assert clf.score(X, y) > 0.6
+
+    yb = np.where(y == "high", "yes", "no")
+    clf_b = clone(clf).fit(X, yb, sensitive_features=S["race"])
+    assert clf_b.transform(X).shape == (N, 2)  # p(class 0) dropped: collinear
+    assert clf_b.predict_proba(X).shape == (N, 2)
+
+
+def test_classifier_fold_missing_a_class_gets_zero_probability():
+    X, y, _ = make_classification(n=60, n_classes=2)
+    y = y.astype(object)
+    y[:3] = "rare"  # only in the first fold of an unshuffled KFold(3)
+    clf = ExpertEnsembleClassifier(
+        [("lr", LogisticRegression(), None)], cv=KFold(3)).fit(X, y)
+    assert clf.transform(X).shape == (60, 3)
+
+
+def test_classifier_weighting_sees_labels_as_given():
+    X, y, _ = make_classification(n_classes=2)
+    table = {"target": {"mid": 5.0, "low": 1.0}}
+
+    class Spy(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            self.seen_weight_ = sample_weight
+            return super().fit(X, y, sample_weight=sample_weight)
+
+    clf = ExpertEnsembleClassifier(
+        [("lr", Spy(), ManualWeighting(table, target="label"))], cv=3).fit(X, y)
+    np.testing.assert_allclose(
+        clf.named_experts_["lr"].seen_weight_, np.where(y == "mid", 5.0, 1.0))
+
+
+def test_classifier_rejects_multilabel_and_continuous():
+    X, y, _ = make_classification()
+    clf = ExpertEnsembleClassifier([("lr", LogisticRegression(), None)], cv=3)
+    with pytest.raises(ValueError, match="binary and multiclass"):
+        clf.fit(X, np.column_stack([y == "low", y == "mid"]).astype(int))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        clf.fit(X, np.linspace(0, 1, N))
+
+
+def test_spy_is_a_valid_regressor():
+    """The spy itself must behave (a broken spy would make the tests above vacuous)."""
+    X, y, _ = make_data()
+    spy = SpyRegressor().fit(X, y, sample_weight=np.ones(N))
+    np.testing.assert_allclose(spy.predict(X), Ridge().fit(X[:, 1:], y).predict(X[:, 1:]))
+    assert isinstance(spy, RegressorMixin) and not isinstance(spy, ClassifierMixin)

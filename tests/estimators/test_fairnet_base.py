@@ -1,0 +1,88 @@
+"""FairNetBase: the subclass hooks, the data plumbing and the helpers."""
+
+import numpy as np
+import pytest
+import torch
+from skorch.helper import SliceDict
+
+from skfair.estimators import FairNetBase
+from skfair.estimators._base import resolve_device
+from skfair.estimators._net import FairModule, SliceDataset, collate_batch
+
+
+class _Median(FairNetBase):
+    """A minimal subclass: the documented hooks are all it needs."""
+
+    _task = "regression"
+
+    def _prepare_y(self, y):
+        return np.asarray(y, dtype=np.float32).reshape(-1, 1), 1
+
+    def get_task_loss(self, outputs, y_true):
+        return (outputs - y_true).abs()[:, 0]
+
+    def predict(self, X):
+        return self._forward_outputs(X)[:, 0]
+
+
+def test_a_subclass_needs_only_the_hooks(fast):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 2)).astype(np.float32)
+    y = 3 * X[:, 0]
+    est = _Median(**{**fast, "max_epochs": 40}).fit(X, y)
+    assert np.mean(np.abs(est.predict(X) - y)) < 0.5
+    assert set(est.get_params()) >= {"lam", "fairness", "weighting", "module"}
+
+
+def test_slice_dataset_fetches_aligned_batches():
+    X = np.arange(12, dtype=np.float32).reshape(6, 2)
+    data = SliceDict(X=X, groups=np.array([0, 1, 0, 1, 0, 1]),
+                     sample_weight=np.linspace(1, 2, 6).astype(np.float32))
+    ds = SliceDataset(data, np.arange(6) * 10)
+    Xb, yb = collate_batch(ds.__getitems__([4, 1]))
+    torch.testing.assert_close(Xb["X"], torch.tensor([[8.0, 9.0], [2.0, 3.0]]))
+    torch.testing.assert_close(Xb["groups"], torch.tensor([0, 1]))
+    torch.testing.assert_close(yb, torch.tensor([40, 10]))
+    # without targets (prediction) the loader still gets a placeholder of the right length
+    _, y_none = collate_batch(SliceDataset(data, None).__getitems__([0, 1, 2]))
+    assert y_none.shape == (3,)
+
+
+def test_fair_module_output_forms():
+    class Plain(torch.nn.Module):
+        def forward(self, X):
+            return X * 2
+
+    class WithEmbedding(torch.nn.Module):
+        def forward(self, X):
+            return X * 2, X + 1
+
+    x = torch.ones(2, 3)
+    assert len(FairModule(Plain())(x)) == 1
+    assert len(FairModule(WithEmbedding())(x)) == 1  # embedding dropped when not needed
+    term = torch.nn.Module()
+    term.needs_embedding = True
+    out, emb = FairModule(WithEmbedding(), term)(x)
+    torch.testing.assert_close(emb, x + 1)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_resolve_device():
+    assert resolve_device("auto") == "cpu"
+    assert resolve_device(torch.device("cpu")) == "cpu"
+    with pytest.raises(ValueError, match="device='cuda:1' was requested"):
+        resolve_device("cuda:1")
+
+
+def test_valid_split_falls_back_from_cells_to_classes_to_random(fast):
+    from skfair.estimators import FairNetClassifier
+
+    clf = FairNetClassifier(valid_split=0.5, **fast)
+    groups = np.array([0] * 20 + [1])  # group 1 has a single row: cannot be stratified
+    y = np.arange(21) % 2
+    _, valid = clf._train_valid_indices(y, groups, 0)  # stratified on the classes instead
+    assert abs(np.sum(y[valid] == 1) - np.sum(y[valid] == 0)) <= 1
+    y_single = np.array([0] * 20 + [1])  # and a class with a single row too
+    with pytest.warns(UserWarning, match="plain random split"):
+        train, valid = clf._train_valid_indices(y_single, groups, 0)
+    assert sorted(np.r_[train, valid]) == list(range(21))

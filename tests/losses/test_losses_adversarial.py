@@ -1,0 +1,92 @@
+"""Gradient reversal and the adversarial sensitive regularizer (seed 003)."""
+
+import pickle
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from skfair.losses import AdversarialHead, GradientReversal, adversarial_loss, grad_reverse
+
+
+@pytest.mark.parametrize("strength", [0.0, 0.3, 1.0, 5.0])
+def test_gradient_reversal_is_identity_forward_and_scales_gradient(strength):
+    x = torch.randn(5, 3, requires_grad=True)
+    upstream = torch.randn(5, 3)
+    out = GradientReversal(strength)(x)
+    torch.testing.assert_close(out, x)
+    out.backward(upstream)
+    torch.testing.assert_close(x.grad, -strength * upstream)
+
+
+def test_grad_reverse_rejects_negative_strength():
+    with pytest.raises(ValueError, match="strength"):
+        grad_reverse(torch.ones(2), strength=-1)
+    with pytest.raises(ValueError, match="strength"):
+        GradientReversal(strength="big")
+
+
+def test_single_backward_gives_both_players_their_gradients():
+    """task + CE(head(GRL_lam(emb))) == the min-max game's gradients."""
+    torch.manual_seed(0)
+    lam = 0.7
+    encoder = nn.Linear(6, 4)
+    head = AdversarialHead(4, n_groups=3, hidden=5, strength=lam)
+    x = torch.randn(16, 6)
+    groups = torch.randint(0, 3, (16,))
+    target = torch.randn(16, 4)
+
+    emb = encoder(x)
+    task = F.mse_loss(emb, target)
+    total = task + adversarial_loss(head(emb), groups)
+    total.backward()
+    got_encoder = encoder.weight.grad.clone()
+    got_adversary = [p.grad.clone() for p in head.parameters()]
+
+    # the same gradients computed separately, without a reversal layer
+    encoder.zero_grad()
+    head.zero_grad()
+    emb = encoder(x)
+    ce = F.cross_entropy(head.net(emb), groups)
+    g_task = torch.autograd.grad(F.mse_loss(emb, target), encoder.weight, retain_graph=True)[0]
+    g_ce_enc = torch.autograd.grad(ce, encoder.weight, retain_graph=True)[0]
+    g_ce_adv = torch.autograd.grad(ce, list(head.parameters()))
+    torch.testing.assert_close(got_encoder, g_task - lam * g_ce_enc)
+    for got, want in zip(got_adversary, g_ce_adv, strict=True):
+        torch.testing.assert_close(got, want)
+
+
+def test_head_shapes_strength_setter_and_pickle():
+    head = AdversarialHead(8, n_groups=4, hidden=(16, 8), dropout=0.1)
+    assert head(torch.randn(3, 8)).shape == (3, 4)
+    head.strength = 2.5
+    assert head.reversal.strength == 2.5
+    linear = AdversarialHead(8, n_groups=2, hidden=())
+    assert sum(isinstance(m, nn.Linear) for m in linear.modules()) == 1
+    clone = pickle.loads(pickle.dumps(head))
+    assert clone.strength == 2.5
+    with pytest.raises(ValueError, match="n_groups"):
+        AdversarialHead(8, n_groups=1)
+    with pytest.raises(ValueError, match="hidden"):
+        AdversarialHead(8, n_groups=2, hidden=(0,))
+
+
+def test_adversarial_loss_values():
+    logits = torch.randn(6, 3)
+    groups = torch.tensor([0, 1, 2, 2, 1, 0])
+    assert adversarial_loss(logits, groups).item() == pytest.approx(
+        F.cross_entropy(logits, groups).item()
+    )
+    soft = F.one_hot(groups, 3).float()
+    assert adversarial_loss(logits, soft).item() == pytest.approx(
+        F.cross_entropy(logits, groups).item(), rel=1e-6
+    )
+    w = torch.tensor([1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    assert adversarial_loss(logits, groups, sample_weight=w).item() == pytest.approx(
+        F.cross_entropy(logits[:1], groups[:1]).item(), rel=1e-6
+    )
+    with pytest.raises(ValueError, match="n_groups"):
+        adversarial_loss(logits, groups, n_groups=4)
+    with pytest.raises(TypeError, match="int64"):
+        adversarial_loss(logits, groups.float())

@@ -1,0 +1,85 @@
+"""Group-balanced risk (seed 003)."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skfair.losses import group_balanced_loss
+
+
+def test_hand_computed_every_group_weighs_the_same():
+    losses = torch.tensor([1.0, 1.0, 1.0, 4.0], requires_grad=True)
+    groups = torch.tensor([0, 0, 0, 1])
+    loss = group_balanced_loss(losses, groups)
+    # group means 1 and 4, averaged over the two groups
+    assert loss.item() == pytest.approx(2.5)
+    loss.backward()
+    # each row weighs 1 / (n_groups_present * group size)
+    assert losses.grad.tolist() == pytest.approx([1 / 6, 1 / 6, 1 / 6, 1 / 2])
+
+
+def test_sample_and_group_weights_hand_computed():
+    losses = torch.tensor([1.0, 3.0, 2.0, 6.0])
+    groups = torch.tensor([0, 0, 1, 1])
+    w = torch.tensor([3.0, 1.0, 1.0, 1.0])
+    # group 0: (3 * 1 + 3) / 4 = 1.5 ; group 1: (2 + 6) / 2 = 4
+    assert group_balanced_loss(losses, groups, sample_weight=w).item() == pytest.approx(2.75)
+    gw = torch.tensor([1.0, 3.0])
+    got = group_balanced_loss(losses, groups, sample_weight=w, group_weights=gw).item()
+    assert got == pytest.approx((1.5 + 3 * 4) / 4)
+
+
+def test_absent_group_drops_out_and_rows_with_zero_weight_do_not_count():
+    losses = torch.tensor([1.0, 2.0, 5.0], requires_grad=True)
+    groups = torch.tensor([0, 0, 3])  # groups 1 and 2 absent
+    loss = group_balanced_loss(losses, groups, n_groups=4)
+    assert loss.item() == pytest.approx((1.5 + 5.0) / 2)
+    loss.backward()
+    assert torch.isfinite(losses.grad).all()
+    w = torch.tensor([1.0, 1.0, 0.0])  # group 3 has no weight: it drops out too
+    assert group_balanced_loss(losses, groups, sample_weight=w, n_groups=4).item() == 1.5
+
+
+def test_multilabel_per_sample_losses_are_averaged_over_labels():
+    per = torch.tensor([[1.0, 3.0], [2.0, 2.0], [0.0, 8.0]])
+    groups = torch.tensor([0, 0, 1])
+    assert group_balanced_loss(per, groups).item() == pytest.approx((2.0 + 4.0) / 2)
+
+
+def test_reference_path_with_soft_groups_matches():
+    rng = np.random.default_rng(0)
+    losses = torch.tensor(rng.random(20), requires_grad=True)
+    codes = torch.tensor(rng.integers(0, 3, 20))
+    soft = torch.nn.functional.one_hot(codes, 3).double().requires_grad_()
+    w = torch.tensor(rng.random(20) + 0.1)
+    a = group_balanced_loss(losses, codes, sample_weight=w)
+    b = group_balanced_loss(losses, soft, sample_weight=w)
+    assert a.item() == pytest.approx(b.item(), rel=1e-12)
+    (ga,) = torch.autograd.grad(a, losses)
+    (gb,) = torch.autograd.grad(b, losses)
+    torch.testing.assert_close(ga, gb)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 25))
+def test_matches_loop_and_is_invariant_to_row_order(seed, n):
+    rng = np.random.default_rng(seed)
+    losses, groups = rng.random(n), rng.integers(0, 4, n)
+    expected = np.mean([losses[groups == g].mean() for g in np.unique(groups)])
+    perm = rng.permutation(n)
+    for order in (np.arange(n), perm):
+        got = group_balanced_loss(
+            torch.tensor(losses[order]), torch.tensor(groups[order]), n_groups=4
+        )
+        assert got.item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="reduction='none'"):
+        group_balanced_loss(torch.tensor(1.0), torch.tensor([0]))
+    with pytest.raises(ValueError, match="sample_weight"):
+        group_balanced_loss(torch.ones(3), torch.tensor([0, 1, 0]), sample_weight=torch.ones(2))
+    with pytest.raises(ValueError, match="group_weights"):
+        group_balanced_loss(torch.ones(3), torch.tensor([0, 1, 0]), group_weights=torch.ones(3))

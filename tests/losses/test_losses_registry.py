@@ -1,0 +1,141 @@
+"""The nn.Module wrappers and the registry contract used by the estimators."""
+
+import pickle
+
+import pytest
+import torch
+from sklearn.base import clone
+
+from skfair.losses import (
+    FAIRNESS_LOSSES,
+    AdversarialHead,
+    AdversarialLoss,
+    BiasAmplificationLoss,
+    DemographicParityLoss,
+    EqualizedOddsLoss,
+    demographic_parity_loss,
+    equalized_odds_loss,
+    get_fairness_loss,
+    iou_fairness_loss,
+)
+
+EXPECTED = {
+    "dp_l2": ("penalty", "classification", False),
+    "dp_mi": ("penalty", "classification", False),
+    "eo_l2": ("penalty", "classification", True),
+    "eo_mi": ("penalty", "classification", True),
+    "iou": ("penalty", "classification", True),
+    "iou_pairwise": ("penalty", "classification", True),
+    "group_balanced": ("reweight", "any", False),
+    "adversarial": ("adversarial", "any", False),
+    "bias_amplification": ("penalty", "multilabel", False),
+    "mean_parity": ("penalty", "regression", False),
+    "mae_parity": ("penalty", "regression", True),
+}
+
+
+def test_registry_names_and_attributes():
+    assert set(FAIRNESS_LOSSES) == set(EXPECTED)
+    for name, (role, task, requires_y) in EXPECTED.items():
+        loss = get_fairness_loss(name, n_groups=3)
+        assert (loss.role, loss.task, bool(loss.requires_y)) == (role, task, requires_y)
+        assert loss.n_groups == 3
+        assert loss.requires_embedding == (name == "adversarial")
+        assert loss.requires_fit == (name == "bias_amplification")
+    assert get_fairness_loss("EO_MI").kind == "mi"
+    assert get_fairness_loss(None) is None
+
+
+def test_registry_copies_objects_and_rejects_unknowns():
+    obj = DemographicParityLoss(kind="mi")
+    got = get_fairness_loss(obj, n_groups=2)
+    assert got is not obj and got.kind == "mi" and got.n_groups == 2 and obj.n_groups is None
+    with pytest.raises(ValueError, match="Unknown fairness loss"):
+        get_fairness_loss("dp_l3")
+    with pytest.raises(TypeError, match="role"):
+        get_fairness_loss(lambda logits, y, groups: logits.sum())
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        get_fairness_loss("dp_l2", pairwise=True)
+
+
+def test_classification_wrappers_equal_functions_on_softmax():
+    torch.manual_seed(0)
+    logits = torch.randn(20, 3)
+    y = torch.randint(0, 3, (20,))
+    g = torch.randint(0, 2, (20,))
+    p = torch.softmax(logits, 1)
+    cases = {
+        "dp_l2": demographic_parity_loss(p, g),
+        "dp_mi": demographic_parity_loss(p, g, kind="mi"),
+        "eo_l2": equalized_odds_loss(p, y, g),
+        "eo_mi": equalized_odds_loss(p, y, g, kind="mi"),
+        "iou": iou_fairness_loss(p, y, g),
+        "iou_pairwise": iou_fairness_loss(p, y, g, pairwise=True),
+    }
+    for name, want in cases.items():
+        loss = get_fairness_loss(name, n_groups=2)
+        assert loss(logits, y, g).item() == pytest.approx(want.item(), rel=1e-5), name
+        probs_in = get_fairness_loss(name, n_groups=2, from_logits=False)
+        assert probs_in(p, y, g).item() == pytest.approx(want.item(), rel=1e-5), name
+
+
+def test_binary_single_logit_and_half_precision():
+    logit = torch.randn(10, 1)
+    g = torch.tensor([0, 1] * 5)
+    two = torch.cat([torch.zeros(10, 1), logit], 1)
+    loss = DemographicParityLoss()
+    assert loss(logit, None, g).item() == pytest.approx(loss(two, None, g).item(), rel=1e-5)
+    assert loss(logit[:, 0], None, g).item() == pytest.approx(loss(two, None, g).item(), rel=1e-5)
+    assert loss(two.half(), None, g).dtype == torch.float32
+
+
+def test_modules_need_what_they_declare():
+    logits = torch.randn(4, 2)
+    g = torch.tensor([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="y is None"):
+        EqualizedOddsLoss()(logits, None, g)
+    with pytest.raises(ValueError, match="groups is None"):
+        DemographicParityLoss()(logits, None, None)
+    with pytest.raises(RuntimeError, match="fit"):
+        BiasAmplificationLoss()(logits, None, g)
+
+
+def test_bias_amplification_module_fit_and_device_buffer():
+    Y = torch.tensor([[1, 0], [1, 1], [0, 1], [0, 1]])
+    g = torch.tensor([0, 0, 1, 1])
+    loss = BiasAmplificationLoss().fit(Y, g, n_groups=2)
+    assert "b_train_" in dict(loss.named_buffers())
+    logits = torch.full((4, 2), 20.0)  # sigmoid ~ 1: predicts every label everywhere
+    # b_pred = (0.5, 0.5) for both labels vs (1, 0) and (1/3, 2/3)
+    assert loss(logits, None, g).item() == pytest.approx(0.5 + 0.5 + 1 / 6 + 1 / 6, rel=1e-5)
+    pre = BiasAmplificationLoss(b_train=loss.b_train_.numpy())
+    assert pre.fit(None, None).b_train_.tolist() == loss.b_train_.tolist()
+
+
+def test_adversarial_module_builds_head_and_uniform_call():
+    loss = get_fairness_loss("adversarial", hidden=(8,), strength=0.5)
+    head = loss.make_head(in_features=6, n_groups=3)
+    assert isinstance(head, AdversarialHead) and head.strength == 0.5
+    value = loss(head(torch.randn(5, 6)), None, torch.tensor([0, 1, 2, 0, 1]), n_groups=3)
+    assert value.ndim == 0 and value.item() > 0
+    with pytest.raises(ValueError, match="n_groups"):
+        AdversarialLoss().make_head(6)
+
+
+def test_group_balanced_module_takes_per_sample_losses_and_weights():
+    loss = get_fairness_loss("group_balanced")
+    per = torch.tensor([1.0, 1.0, 4.0])
+    g = torch.tensor([0, 0, 1])
+    assert loss(per, None, g).item() == pytest.approx(2.5)
+    w = torch.tensor([1.0, 0.0, 1.0])
+    assert loss(per, None, g, sample_weight=w).item() == pytest.approx(2.5)
+
+
+def test_get_set_params_clone_and_pickle():
+    loss = get_fairness_loss("eo_mi", n_groups=4)
+    assert loss.get_params() == {"from_logits": True, "kind": "mi", "n_groups": 4}
+    loss.set_params(kind="l2")
+    cloned = clone(loss)
+    assert cloned is not loss and cloned.get_params() == loss.get_params()
+    restored = pickle.loads(pickle.dumps(get_fairness_loss("adversarial")))
+    assert restored.role == "adversarial"

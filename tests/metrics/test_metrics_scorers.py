@@ -1,0 +1,138 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.pipeline import make_pipeline
+
+from skfair.metrics import (
+    demographic_parity_difference,
+    equal_opportunity_score,
+    equalized_odds_difference,
+    make_fairness_scorer,
+    make_tradeoff_scorer,
+    pareto_front,
+    pareto_refit,
+)
+from skfair.utils import SensitiveColumns
+
+
+@pytest.fixture(scope="module")
+def biased():
+    rng = np.random.RandomState(0)
+    n = 240
+    s = rng.choice(["a", "b", "c"], n)
+    X = np.c_[rng.normal(size=(n, 2)), (s == "a").astype(float)]
+    y = ((X[:, 0] + 1.5 * X[:, 2] + rng.normal(scale=0.5, size=n)) > 0.5).astype(int)
+    return X, y, s
+
+
+def test_gridsearch_multimetric_with_routed_sensitive_features_and_pareto_refit(biased):
+    X, y, s = biased
+    refit = pareto_refit(["acc", "eo"])
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            LogisticRegression(), {"C": [1e-3, 1e-2, 1e-1, 1.0, 10.0]}, cv=3,
+            scoring={"acc": "accuracy",
+                     "eo": make_fairness_scorer("equalized_odds_difference")},
+            refit=refit,
+        )
+        search.fit(X, y, sensitive_features=s)
+    res = search.cv_results_
+    assert np.all(res["mean_test_eo"] <= 0)  # negated differences
+    front = pareto_front(res, ["acc", "eo"])
+    assert search.best_index_ in front.index
+    assert search.best_index_ == refit(res)
+    assert hasattr(search, "best_estimator_")
+    # the routed scores are the metric on each test fold
+    with sklearn.config_context(enable_metadata_routing=True):
+        cv = cross_validate(LogisticRegression(C=1.0), X, y, cv=3,
+                            scoring={"eo": make_fairness_scorer("equalized_odds_difference")},
+                            params={"sensitive_features": s}, return_indices=True,
+                            return_estimator=True)
+    for k in range(3):
+        test = cv["indices"]["test"][k]
+        pred = cv["estimator"][k].predict(X[test])
+        expected = equalized_odds_difference(y[test], pred, sensitive_features=s[test])
+        assert cv["test_eo"][k] == pytest.approx(-expected)
+
+
+def test_scorer_without_routing_explains_how_to_fix(biased):
+    X, y, s = biased
+    scorer = make_fairness_scorer("demographic_parity_difference")
+    search = GridSearchCV(LogisticRegression(), {"C": [1.0]}, cv=2, scoring=scorer,
+                          error_score="raise")
+    with pytest.raises(ValueError, match="enable_metadata_routing"):
+        search.fit(X, y)
+
+
+def test_sensitive_columns_read_from_X():
+    rng = np.random.RandomState(1)
+    X = pd.DataFrame({"x0": rng.normal(size=120), "x1": rng.normal(size=120),
+                      "race": rng.choice(["a", "b"], 120)})
+    y = (X["x0"] + (X["race"] == "a") > 0.3).astype(int).to_numpy()
+    model = make_pipeline(
+        ColumnTransformer([("num", "passthrough", ["x0", "x1"])]), LogisticRegression()
+    )
+    scorer = make_fairness_scorer("demographic_parity_difference",
+                                  sensitive_columns=SensitiveColumns("race"))
+    search = GridSearchCV(model, {"logisticregression__C": [0.1, 1.0]}, cv=3,
+                          scoring={"acc": "accuracy", "dp": scorer},
+                          refit=pareto_refit(["acc", "dp"]))
+    search.fit(X, y)  # no routing needed
+    fitted = model.set_params(logisticregression__C=1.0).fit(X, y)
+    direct = scorer(fitted, X, y)
+    expected = demographic_parity_difference(y, fitted.predict(X),
+                                             sensitive_features=X["race"])
+    assert direct == pytest.approx(-expected)
+    with pytest.raises(ValueError, match="do not also route"):
+        scorer(fitted, X, y, sensitive_features=X["race"])
+
+
+def test_direct_call_and_greater_is_better(biased):
+    X, y, s = biased
+    clf = LogisticRegression().fit(X, y)
+    pred = clf.predict(X)
+    f_scorer = make_fairness_scorer("equal_opportunity_score")
+    assert f_scorer(clf, X, y, sensitive_features=s) == pytest.approx(
+        equal_opportunity_score(y, pred, sensitive_features=s))
+    custom = make_fairness_scorer(equal_opportunity_score, greater_is_better=False)
+    assert custom(clf, X, y, sensitive_features=s) == pytest.approx(
+        -equal_opportunity_score(y, pred, sensitive_features=s))
+    with pytest.raises(ValueError, match="greater_is_better"):
+        make_fairness_scorer(lambda t, p, sensitive_features: 0.0)
+    with pytest.raises(ValueError, match="Unknown fairness metric"):
+        make_fairness_scorer("fairest")
+    assert "greater_is_better=False" in repr(make_fairness_scorer("iou_fairness"))
+
+
+def test_set_score_request_keeps_sensitive_features_and_pickles():
+    scorer = make_fairness_scorer("demographic_parity_difference")
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer.set_score_request(sample_weight=True)
+        requests = scorer.get_metadata_routing().score.requests
+    assert requests["sensitive_features"] is True
+    assert requests["sample_weight"] is True
+    clone = pickle.loads(pickle.dumps(make_tradeoff_scorer(alpha=0.3)))
+    assert clone._score_func.alpha == 0.3
+
+
+def test_tradeoff_scorer_value():
+    X, y = np.zeros((6, 1)), np.array([0, 1, 1, 0, 1, 1])
+    s = np.array(list("aaabbb"))
+    clf = DummyClassifier(strategy="constant", constant=1).fit(X, y)
+    pred = clf.predict(X)
+    acc = np.mean(pred == y)
+    eo = equalized_odds_difference(y, pred, sensitive_features=s)
+    scorer = make_tradeoff_scorer("accuracy", "equalized_odds_difference", alpha=2.0)
+    assert scorer(clf, X, y, sensitive_features=s) == pytest.approx(acc - 2 * eo)
+    ratio = make_tradeoff_scorer("balanced_accuracy", "equal_opportunity_score", alpha=1.0)
+    f = equal_opportunity_score(y, pred, sensitive_features=s)
+    assert ratio(clf, X, y, sensitive_features=s) == pytest.approx(0.5 - (1 - f))
+    with pytest.raises(ValueError, match="probabilities"):
+        make_tradeoff_scorer("roc_auc")

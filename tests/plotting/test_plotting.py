@@ -1,0 +1,96 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from skfair.metrics import UndefinedGroupWarning, bias_amplification
+from skfair.plotting import plot_bias_amplification, plot_group_heatmap, plot_pareto_front
+
+
+@pytest.fixture
+def faces():
+    rng = np.random.default_rng(0)
+    n = 300
+    sf = pd.DataFrame({
+        "race": rng.choice(["Caucasian", "African-American", "Asian"], n),
+        "age": pd.Categorical(rng.choice(["4-19", "20-39", "40-69"], n),
+                              categories=["4-19", "20-39", "40-69"]),
+        "gender": rng.choice(["Male", "Female"], n),
+    })
+    # no Asian 40-69 women: an absent cell
+    keep = ~((sf.race == "Asian") & (sf.age == "40-69") & (sf.gender == "Female"))
+    sf = sf[keep].reset_index(drop=True)
+    y_true = rng.integers(0, 7, len(sf))
+    y_pred = np.where(rng.random(len(sf)) < 0.8, y_true, rng.integers(0, 7, len(sf)))
+    return y_true, y_pred, sf
+
+
+def _cell_texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def test_heatmap_panels_cells_and_values(faces):
+    y_true, y_pred, sf = faces
+    with pytest.warns(UndefinedGroupWarning):
+        fig = plot_group_heatmap(y_true, y_pred, sensitive_features=sf, rows="race",
+                                 columns="age", panels="gender")
+    assert isinstance(fig, Figure)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["gender=Female", "gender=Male"]
+    female = panels[0]
+    assert [t.get_text() for t in female.get_xticklabels()] == ["4-19", "20-39", "40-69"]
+    assert [t.get_text() for t in female.get_yticklabels()] == [
+        "African-American", "Asian", "Caucasian"]
+    assert _cell_texts(female).count("n/a") == 1
+    assert len(_cell_texts(female)) == 9
+    # one cell's annotation equals the subgroup accuracy
+    m = ((sf.race == "Caucasian") & (sf.age == "4-19") & (sf.gender == "Female")).to_numpy()
+    acc = np.mean(y_true[m] == y_pred[m])
+    assert f"{acc:.2f}\nn={m.sum()}" in _cell_texts(female)
+
+
+def test_heatmap_two_attributes_on_given_axes(faces):
+    y_true, y_pred, sf = faces
+    fig, ax = plt.subplots()
+    out = plot_group_heatmap(y_true, y_pred, sensitive_features=sf[["race", "gender"]],
+                             rows="race", columns="gender", axes=[ax], annotate=False)
+    assert out is fig
+    assert ax.images and ax.get_xlabel() == "gender"
+    with pytest.raises(ValueError, match="distinct attributes"):
+        plot_group_heatmap(y_true, y_pred, sensitive_features=sf, rows="race", columns="race")
+
+
+def test_pareto_plot_with_extra_points():
+    cv = {"params": [{"lam": 0.0}, {"lam": 0.5}, {"lam": 1.0}, {"lam": 2.0}],
+          "mean_test_acc": [0.90, 0.88, 0.80, 0.82],
+          "mean_test_eo": [-0.20, -0.10, -0.12, -0.05]}
+    ax = plot_pareto_front(cv, "-eo", "acc", annotate="lam",
+                           extra_points={"ExponentiatedGradient": (0.08, 0.85)})
+    assert isinstance(ax, Axes)
+    front_line = [line for line in ax.lines if line.get_label() == "Pareto front"][0]
+    # front: lam 0, 0.5, 2 (lam 1 is dominated by lam 0.5), plotted as positive EO
+    assert sorted(front_line.get_xdata()) == pytest.approx([0.05, 0.10, 0.20])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "ExponentiatedGradient" in labels
+    assert {"lam=0", "lam=0.5", "lam=2"} <= {t.get_text() for t in ax.texts}
+    assert ax.get_xlabel() == "eo (negated)"
+
+
+def test_bias_amplification_scatter():
+    Y_train = np.array([[1, 0, 1], [1, 0, 0], [1, 1, 1], [0, 1, 1]])
+    A = ["man", "man", "woman", "woman"]
+    Y_pred = np.array([[1, 0, 1], [1, 0, 1], [0, 1, 0], [0, 1, 0]])
+    _, table = bias_amplification(Y_train, A, Y_pred, A, return_per_label=True)
+    ax = plot_bias_amplification(table, group="man")
+    offsets = ax.collections[0].get_offsets()
+    assert np.asarray(offsets)[:, 0] == pytest.approx(table["bias_train"]["man"].to_numpy())
+    assert np.asarray(offsets)[:, 1] == pytest.approx(table["bias_pred"]["man"].to_numpy())
+    diagonal = ax.lines[0]
+    assert list(diagonal.get_xdata()) == [0, 1] and list(diagonal.get_ydata()) == [0, 1]
+    assert {t.get_text() for t in ax.texts} == {"0", "1", "2"}
+    with pytest.raises(ValueError, match="group"):
+        plot_bias_amplification(table, group="child")
+    with pytest.raises(ValueError, match="return_per_label"):
+        plot_bias_amplification(pd.DataFrame({"x": [1]}))

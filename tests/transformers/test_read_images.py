@@ -1,0 +1,44 @@
+"""read_images: decoding, resizing, errors."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from skfair.transformers import read_images
+
+
+def write(path, array, mode=None):
+    Image.fromarray(array, mode=mode).save(path)
+    return path
+
+
+def test_mixed_sizes_gray_rgba(tmp_path):
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)
+    paths = [
+        write(tmp_path / "rgb.png", rgb),
+        write(tmp_path / "gray.png", rgb[..., 0], "L"),
+        write(tmp_path / "rgba.png", np.dstack([rgb, np.zeros((20, 20), np.uint8)]), "RGBA"),
+        write(tmp_path / "wide.png", rng.integers(0, 256, (10, 30, 3), dtype=np.uint8)),
+    ]
+    out = read_images(paths)  # size taken from the first (square) image
+    assert out.shape == (4, 20, 20, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[0], rgb)
+    np.testing.assert_array_equal(out[1], np.repeat(rgb[..., :1], 3, axis=-1))
+    np.testing.assert_array_equal(out[2], rgb)  # alpha dropped
+    assert read_images(paths, size=8, num_workers=2).shape == (4, 8, 8, 3)
+
+
+def test_unreadable_files(tmp_path):
+    good = write(tmp_path / "ok.png", np.zeros((4, 4, 3), np.uint8))
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG broken")
+    with pytest.raises(ValueError, match=r"bad\.png"):
+        read_images([good, bad])
+    with pytest.warns(UserWarning, match=r"skipped 1 of 2.*bad\.png"):
+        out = read_images([good, bad], on_error="skip")
+    assert out.shape == (1, 4, 4, 3)
+    with pytest.raises(ValueError, match="no images"):
+        read_images([])
+    with pytest.raises(ValueError, match="size is required"):
+        read_images([write(tmp_path / "wide.png", np.zeros((4, 6, 3), np.uint8))])
