@@ -278,8 +278,8 @@ def main(argv=None):
         add("exp. 4 (one model, 1b in stage 3 only)", seed, exp4.predict(Z_te),
             time.perf_counter() - t1)
         log(f"seed {seed} done ({time.perf_counter() - t0:.0f}s); combiner weights "
-            f"{np.round(ens.final_estimator_.coef_, 2).tolist()} -> after joint fine-tuning "
-            f"{np.round(joint.final_estimator_.coef_, 2).tolist()}")
+            f"{np.round(ens.final_estimator_.coef_, 3).tolist()} -> after joint fine-tuning "
+            f"{np.round(joint.final_estimator_.coef_, 3).tolist()}")
 
     table = pd.DataFrame({name: pd.DataFrame(rows).mean() for name, rows in results.items()}).T
     table = table[["gender", "race", "age", "avg bias", "MAE"]]

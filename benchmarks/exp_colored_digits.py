@@ -17,7 +17,8 @@ Features
 --------
 ``embedding`` (default): a fixed two-part representation standing in for the
 embedding of a pretrained backbone, which encodes both shape and colour: the
-colour-invariant stroke intensity map (max over RGB, 16x16 = 256 values) and
+colour-invariant stroke intensity map (max over RGB, scaled to a maximum of 1
+per image, 16x16 = 256 values) and
 the mean stroke colour (3 values). The shape is learnable from every row
 whatever its colour; colour is a 3-feature shortcut.
 ``pixels``: the raw RGB pixels (768 values). An MLP then has to learn every
@@ -104,24 +105,17 @@ def features(split, kind):
         return split.data
     im = split.images
     stroke = im.max(axis=1).reshape(len(im), -1)
+    stroke = stroke / stroke.max(axis=1, keepdims=True)  # colours differ in brightness
     rgb = im.reshape(len(im), 3, -1)
     w = stroke[:, None, :]
     colour = (rgb * w).sum(-1) / np.maximum(w.sum(-1), 1e-6)
     return np.hstack([stroke, colour]).astype(np.float32)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--features", choices=["embedding", "pixels"], default="embedding")
-    parser.add_argument("--n-samples", type=int, default=10000)
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--losses", nargs="*", default=list(GRIDS))
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-
-    t0 = time.perf_counter()
+def run_seed(args, seed):
+    """The whole protocol for one seed; returns the tuned row of every loss."""
     data = make_colored_digits(bias=0.95, split="both", image_size=16,
-                               n_samples=args.n_samples, random_state=args.seed)
+                               n_samples=args.n_samples, random_state=seed)
     train, test = data["train"], data["test"]
     label_colour = data["label_colors"]
     X, y = features(train, args.features), np.asarray(train.target)
@@ -134,18 +128,18 @@ def main():
                         "aligned", "conflicting")
 
     idx_fit, idx_val = train_test_split(
-        np.arange(len(y)), test_size=0.25, random_state=args.seed,
+        np.arange(len(y)), test_size=0.25, random_state=seed,
         stratify=np.char.add(aligned(y, colour), y.astype(str)),
     )
-    print(f"features={args.features}  X_fit {X[idx_fit].shape}  val {len(idx_val)}  "
-          f"test {X_te.shape}  (bias 0.95, 10 colours)")
-    print(f"train colour-label agreement {np.mean(aligned(y, colour) == 'aligned'):.3f}, "
+    print(f"\n=== seed {seed}: features={args.features}  X_fit {X[idx_fit].shape}  "
+          f"val {len(idx_val)}  test {X_te.shape}; colour-label agreement train "
+          f"{np.mean(aligned(y, colour) == 'aligned'):.3f}, "
           f"test {np.mean(aligned(y_te, colour_te) == 'aligned'):.3f}")
 
     base_kw = dict(hidden_sizes=(128,), max_epochs=args.epochs, lr=1e-3, batch_size=256,
-                   device="cpu", random_state=args.seed)
+                   device="cpu", random_state=seed)
     rows = []
-    print(f"\n{'loss':<15}{'lam':>7}{'val_wgr':>9}{'acc':>8}{'F_colour':>10}{'F_align':>9}"
+    print(f"{'loss':<15}{'lam':>7}{'val_wgr':>9}{'acc':>8}{'F_colour':>10}{'F_align':>9}"
           f"{'fit_s':>7}")
     for loss in args.losses:
         best = None
@@ -161,37 +155,68 @@ def main():
             pt = clf.predict(X_te)
             row = dict(loss=loss, lam=lam, val=val, acc=np.mean(pt == y_te),
                        F_colour=equal_opportunity(y_te, pt, colour_te),
-                       F_align=equal_opportunity(y_te, pt, aligned(y_te, colour_te)),
-                       fit_s=fit_s)
-            print(f"  {loss:<13}{lam:>7g}{val:>9.3f}{row['acc']:>8.3f}{row['F_colour']:>10.3f}"
+                       F_align=equal_opportunity(y_te, pt, aligned(y_te, colour_te)))
+            print(f"{loss:<15}{lam:>7g}{val:>9.3f}{row['acc']:>8.3f}{row['F_colour']:>10.3f}"
                   f"{row['F_align']:>9.3f}{fit_s:>7.1f}", flush=True)
             if best is None or val > best["val"] + 1e-12:
                 best = row
         rows.append(best)
-
     if args.features == "embedding":
         # reference: a colour-blind model (stroke features only): the F this test split
-        # allows a model that cannot see colour at all (finite-sample noise of S_k)
+        # allows a model that cannot see colour at all
         blind = FairNetClassifier(**base_kw).fit(X[idx_fit, :-3], y[idx_fit])
         pb = blind.predict(X_te[:, :-3])
-        rows.append(dict(loss="(colour-blind)", lam=0, acc=np.mean(pb == y_te),
+        rows.append(dict(loss="(colour-blind)", lam=0, val=np.nan, acc=np.mean(pb == y_te),
                          F_colour=equal_opportunity(y_te, pb, colour_te),
                          F_align=equal_opportunity(y_te, pb, aligned(y_te, colour_te))))
+    return rows
 
-    base = rows[0] if rows and rows[0]["loss"] == "none" else None
-    print("\nTuned lam per loss (chosen on validation, figures on the unbiased test split):")
-    print(f"{'loss':<15}{'lam':>7}{'acc':>8}{'F_colour':>10}{'F_align':>9}")
-    for r in rows:
-        print(f"{r['loss']:<15}{r['lam']:>7g}{r['acc']:>8.3f}{r['F_colour']:>10.3f}"
-              f"{r['F_align']:>9.3f}")
+
+def _acceptance(rows, label):
+    base = next((r for r in rows if r["loss"] == "none"), None)
     eo = next((r for r in rows if r["loss"] == "eo_l2"), None)
-    if base is not None and eo is not None:
-        for key in ("F_colour", "F_align"):
-            target = (base[key] + 1) / 2
-            ok = eo[key] >= target and eo["acc"] >= base["acc"] - 0.02
-            print(f"acceptance on {key}: EO-L2 {eo[key]:.3f} vs halfway target {target:.3f}, "
-                  f"acc {eo['acc']:.3f} vs lam=0 {base['acc']:.3f} -> "
-                  f"{'PASS' if ok else 'FAIL'}")
+    if base is None or eo is None:
+        return
+    for key in ("F_colour", "F_align"):
+        target = (base[key] + 1) / 2
+        ok = eo[key] >= target and eo["acc"] >= base["acc"] - 0.02
+        print(f"{label} acceptance on {key}: EO-L2 {eo[key]:.3f} vs halfway target "
+              f"{target:.3f}, acc {eo['acc']:.3f} vs lam=0 {base['acc']:.3f} -> "
+              f"{'PASS' if ok else 'FAIL'}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--features", choices=["embedding", "pixels"], default="embedding")
+    parser.add_argument("--n-samples", type=int, default=10000)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--losses", nargs="*", default=list(GRIDS))
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0])
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    per_seed = {seed: run_seed(args, seed) for seed in args.seeds}
+    print("\nTuned lam per loss (chosen on validation; figures on the unbiased test split)")
+    for seed, rows in per_seed.items():
+        print(f"seed {seed}:")
+        print(f"  {'loss':<15}{'lam':>7}{'acc':>8}{'F_colour':>10}{'F_align':>9}")
+        for r in rows:
+            print(f"  {r['loss']:<15}{r['lam']:>7g}{r['acc']:>8.3f}{r['F_colour']:>10.3f}"
+                  f"{r['F_align']:>9.3f}")
+        _acceptance(rows, f"  seed {seed}")
+    if len(per_seed) > 1:
+        names = [r["loss"] for r in next(iter(per_seed.values()))]
+        mean = [
+            {"loss": name, **{k: float(np.mean([r[k] for rows in per_seed.values()
+                                                for r in rows if r["loss"] == name]))
+                              for k in ("acc", "F_colour", "F_align")}}
+            for name in names
+        ]
+        print(f"mean over seeds {list(per_seed)}:")
+        print(f"  {'loss':<15}{'acc':>8}{'F_colour':>10}{'F_align':>9}")
+        for r in mean:
+            print(f"  {r['loss']:<15}{r['acc']:>8.3f}{r['F_colour']:>10.3f}{r['F_align']:>9.3f}")
+        _acceptance(mean, "  mean")
     print(f"total {time.perf_counter() - t0:.0f}s")
 
 

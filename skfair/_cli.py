@@ -1,15 +1,27 @@
-"""Command line of skfair: ``skfair summary`` (and the benchmark, see below)."""
+"""Command line of skfair: ``skfair summary`` and ``skfair benchmark``."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+import time
+from pathlib import Path
 
 __all__ = ["main"]
+
+DEFAULT_OUT = "skfair_results"
 
 
 class CLIError(Exception):
     """A user error: printed as one line, exit status 2, no traceback."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``skfair: error: ...``), no usage dump."""
+
+    def error(self, message):
+        raise CLIError(f"{message} (see '{self.prog} --help')")
 
 
 def _cmd_summary(args):
@@ -20,29 +32,212 @@ def _cmd_summary(args):
     return 0
 
 
+# --------------------------------------------------------------------------- benchmark
+def _resolve_device(device):
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise CLIError(
+                f"--device {device} was requested but CUDA is not available on this machine "
+                "(torch.cuda.is_available() is False); use --device auto or --device cpu"
+            )
+        return device
+    if device == "cpu":
+        return device
+    raise CLIError(f"--device must be auto, cpu, cuda or cuda:N, got {device!r}")
+
+
+def _split_list(value):
+    if value is None:
+        return None
+    items = tuple(s.strip() for s in value.split(",") if s.strip())
+    if not items:
+        raise CLIError(f"expected a comma-separated list, got {value!r}")
+    return items
+
+
+def _default_out(args, data):
+    sens = "x".join(data.sensitive_names)
+    suffix = "-quick" if args.quick else ""
+    return Path(DEFAULT_OUT) / f"{data.dataset}-{data.task}-{sens}{suffix}"
+
+
+def _cmd_benchmark(args):
+    from skfair.benchmark import DATASETS, METHODS
+
+    if args.list_methods:
+        for name, m in METHODS.items():
+            print(f"{name:24s} {m.family:9s} {m.description}")
+        return 0
+    if args.dataset not in DATASETS:
+        raise CLIError(f"unknown dataset {args.dataset!r}; choose from {', '.join(DATASETS)}")
+    if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
+        raise CLIError(f"--data-dir {args.data_dir!r} does not exist or is not a folder")
+    if args.data_dir is not None and args.dataset == "colored_digits":
+        raise CLIError("--data-dir is not used by colored_digits (embedded); pick --dataset "
+                       "utkface, fairface, adult or compas")
+    from skfair.benchmark._data import DataError
+    from skfair.benchmark._methods import MethodError, resolve_methods
+
+    try:
+        methods = resolve_methods(args.methods)
+    except MethodError as exc:
+        raise CLIError(str(exc)) from None
+    device = _resolve_device(args.device)
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+    from skfair.benchmark import DataConfig, machine_info, prepare_data, run_benchmark
+    from skfair.benchmark import write_report as _write
+
+    started = time.time()
+    out = Path(args.out) if args.out else None
+    cache_dir = args.cache_dir or (out / "cache" if out else Path(DEFAULT_OUT) / "cache")
+    cfg = DataConfig(
+        dataset=args.dataset, task=args.task, sensitive=_split_list(args.sensitive),
+        data_dir=args.data_dir, seed=args.seed, quick=args.quick, features=args.features,
+        backbone=args.backbone, weights=args.weights, image_size=args.image_size,
+        backbone_epochs=args.backbone_epochs, device=device, bias=args.bias,
+        n_samples=args.n_samples, cache_dir=None if args.no_cache else str(cache_dir),
+        verbose=args.verbose,
+    )
+    log = _logger(args.quiet)
+    log(f"skfair benchmark: dataset {args.dataset}, device {device}, seed {args.seed}"
+        + (" (quick)" if args.quick else ""))
+    try:
+        data = prepare_data(cfg, log=log)
+    except DataError as exc:
+        raise CLIError(str(exc)) from None
+    log(f"data: {data.kind} task {data.task!r}, sensitive {' x '.join(data.sensitive_names)}, "
+        f"{len(data.y_train)}/{len(data.y_val)}/{len(data.y_test)} train/val/test rows, "
+        f"{data.X_train.shape[1]} features")
+    try:
+        result = run_benchmark(
+            data, methods, seed=args.seed, device=device, quick=args.quick,
+            grid_size=args.grid_size, tolerance=args.tolerance,
+            select_metric=args.select_metric, head_epochs=args.epochs, log=log,
+        )
+    except ValueError as exc:
+        if "select_metric" in str(exc):
+            raise CLIError(str(exc).replace("select_metric=", "--select-metric ")) from None
+        raise
+    out = out or _default_out(args, data)
+    command = "skfair " + " ".join(shlex.quote(a) for a in args.argv)
+    _write(result, out, command=command, started=started, machine=machine_info(device),
+           log=log)
+    if result.best:
+        log(f"best skfair method: {result.best}; report: {out / 'report.md'}")
+    return 0
+
+
+def _logger(quiet):
+    def log(msg):
+        if not quiet:
+            print(msg, flush=True)
+    return log
+
+
+def _add_benchmark(sub):
+    p = sub.add_parser(
+        "benchmark",
+        help="compare skfair's mitigations with fairlearn's on one dataset",
+        description=(
+            "Run every mitigation method side by side on the same features and the same "
+            "train/validation/test split, choose each method's lam on validation, and write "
+            "results.csv, report.md and plots. With no argument: the embedded colored digits."
+        ),
+    )
+    p.add_argument("--dataset", default="colored_digits",
+                   help="colored_digits (default, embedded), utkface, fairface, adult, compas")
+    p.add_argument("--data-dir", default=None,
+                   help="folder with the dataset's files (default: $SKFAIR_DATA_DIR or "
+                        "../shared/data)")
+    p.add_argument("--task", default=None,
+                   help="target: colored_digits parity|digit; utkface gender|race|age; "
+                        "fairface gender|age|race; adult income; compas recid")
+    p.add_argument("--sensitive", default=None,
+                   help="comma-separated sensitive attributes; several mean intersections "
+                        "(e.g. race,gender)")
+    p.add_argument("--methods", default="all",
+                   help="'all' (default), 'fast' (without the slow ones) or a comma list; "
+                        "see --list-methods")
+    p.add_argument("--list-methods", action="store_true", help="list the methods and exit")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    p.add_argument("--out", default=None,
+                   help=f"output folder (default {DEFAULT_OUT}/<dataset>-<task>-<sensitive>)")
+    p.add_argument("--cache-dir", default=None,
+                   help="feature cache (default <out>/cache, or skfair_results/cache)")
+    p.add_argument("--no-cache", action="store_true", help="do not cache image features")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--weights", default=None,
+                   help="pretrained torchvision weights name (e.g. DEFAULT) or a local "
+                        "checkpoint for the image backbone; no backbone is trained then")
+    p.add_argument("--backbone", default="cnn",
+                   help="image backbone: cnn (default, trained on the training split) or a "
+                        "torchvision name (resnet18, ...)")
+    p.add_argument("--features", default="auto", choices=["auto", "pixels", "backbone"],
+                   help="image features: auto (pixels for colored_digits, backbone for faces)")
+    p.add_argument("--image-size", type=int, default=None,
+                   help="side of the decoded face images (default 32)")
+    p.add_argument("--backbone-epochs", type=int, default=None,
+                   help="epochs of the backbone trained on the training split (default 12)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs of every skfair head (default 30; 60 under 1,500 rows)")
+    p.add_argument("--grid-size", type=int, default=None,
+                   help="fairlearn GridSearch grid size (default min(max(2**dim, 20), 400))")
+    p.add_argument("--tolerance", type=float, default=0.01,
+                   help="accuracy a tuned method may lose vs the baseline on validation "
+                        "(default 0.01 = one point)")
+    p.add_argument("--select-metric", default=None,
+                   help="fairness metric minimised on validation (default eo_difference; "
+                        "mae_bias for regression)")
+    p.add_argument("--bias", type=float, default=0.95,
+                   help="colored_digits: colour-label agreement in training (default 0.95)")
+    p.add_argument("--n-samples", type=int, default=None,
+                   help="colored_digits size (default 3000); real data: subsample to this")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny configuration (a smoke test in well under a minute)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--verbose", type=int, default=0, help="backbone epoch table when > 0")
+    p.set_defaults(func=_cmd_benchmark)
+    return p
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="skfair",
         description="Measure and mitigate demographic bias with scikit-learn and PyTorch.",
     )
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     p = sub.add_parser("summary", help="summarise the embedded colored-digits dataset")
     p.add_argument("--bias", type=float, default=0.95,
                    help="colour-label agreement in the training split (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=_cmd_summary)
+    _add_benchmark(sub)
     return parser
 
 
 def main(argv=None):
     """Entry point; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "func", None) is None:
-        parser.print_help()
-        return 0
     try:
+        args = parser.parse_args(argv)
+        args.argv = argv
+        if getattr(args, "func", None) is None:
+            parser.print_help()
+            return 0
         return args.func(args)
     except CLIError as exc:
         print(f"skfair: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("skfair: interrupted", file=sys.stderr)
+        return 130

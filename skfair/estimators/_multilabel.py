@@ -48,6 +48,7 @@ _MULTILABEL_CONSTRAINTS = {
     "descriptive_reweight": ["boolean"],
     "group_estimator": [HasMethods(["fit", "predict_proba"]), None],
     "threshold": [Interval(Real, 0, 1, closed="neither")],
+    "aligned_labels": ["array-like", None],
 }
 
 
@@ -126,6 +127,12 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
     threshold : float in (0, 1), default=0.5
         Probability above which a label is predicted (``predict``, and the
         straight-through indicator).
+    aligned_labels : array-like of int or bool, or None, default=None
+        Labels (column indices, or a boolean mask over the columns of ``y``)
+        whose co-occurrence the auxiliary loss aligns; ``None``: all. Leave
+        out a label that *is* the sensitive attribute (seed 004 predicts the
+        gender as one of its labels): its co-occurrence with the group is 1
+        or 0 by definition.
 
     Attributes
     ----------
@@ -196,6 +203,7 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         descriptive_reweight=True,
         group_estimator=None,
         threshold=0.5,
+        aligned_labels=None,
         max_epochs=30,
         lr=1e-3,
         batch_size=128,
@@ -227,6 +235,7 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         self.descriptive_reweight = descriptive_reweight
         self.group_estimator = group_estimator
         self.threshold = threshold
+        self.aligned_labels = aligned_labels
 
     # ------------------------------------------------------------- targets
     def _prepare_y(self, y):
@@ -247,7 +256,32 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
             )
         self.n_outputs_ = y.shape[1]
         self.classes_ = np.arange(self.n_outputs_)
+        self._aligned = self._check_aligned_labels(self.n_outputs_)
         return y.astype(np.float32), self.n_outputs_
+
+    def _check_aligned_labels(self, n_labels):
+        """Column indices of the labels the auxiliary loss aligns."""
+        if self.aligned_labels is None:
+            return np.arange(n_labels)
+        sel = np.asarray(self.aligned_labels)
+        if sel.dtype == bool:
+            if sel.shape != (n_labels,):
+                raise ValueError(
+                    f"aligned_labels as a boolean mask must have length n_labels={n_labels}, "
+                    f"got shape {sel.shape}."
+                )
+            sel = np.flatnonzero(sel)
+        elif sel.ndim != 1 or not np.issubdtype(sel.dtype, np.integer):
+            raise ValueError(
+                "aligned_labels must be None, label indices (ints) or a boolean mask; "
+                f"got {self.aligned_labels!r}."
+            )
+        if sel.size == 0 or sel.min() < 0 or sel.max() >= n_labels:
+            raise ValueError(
+                f"aligned_labels must select at least one of the {n_labels} labels with "
+                f"indices in [0, {n_labels}); got {self.aligned_labels!r}."
+            )
+        return np.unique(sel)
 
     def get_task_loss(self, outputs, y_true):
         """Per-row binary cross-entropy summed over the labels, shape ``(B,)``."""
@@ -368,6 +402,7 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
             )
         from skfair.losses import bias_amplification_loss
 
+        cols = self._aligned
         if self.expectation == "batch":
             probs, grp = self._indicator(outputs), groups
         else:
@@ -376,8 +411,13 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
             out = out[0] if isinstance(out, tuple | list) else out
             # importance weights enter numerator and denominator of the ratio
             probs = self._indicator(out) * weights[:, None]
+        if len(cols) < probs.shape[1]:
+            index = torch.as_tensor(cols, device=probs.device)
+            probs, b_train = probs[:, index], loss.b_train_[index]
+        else:
+            b_train = loss.b_train_
         return bias_amplification_loss(
-            probs, grp, loss.b_train_, n_groups=self.n_groups_, kind=loss.kind
+            probs, grp, b_train, n_groups=self.n_groups_, kind=loss.kind
         )
 
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
@@ -406,7 +446,7 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
                         sample_weight=sample_weight)
         finally:
             for name in ("_fit_body", "_fit_codes", "_fit_x_shape", "_pool_cache",
-                         "_online_cache", "_sample_rng", "_group_share"):
+                         "_online_cache", "_sample_rng", "_group_share", "_aligned"):
                 self.__dict__.pop(name, None)
         term = self.net_.module_.fairness
         loss = getattr(term, "loss", None)

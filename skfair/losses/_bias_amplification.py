@@ -112,7 +112,9 @@ def cooccurrence_ratio(Y, groups, *, n_groups=None, kind="ratio"):
 
 class _BiasAmplification(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, probs, G, target, mask, ratio):
+    def forward(ctx, x, G, target, finite, ratio, from_logits):
+        probs = torch.sigmoid(x) if from_logits else x
+        mask = finite * G.sum(0).sign()  # defined targets of groups present
         num = probs.T @ G  # (K, G): predicted co-occurrence mass
         if ratio:
             inv = safe_inv(probs.sum(0)).unsqueeze(1)  # (K, 1); 0 for labels without mass
@@ -124,20 +126,23 @@ class _BiasAmplification(torch.autograd.Function):
         R = (b_pred - target).mul_(mask)
         ctx.ratio = ratio
         ctx.scale = 1.0 / probs.shape[0]
-        ctx.save_for_backward(G, R.sign(), b_pred, inv)
+        ctx.save_for_backward(G, R.sign(), b_pred, inv, probs if from_logits else None)
         return R.abs_().sum()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        G, sign, b_pred, inv = ctx.saved_tensors
+        G, sign, b_pred, inv, probs = ctx.saved_tensors
         if not ctx.ratio:
-            return (G @ sign.T).mul_(grad * ctx.scale), None, None, None, None
-        # b(k, g) = sum_i p_ik G_ig / sum_i p_ik, so
-        # d b(k, g) / d p_ik = (G_ig - b(k, g)) / sum_i p_ik
-        gb = sign * inv
-        g = torch.addmm((gb * b_pred).sum(1), G, gb.T, beta=-1)
-        return g.mul_(grad), None, None, None, None
+            g = (G @ sign.T).mul_(grad * ctx.scale)
+        else:
+            # b(k, g) = sum_i p_ik G_ig / sum_i p_ik, so
+            # d b(k, g) / d p_ik = (G_ig - b(k, g)) / sum_i p_ik
+            gb = sign * inv
+            g = torch.addmm((gb * b_pred).sum(1), G, gb.T, beta=-1).mul_(grad)
+        if probs is not None:  # chain through the sigmoid
+            g.mul_(probs - probs * probs)
+        return g, None, None, None, None, None
 
 
 def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="ratio"):
@@ -183,29 +188,43 @@ def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="rati
     >>> round(float(bias_amplification_loss(probs, groups, b_train)), 4)
     0.6
     """
-    probs = check_probs(probs)
-    kind = _check_kind(kind)
-    n_samples, n_labels = probs.shape
+    return _bias_amplification(probs, groups, b_train, n_groups, kind, from_logits=False)
+
+
+def _prepare_target(b_train, dtype, device):
+    """``(target, finite)``: ``b_train`` with undefined cells set to 0, and their mask."""
     if isinstance(b_train, torch.Tensor):
-        b_train = b_train.to(dtype=probs.dtype, device=probs.device)
+        b_train = b_train.to(dtype=dtype, device=device)
     else:
-        b_train = torch.as_tensor(np.asarray(b_train), dtype=probs.dtype, device=probs.device)
-    if b_train.ndim != 2 or b_train.shape[0] != n_labels:
+        b_train = torch.as_tensor(np.asarray(b_train), dtype=dtype, device=device)
+    if b_train.ndim != 2:
         raise ValueError(
-            f"b_train must have shape (n_labels={n_labels}, n_groups), got {tuple(b_train.shape)}."
+            f"b_train must be a 2-D (n_labels, n_groups) table, got shape {tuple(b_train.shape)}."
+        )
+    finite = torch.isfinite(b_train)
+    return torch.where(finite, b_train, torch.zeros_like(b_train)), finite.to(dtype)
+
+
+def _bias_amplification(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
+    x = check_probs(x, "logits" if from_logits else "probs")
+    kind = _check_kind(kind)
+    n_samples, n_labels = x.shape
+    if prepared is None:
+        prepared = _prepare_target(b_train, x.dtype, x.device)
+    target, finite = prepared
+    if target.shape[0] != n_labels:
+        raise ValueError(
+            f"b_train must have shape (n_labels={n_labels}, n_groups), got {tuple(target.shape)}."
         )
     if n_groups is None:
-        n_groups = b_train.shape[1]
-    elif n_groups != b_train.shape[1]:
-        raise ValueError(
-            f"n_groups={n_groups} does not match b_train's {b_train.shape[1]} columns."
-        )
-    G, _ = group_matrix(groups, n_samples, n_groups, dtype=probs.dtype, device=probs.device)
-    finite = torch.isfinite(b_train)
-    mask = finite & (G.sum(0) > 0)
-    target = torch.where(finite, b_train, torch.zeros_like(b_train))
+        n_groups = target.shape[1]
+    elif n_groups != target.shape[1]:
+        raise ValueError(f"n_groups={n_groups} does not match b_train's {target.shape[1]} columns.")
+    G, _ = group_matrix(groups, n_samples, n_groups, dtype=x.dtype, device=x.device)
     if not G.requires_grad:
-        return _BiasAmplification.apply(probs, G, target, mask.to(probs.dtype), kind == "ratio")
+        return _BiasAmplification.apply(x, G, target, finite, kind == "ratio", from_logits)
+    probs = torch.sigmoid(x) if from_logits else x
+    mask = finite * (G.sum(0) > 0)
     num = probs.T @ G
     if kind == "joint":
         b_pred = num / n_samples
@@ -213,5 +232,5 @@ def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="rati
         den = probs.sum(0, keepdim=True).T  # (K, 1)
         has_mass = den > 0
         b_pred = num / torch.where(has_mass, den, torch.ones_like(den))
-        mask = mask & has_mass
+        mask = mask * has_mass
     return ((b_pred - target).abs() * mask).sum()

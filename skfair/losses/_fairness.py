@@ -14,8 +14,10 @@ A group, or a (true class, group) cell, that has no row in the batch drops out
 of that batch's term; every other cell still counts, and nothing becomes NaN.
 When fewer than two groups are present the disparity is zero *by definition*
 (one group cannot differ from itself): the losses then return an exact or
-rounding-level zero with a finite (zero) gradient. All divisions use
-``where(count > 0, count, 1)`` and all logarithms ``log(max(x, tiny))``, so
+rounding-level zero with a finite gradient that is zero along the simplex
+(the MI form's gradient w.r.t. ``probs`` is then a constant per row, which the
+softmax removes). Divisions by counts are masked (``1 / count`` where
+``count > 0``, else 0) and logarithms are ``log(max(x, tiny))``, so values and
 gradients stay finite with missing groups and with probabilities that are
 exactly zero.
 
@@ -27,11 +29,13 @@ Implementation
 --------------
 Each loss exists twice: a readable autograd version (``_*_reference``, the
 formulas above written out) and a fused ``torch.autograd.Function`` with a
-hand-derived backward that uses a handful of operations. The fused version is
-used whenever the group matrix does not itself require gradients (always for
-integer codes); the tests check it against the reference, values and
-gradients. The fused backward is not itself differentiable (no double
-backward).
+hand-derived backward that uses a handful of operations (a fairness term
+works on tiny tensors, where eager PyTorch's per-operation overhead, not the
+arithmetic, is the cost). The fused version is used whenever the group matrix
+does not itself require gradients (always for integer codes); the tests check
+it against the reference, values and gradients. The ``nn.Module`` wrappers
+also fold the softmax into it (``from_logits``). The fused backward is not
+itself differentiable (no double backward).
 """
 
 from __future__ import annotations
@@ -162,6 +166,7 @@ def _begin(ctx, x, from_logits):
 def _save(ctx, *tensors):
     if ctx.from_logits:
         tensors = (*tensors, ctx.probs_)
+        del ctx.probs_
     ctx.save_for_backward(*tensors)
 
 
@@ -342,12 +347,16 @@ def demographic_parity_loss(probs, groups, kind="l2", *, n_groups=None):
     >>> round(float(demographic_parity_loss(probs, groups, kind="mi")), 4)
     0.1325
     """
-    probs = check_probs(probs)
+    return _demographic_parity(probs, groups, kind, n_groups, from_logits=False)
+
+
+def _demographic_parity(x, groups, kind, n_groups, from_logits):
+    x = check_probs(x, "logits" if from_logits else "probs")
     kind = _check_kind(kind)
-    G, _ = group_matrix(groups, probs.shape[0], n_groups, dtype=probs.dtype, device=probs.device)
+    G, _ = group_matrix(groups, x.shape[0], n_groups, dtype=x.dtype, device=x.device)
     if G.requires_grad:
-        return _dp_reference(probs, G, kind)
-    return _DemographicParity.apply(probs, G, kind == "mi")
+        return _dp_reference(softmax_rows(x) if from_logits else x, G, kind)
+    return _DemographicParity.apply(x, G, kind == "mi", from_logits)
 
 
 def _prepare_targets(probs, y, groups, n_groups):
@@ -403,12 +412,16 @@ def equalized_odds_loss(probs, y, groups, kind="l2", *, n_groups=None):
     >>> round(float(equalized_odds_loss(probs, y, groups)), 4)
     0.13
     """
-    probs = check_probs(probs)
+    return _equalized_odds(probs, y, groups, kind, n_groups, from_logits=False)
+
+
+def _equalized_odds(x, y, groups, kind, n_groups, from_logits):
+    x = check_probs(x, "logits" if from_logits else "probs")
     kind = _check_kind(kind)
-    Y, G = _prepare_targets(probs, y, groups, n_groups)
+    Y, G = _prepare_targets(x, y, groups, n_groups)
     if G.requires_grad:
-        return _eo_reference(probs, Y, G, kind)
-    return _EqualizedOdds.apply(probs, _cell_matrix(Y, G), G.shape[1], kind == "mi")
+        return _eo_reference(softmax_rows(x) if from_logits else x, Y, G, kind)
+    return _EqualizedOdds.apply(x, _cell_matrix(Y, G), G.shape[1], kind == "mi", from_logits)
 
 
 def _soft_iou(probs, y, groups, n_groups=None):
@@ -476,10 +489,14 @@ def iou_fairness_loss(probs, y, groups, pairwise=False, *, n_groups=None):
     >>> round(float(iou_fairness_loss(probs, y, groups)), 4)
     0.0328
     """
+    return _iou_fairness(probs, y, groups, pairwise, n_groups, from_logits=False)
+
+
+def _iou_fairness(x, y, groups, pairwise, n_groups, from_logits):
     if not isinstance(pairwise, bool):
         raise TypeError(f"pairwise must be a bool, got {pairwise!r}.")
-    probs = check_probs(probs)
-    Y, G = _prepare_targets(probs, y, groups, n_groups)
+    x = check_probs(x, "logits" if from_logits else "probs")
+    Y, G = _prepare_targets(x, y, groups, n_groups)
     if G.requires_grad:
-        return _iou_reference(probs, Y, G, pairwise)
-    return _IoUFairness.apply(probs, Y, G, pairwise)
+        return _iou_reference(softmax_rows(x) if from_logits else x, Y, G, pairwise)
+    return _IoUFairness.apply(x, Y, G, pairwise, from_logits)

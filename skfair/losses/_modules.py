@@ -35,10 +35,9 @@ import torch
 from torch import nn
 
 from ._adversarial import AdversarialHead, adversarial_loss
-from ._bias_amplification import bias_amplification_loss, cooccurrence_ratio
-from ._fairness import demographic_parity_loss, equalized_odds_loss, iou_fairness_loss
+from ._bias_amplification import _bias_amplification, _prepare_target, cooccurrence_ratio
+from ._fairness import _demographic_parity, _equalized_odds, _iou_fairness
 from ._group_balanced import group_balanced_loss
-from ._ops import softmax_rows
 from ._regression import group_mae_parity_loss, group_mean_parity_loss
 
 __all__ = [
@@ -61,13 +60,18 @@ def _as_float(x):
     return x
 
 
-def _class_probs(logits, from_logits):
-    """(B, K) logits -> softmax; (B,) or (B, 1) binary logit -> two columns."""
-    logits = _as_float(logits)
-    if logits.ndim == 1 or (logits.ndim == 2 and logits.shape[1] == 1):
-        p1 = torch.sigmoid(logits.reshape(-1)) if from_logits else logits.reshape(-1)
-        return torch.stack([1 - p1, p1], dim=1)
-    return softmax_rows(logits) if from_logits else logits
+def _class_input(x, from_logits):
+    """(B, K) scores as they are; a (B,) or (B, 1) binary score -> two columns.
+
+    A binary logit ``z`` becomes the logits ``(0, z)`` (softmax = sigmoid), a
+    binary probability ``p`` the probabilities ``(1 - p, p)``.
+    """
+    x = _as_float(x)
+    if x.ndim == 1 or (x.ndim == 2 and x.shape[1] == 1):
+        x = x.reshape(-1, 1)
+        first = torch.zeros_like(x) if from_logits else 1 - x
+        return torch.cat([first, x], dim=1)
+    return x
 
 
 def _require_groups(groups, name):
@@ -158,12 +162,12 @@ class DemographicParityLoss(FairnessLoss):
         self.from_logits = from_logits
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
-        probs = _class_probs(input, self.from_logits)
-        return demographic_parity_loss(
-            probs,
+        return _demographic_parity(
+            _class_input(input, self.from_logits),
             _require_groups(groups, "DemographicParityLoss"),
-            kind=self.kind,
-            n_groups=self._groups_count(n_groups),
+            self.kind,
+            self._groups_count(n_groups),
+            from_logits=self.from_logits,
         )
 
 
@@ -200,13 +204,13 @@ class EqualizedOddsLoss(FairnessLoss):
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         if y is None:
             raise ValueError("EqualizedOddsLoss needs the targets: y is None.")
-        probs = _class_probs(input, self.from_logits)
-        return equalized_odds_loss(
-            probs,
+        return _equalized_odds(
+            _class_input(input, self.from_logits),
             y,
             _require_groups(groups, "EqualizedOddsLoss"),
-            kind=self.kind,
-            n_groups=self._groups_count(n_groups),
+            self.kind,
+            self._groups_count(n_groups),
+            from_logits=self.from_logits,
         )
 
 
@@ -242,13 +246,13 @@ class IoUFairnessLoss(FairnessLoss):
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         if y is None:
             raise ValueError("IoUFairnessLoss needs the targets: y is None.")
-        probs = _class_probs(input, self.from_logits)
-        return iou_fairness_loss(
-            probs,
+        return _iou_fairness(
+            _class_input(input, self.from_logits),
             y,
             _require_groups(groups, "IoUFairnessLoss"),
-            pairwise=self.pairwise,
-            n_groups=self._groups_count(n_groups),
+            self.pairwise,
+            self._groups_count(n_groups),
+            from_logits=self.from_logits,
         )
 
 
@@ -435,7 +439,12 @@ class BiasAmplificationLoss(FairnessLoss):
                 groups = groups.detach().cpu()
             b = cooccurrence_ratio(Y, groups, n_groups=self._groups_count(n_groups), kind=self.kind)
         self.b_train_ = torch.as_tensor(b, dtype=torch.float32)
+        self._prepared = None
         return self
+
+    def _apply(self, fn, *args, **kwargs):  # .to(device) / .double(): re-prepare lazily
+        self._prepared = None
+        return super()._apply(fn, *args, **kwargs)
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         b = self.b_train_
@@ -445,15 +454,24 @@ class BiasAmplificationLoss(FairnessLoss):
                     "BiasAmplificationLoss needs b_train: call fit(Y, groups) first or pass "
                     "b_train=."
                 )
-            b = self.b_train
+            self.fit(None, None)
+            b = self.b_train_
         input = _as_float(input)
-        probs = torch.sigmoid(input) if self.from_logits else input
-        return bias_amplification_loss(
-            probs,
+        prepared = getattr(self, "_prepared", None)
+        if (
+            prepared is None
+            or prepared[0].dtype != input.dtype
+            or (prepared[0].device != input.device)
+        ):
+            prepared = self._prepared = _prepare_target(b, input.dtype, input.device)
+        return _bias_amplification(
+            input,
             _require_groups(groups, "BiasAmplificationLoss"),
             b,
-            n_groups=self._groups_count(n_groups),
-            kind=self.kind,
+            self._groups_count(n_groups),
+            self.kind,
+            from_logits=self.from_logits,
+            prepared=prepared,
         )
 
 

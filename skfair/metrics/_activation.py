@@ -68,7 +68,7 @@ def activation_ratio(activations, *, sensitive_features, reduce="mean"):
         summary = acts.reshape(n, acts.shape[1], -1).max(axis=2).mean(axis=1)
     else:
         summary = flat.mean(axis=1)
-    enc = _encode(sensitive_features, n)
+    enc = _encode(sensitive_features, n, metric="activation_ratio")
     lam = np.bincount(enc.codes, weights=summary, minlength=enc.n_groups) / enc.counts
     if (lam < 0).any():
         bad = _group_labels(enc, np.flatnonzero(lam < 0))

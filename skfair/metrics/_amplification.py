@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..utils import check_sensitive_features, encode_sensitive_features
-from ._base import _safe_divide, _to_numpy, _warn_excluded
+from ._base import _absent_cells, _safe_divide, _to_numpy, _warn_excluded
 
 __all__ = ["bias_amplification", "directional_bias_amplification"]
 
@@ -93,7 +93,7 @@ def _indicators(named):
     return out, label_names
 
 
-def _joint_groups(named):
+def _joint_groups(named, metric):
     """Encode several sensitive-feature inputs with one shared set of groups.
 
     ``named`` is a list of ``(name, sensitive_features, n_rows)``. Returns the
@@ -124,6 +124,7 @@ def _joint_groups(named):
             f"{named[0][0]} holds a single group ({enc.labels()[0]!r}); bias amplification "
             "compares at least two groups."
         )
+    _warn_excluded(_absent_cells(enc), "absent groups: no rows", metric=metric, stacklevel=4)
     return enc, codes
 
 
@@ -198,7 +199,9 @@ def bias_amplification(Y_train, A_train, Y_pred, A_pred, *, return_per_label=Fal
     0.1667
     """
     (Yt, Yp), labels = _indicators([("Y_train", Y_train), ("Y_pred", Y_pred)])
-    enc, (gt, gp) = _joint_groups([("A_train", A_train, len(Yt)), ("A_pred", A_pred, len(Yp))])
+    enc, (gt, gp) = _joint_groups(
+        [("A_train", A_train, len(Yt)), ("A_pred", A_pred, len(Yp))], "bias_amplification"
+    )
     G = enc.n_groups
     c_train = _cooccurrence(gt, Yt, G)
     c_pred = _cooccurrence(gp, Yp, G)
@@ -318,7 +321,7 @@ def directional_bias_amplification(Y_true, A_true, Y_pred=None, A_pred=None, *,
         named_a.append(("A_pred", A_pred, len(Y["Y_true"])))
     if A_train is not None:
         named_a.append(("A_train", A_train, len(Y["Y_train"])))
-    enc, codes = _joint_groups(named_a)
+    enc, codes = _joint_groups(named_a, "directional_bias_amplification")
     A = dict(zip([n for n, *_ in named_a], codes, strict=True))
     if "Y_pred" in Y and len(Y["Y_pred"]) != len(Y["Y_true"]):
         raise ValueError(

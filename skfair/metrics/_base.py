@@ -205,8 +205,14 @@ def _resolve_pos_label(classes, pos_label):
 # --------------------------------------------------------------------------
 # groups
 # --------------------------------------------------------------------------
-def _encode(sensitive_features, n_samples, *, min_groups=2, param="sensitive_features"):
-    """Encode sensitive features; at least ``min_groups`` groups are required."""
+def _encode(sensitive_features, n_samples, *, min_groups=2, metric=None,
+            param="sensitive_features"):
+    """Encode sensitive features; at least ``min_groups`` groups are required.
+
+    With ``metric`` given, value combinations that have no row (unused
+    categories, empty intersection cells) are named in an
+    :class:`UndefinedGroupWarning`: they are absent groups, left out.
+    """
     if sensitive_features is None:
         raise ValueError(
             f"{param} is required: pass one value per row (several columns mean "
@@ -218,6 +224,9 @@ def _encode(sensitive_features, n_samples, *, min_groups=2, param="sensitive_fea
             f"{param} holds a single group ({enc.labels()[0]!r}); a fairness metric "
             "compares at least two groups."
         )
+    if metric is not None:
+        _warn_excluded(_absent_cells(enc), "absent groups: no rows", metric=metric,
+                       stacklevel=4)
     return enc
 
 

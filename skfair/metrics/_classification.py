@@ -100,11 +100,12 @@ class _ConfusionStats:
         return _safe_divide(fp, neg)
 
 
-def _confusion_stats(y_true, y_pred, sensitive_features, sample_weight=None, labels=None):
+def _confusion_stats(y_true, y_pred, sensitive_features, sample_weight=None, labels=None, *,
+                     metric):
     y_true = _check_labels(y_true, "y_true")
     y_pred = _check_labels(y_pred, "y_pred")
     _check_same_length(y_true=y_true, y_pred=y_pred)
-    enc = _encode(sensitive_features, len(y_true))
+    enc = _encode(sensitive_features, len(y_true), metric=metric)
     w = _check_sample_weight(sample_weight, len(y_true))
     classes, cm = _confusion(enc.codes, y_true, y_pred, enc.n_groups, labels, w)
     return _ConfusionStats(enc, classes, cm, enc.counts)
@@ -151,7 +152,7 @@ def _worst(values, ok, *, kind, metric):
 
 def _parity(y_true, y_pred, sensitive_features, *, kind, method, pos_label, sample_weight,
             metric):
-    stats = _confusion_stats(y_true, y_pred, sensitive_features, sample_weight)
+    stats = _confusion_stats(y_true, y_pred, sensitive_features, sample_weight, metric=metric)
     stats, cls = _target_classes(stats, pos_label)
     rate, valid = stats.selection_rate()
     overall, _ = stats.selection_rate(overall=True)
@@ -255,7 +256,7 @@ def _odds(y_true, y_pred, sensitive_features, *, kind, method, pos_label, sample
           metric):
     if agg not in ("worst_case", "mean"):
         raise ValueError(f"agg must be 'worst_case' or 'mean', got {agg!r}.")
-    stats = _confusion_stats(y_true, y_pred, sensitive_features, sample_weight)
+    stats = _confusion_stats(y_true, y_pred, sensitive_features, sample_weight, metric=metric)
     stats, cls = _target_classes(stats, pos_label)
     parts = []
     for name, rates in (("true positive rate", stats.true_positive_rate),
@@ -408,7 +409,7 @@ def statistical_parity_difference(y_true, y_pred, *, sensitive_features, sample_
     0.666...
     """
     metric = "statistical_parity_difference"
-    stats = _confusion_stats(y_true, y_pred, sensitive_features, sample_weight)
+    stats = _confusion_stats(y_true, y_pred, sensitive_features, sample_weight, metric=metric)
     rate, valid = stats.selection_rate()
     cls = np.arange(len(stats.classes))
     _warn_invalid(stats, valid, cls[:1], "selection rate (zero total weight)", metric)
@@ -510,7 +511,8 @@ def equal_opportunity_score(y_true, y_pred, *, sensitive_features, sample_weight
     0.666...
     """
     metric = "equal_opportunity_score"
-    stats = _confusion_stats(y_true, y_pred, sensitive_features, sample_weight, labels)
+    stats = _confusion_stats(y_true, y_pred, sensitive_features, sample_weight, labels,
+                             metric=metric)
     recall, defined = stats.true_positive_rate()
     keep = _consistent_classes(stats, defined, metric, "a recall (rows of the class)")
     opportunity = recall[:, keep].sum(axis=1)
@@ -569,7 +571,8 @@ def iou_fairness(y_true, y_pred, *, sensitive_features, sample_weight=None, labe
     0.2083
     """
     metric = "iou_fairness"
-    stats = _confusion_stats(y_true, y_pred, sensitive_features, sample_weight, labels)
+    stats = _confusion_stats(y_true, y_pred, sensitive_features, sample_weight, labels,
+                             metric=metric)
     union = stats.true + stats.pred - stats.hit
     iou, defined = _safe_divide(stats.hit, union)
     keep = _consistent_classes(stats, defined, metric, "an IoU (rows true or predicted)")
@@ -620,12 +623,13 @@ def group_error_spread(y_true, y_pred, *, sensitive_features, sample_weight=None
     >>> round(res.mean, 4), round(res.std, 4)
     (0.3333, 0.2357)
     """
-    stats = _confusion_stats(y_true, y_pred, sensitive_features, sample_weight)
+    metric = "group_error_spread"
+    stats = _confusion_stats(y_true, y_pred, sensitive_features, sample_weight, metric=metric)
     err, valid = _safe_divide(stats.n - stats.hit.sum(axis=1), stats.n)
     if not valid.all():
         labels = _group_labels(stats.enc)
         _warn_excluded([labels[g] for g in np.flatnonzero(~valid)], "zero total weight",
-                       metric="group_error_spread")
+                       metric=metric)
     if valid.sum() < 2:
         raise ValueError("group_error_spread needs at least two groups with rows.")
     per_group = _per_group_frame(stats, error_rate=err)[valid].reset_index(drop=True)

@@ -108,7 +108,7 @@ def mae_bias_score(y_true, y_pred, *, sensitive_features, sample_weight=None,
     t = _check_numeric(y_true, "y_true")
     p = _check_numeric(y_pred, "y_pred")
     _check_same_length(y_true=t, y_pred=p)
-    enc = _encode(sensitive_features, len(t))
+    enc = _encode(sensitive_features, len(t), metric="mae_bias_score")
     w = _check_sample_weight(sample_weight, len(t))
     err = np.abs(p - t)
     total = np.bincount(enc.codes, weights=w, minlength=enc.n_groups)

@@ -73,6 +73,18 @@ def resolve_precision(precision, device):
     return precision
 
 
+def _to_device(xb, device, stream=None):
+    """Copy a (pinned) batch to the device, on ``stream`` when given (CUDA)."""
+    if stream is None:
+        return xb.to(device)
+    with torch.cuda.stream(stream):
+        x = xb.to(device, non_blocking=True)
+    main = torch.cuda.current_stream(device)
+    main.wait_stream(stream)
+    x.record_stream(main)
+    return x
+
+
 def _embed_cached(key, extractor, source, device, precision):
     """The function joblib caches: ``key`` is hashed, the rest is ignored."""
     return extractor._embed(source, device, precision)
@@ -189,8 +201,8 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
 
     **GPU.** On CUDA the network runs in ``channels_last`` under autocast
     (``precision``), batches are copied from pinned memory with non-blocking
-    copies, and results are copied back one batch behind so the GPU is not
-    left waiting.
+    copies on a side stream (overlapping the previous batch's forward), and
+    results are copied back one batch behind so the GPU is not left waiting.
 
     **n_features_in_.** Images have no fixed number of input features (any
     size is resized, paths have none), so, like scikit-learn's text
@@ -326,7 +338,8 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     @property
     def model_(self):
         check_is_fitted(self)
-        return self._get_model(torch.device(self.device_))
+        device = torch.device(self.device_) if self._model is not None else None
+        return self._get_model(device or resolve_device(self.device))
 
     @property
     def _n_features_out(self):
@@ -417,6 +430,8 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             if dtype is not None
             else contextlib.nullcontext()
         )
+        # host-to-device copies on a side stream overlap the previous batch's forward
+        copy_stream = torch.cuda.Stream(device=device) if cuda else None
         n = len(source)
         out = np.full((n, self.embedding_dim_), np.nan, dtype=np.float32)
         failed = []
@@ -446,7 +461,8 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                             )
                         failed.extend(errors)
                     if xb is not None:
-                        feats = self._forward_batch(model, xb, device, mean, std, fmt)
+                        x = _to_device(xb, device, copy_stream)
+                        feats = self._forward_batch(model, x, mean, std, fmt)
                         if cuda:  # copy back asynchronously, collect one batch later
                             host = torch.empty(feats.shape, dtype=feats.dtype, pin_memory=True)
                             host.copy_(feats, non_blocking=True)
@@ -464,9 +480,8 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             bar.close()
         return out, failed
 
-    def _forward_batch(self, model, xb, device, mean, std, fmt):
-        """One batch: to device, scale, normalise, forward. Counts the pass."""
-        x = xb.to(device, non_blocking=True)
+    def _forward_batch(self, model, x, mean, std, fmt):
+        """One batch on the device: scale, normalise, forward. Counts the pass."""
         if x.dtype == torch.uint8:
             x = x.to(torch.float32).div_(255)
         else:

@@ -248,7 +248,7 @@ class AffirmativeActionWeighting(BaseWeighting):
         self.random_state = random_state
 
     def _needs_fit(self):
-        return self.subgroups is None
+        return self.subgroups is None and not hasattr(self, "subgroups_")
 
     def fit(self, X=None, y=None, *, sensitive_features=None, baseline=None, **fit_params):
         """Pick the subgroups to boost (or take ``subgroups`` as given).

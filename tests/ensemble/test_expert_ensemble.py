@@ -233,6 +233,8 @@ def test_final_weighting_and_passthrough():
     final = spies("final")[0]
     assert final.n_features_in_ == 2 + X.shape[1]
     np.testing.assert_allclose(final.seen_weight_, marginal_by_hand(S[["race"]]))
+    # a combiner whose fit takes sensitive_features gets them too (rows = all rows)
+    np.testing.assert_array_equal(final.seen_sensitive_["race"], S["race"])
     assert ens.final_weighting_ is not None
     assert list(ens.get_feature_names_out()) == [
         "expertensembleregressor_a", "expertensembleregressor_b", "x0", "x1", "x2", "x3"]

@@ -139,3 +139,37 @@ def test_get_set_params_clone_and_pickle():
     assert cloned is not loss and cloned.get_params() == loss.get_params()
     restored = pickle.loads(pickle.dumps(get_fairness_loss("adversarial")))
     assert restored.role == "adversarial"
+
+
+@pytest.mark.parametrize("name", ["dp_l2", "dp_mi", "eo_l2", "eo_mi", "iou", "iou_pairwise"])
+def test_wrapper_gradient_through_softmax(name):
+    """The wrappers fuse the softmax into the loss: same gradient as softmax + function."""
+    torch.manual_seed(1)
+    logits = torch.randn(12, 3, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, 3, (12,))
+    g = torch.tensor([0, 1, 3] * 4)  # group 2 absent
+    loss = get_fairness_loss(name, n_groups=4)
+    assert torch.autograd.gradcheck(lambda z: loss(z, y, g), (logits,))
+    loss(logits, y, g).backward()
+    fused = logits.grad.clone()
+    logits.grad = None
+    soft = torch.nn.functional.one_hot(g, 4).double().requires_grad_()  # reference path
+    loss(logits, y, soft).backward()
+    torch.testing.assert_close(fused, logits.grad)
+
+
+@pytest.mark.parametrize("kind", ["ratio", "joint"])
+def test_bias_amplification_wrapper_gradient_through_sigmoid(kind):
+    torch.manual_seed(2)
+    Y = (torch.rand(30, 3) < 0.5).long()
+    Y[0] = 1
+    g = torch.randint(0, 2, (30,))
+    loss = BiasAmplificationLoss(kind=kind).fit(Y, g, n_groups=2).double()
+    logits = torch.randn(10, 3, dtype=torch.float64, requires_grad=True)
+    gb = torch.tensor([0, 1] * 5)
+    assert torch.autograd.gradcheck(lambda z: loss(z, None, gb), (logits,))
+    want = torch.autograd.grad(
+        loss(logits, None, torch.nn.functional.one_hot(gb, 2).double().requires_grad_()), logits
+    )[0]
+    got = torch.autograd.grad(loss(logits, None, gb), logits)[0]
+    torch.testing.assert_close(got, want)

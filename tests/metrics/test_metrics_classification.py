@@ -313,3 +313,17 @@ def test_label_dtypes_give_the_same_metrics(dtype):
             base = metric(y_true, y_pred, sensitive_features=s, sample_weight=w)
             assert metric(cast(y_true), cast(y_pred), sensitive_features=s,
                           sample_weight=w) == pytest.approx(base, abs=1e-12)
+
+
+def test_absent_groups_are_named_and_left_out():
+    y_true = np.array([1, 0, 1, 0, 1, 0])
+    y_pred = np.array([1, 1, 0, 0, 1, 0])
+    race = pd.Categorical(list("aabbaa"), categories=["a", "b", "c"])
+    with pytest.warns(UndefinedGroupWarning, match="'c'.*absent groups: no rows"):
+        got = demographic_parity_difference(y_true, y_pred, sensitive_features=race)
+    assert got == demographic_parity_difference(y_true, y_pred,
+                                                sensitive_features=np.asarray(race))
+    sf = pd.DataFrame({"race": list("aabbaa"), "sex": list("FMFFMF")})  # (b, M) is empty
+    with pytest.warns(UndefinedGroupWarning, match="race=b, sex=M"):
+        value = equal_opportunity_score(y_true, y_pred, sensitive_features=sf)
+    assert 0.0 <= value <= 1.0

@@ -172,3 +172,14 @@ def test_product_weighting_multiplies_and_grid_searches():
         ProductWeighting([]).get_weights(S, y)
     with pytest.raises(TypeError, match="get_weights"):
         ProductWeighting([("x", LogisticRegression())]).get_weights(S, y)
+
+
+def test_a_fitted_affirmative_weighting_is_used_as_is_by_weighted_estimator():
+    from skfair.weighting import WeightedEstimator
+
+    X, y, S = _biased_data()
+    aa = AffirmativeActionWeighting(k=1, baseline=LogisticRegression().fit(X, y))
+    aa.fit(X, y, sensitive_features=S)  # picked on (here: the same) validation data
+    we = WeightedEstimator(LogisticRegression(), aa).fit(X, y, sensitive_features=S)
+    assert we.weighting_ is aa
+    np.testing.assert_allclose(we.sample_weight_, np.where(S == "b", 10.0, 1.0))

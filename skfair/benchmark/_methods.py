@@ -1,0 +1,551 @@
+"""The benchmark's method registry: every mitigation, side by side.
+
+Every method is a :class:`Method`: a name, a family (``"baseline"``,
+``"skfair"`` or ``"fairlearn"``), the tasks it handles, an optional grid of one
+hyper-parameter (``lam`` for the fairness losses) chosen on the validation
+split, and a ``build(ctx, value)`` function returning a :class:`Model`:
+an object with ``fit(X, y, S)`` and ``predict(X, S)``, so that estimators that
+need the sensitive attributes at predict time (attribute-aware networks,
+``ThresholdOptimizer``) and those that do not are run the same way.
+
+All skfair methods share one network head (:func:`head_params`): an MLP with
+one hidden layer over the shared features, trained with Adam. fairlearn's
+methods use a ``LogisticRegression`` base on the same features, as its
+documentation does; ``logreg`` is that base without constraint.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+__all__ = [
+    "METHODS",
+    "Method",
+    "MethodContext",
+    "Model",
+    "available_methods",
+    "resolve_methods",
+]
+
+_CLASSIF = frozenset({"binary", "multiclass"})
+_ALL = frozenset({"binary", "multiclass", "regression"})
+_BINARY = frozenset({"binary"})
+
+
+class MethodError(ValueError):
+    """A user-facing problem with ``--methods``."""
+
+
+@dataclass
+class MethodContext:
+    """What method builders need besides the hyper-parameter value.
+
+    Attributes
+    ----------
+    data : BenchmarkData
+    seed : int
+    device : str
+    head : dict
+        FairNet parameters shared by every skfair head (see :func:`head_params`).
+    grid_size : int or None
+        fairlearn GridSearch grid size (``None``: chosen from the constraint's
+        dimension, see :func:`gridsearch_grid_size`).
+    baseline : Model or None
+        The fitted baseline (affirmative action picks its worst subgroups).
+    notes : dict
+        Per-method notes filled by builders (reported), e.g. the grid size.
+    """
+
+    data: object
+    seed: int = 0
+    device: str = "cpu"
+    head: dict = field(default_factory=dict)
+    grid_size: int | None = None
+    baseline: object = None
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def kind(self):
+        return self.data.kind
+
+
+@dataclass(frozen=True)
+class Method:
+    """One benchmark method.
+
+    Attributes
+    ----------
+    name : str
+        Name used by ``--methods``.
+    family : {"baseline", "skfair", "fairlearn"}
+    description : str
+    build : callable
+        ``build(ctx, value) -> Model``.
+    param : str or None
+        The hyper-parameter tuned on validation (``"lam"``, ``"boost"``).
+    grid : tuple
+        Its candidate values (``quick`` runs use the first and the last
+        but one only).
+    kinds : frozenset
+        Tasks handled: ``"binary"``, ``"multiclass"``, ``"regression"``.
+    needs_images : bool
+        Only for image datasets (pixel inversion).
+    needs_modules : tuple of str
+        Modules that must import (others may still be in progress).
+    slow : bool
+        Left out of ``--methods fast``.
+    """
+
+    name: str
+    family: str
+    description: str
+    build: object
+    param: str | None = None
+    grid: tuple = ()
+    kinds: frozenset = _CLASSIF
+    needs_images: bool = False
+    needs_modules: tuple = ()
+    slow: bool = False
+
+    def unavailable_reason(self, data, images):
+        """Why the method cannot run on ``data`` (``None`` when it can)."""
+        if data.kind not in self.kinds:
+            return f"does not handle {data.kind} targets (handles {sorted(self.kinds)})"
+        if self.needs_images and not images:
+            return "needs images"
+        for mod in self.needs_modules:
+            try:
+                importlib.import_module(mod)
+            except ImportError as exc:
+                return f"{mod} is not importable ({exc})"
+        return None
+
+    def values(self, quick=False):
+        """Grid values to try (``[None]`` without a grid)."""
+        if not self.grid:
+            return [None]
+        if quick and len(self.grid) > 2:
+            return [self.grid[0], self.grid[-2]]
+        return list(self.grid)
+
+
+# ----------------------------------------------------------------------- models
+class Model:
+    """Adapter giving every method ``fit(X, y, S)`` and ``predict(X, S)``.
+
+    Parameters
+    ----------
+    estimator : estimator
+    fit_sensitive : {"keyword", "none", "labels"}
+        How ``S`` reaches ``fit``: ``sensitive_features=S`` (DataFrame),
+        not at all, or as 1-D intersection labels (fairlearn).
+    predict_sensitive : {"none", "keyword", "labels"}
+        The same for ``predict``.
+    predict_kwargs : dict
+        Extra ``predict`` keywords (``random_state`` of randomized fairlearn
+        predictors).
+    X_fit : ndarray, optional
+        Features to train on instead of the given ``X`` (pixel inversion:
+        the features of inverted training images, same rows).
+    routing : bool
+        Fit inside ``sklearn.config_context(enable_metadata_routing=True)``.
+    dtype : numpy dtype, optional
+        Cast the features to it (fairlearn gets float64).
+    """
+
+    def __init__(self, estimator, *, fit_sensitive="keyword", predict_sensitive="none",
+                 predict_kwargs=None, X_fit=None, routing=False, dtype=None):
+        self.estimator = estimator
+        self.fit_sensitive = fit_sensitive
+        self.predict_sensitive = predict_sensitive
+        self.predict_kwargs = dict(predict_kwargs or {})
+        self.X_fit = X_fit
+        self.routing = routing
+        self.dtype = dtype
+
+    @staticmethod
+    def _pass(mode, S):
+        if mode == "none":
+            return {}
+        if mode == "labels":
+            return {"sensitive_features": group_labels(S)}
+        return {"sensitive_features": S}
+
+    def fit(self, X, y, S):
+        X = self.X_fit if self.X_fit is not None else X
+        if self.dtype is not None:
+            X = np.asarray(X, dtype=self.dtype)
+        kwargs = self._pass(self.fit_sensitive, S)
+        if self.routing:
+            import sklearn
+
+            with sklearn.config_context(enable_metadata_routing=True):
+                self.estimator.fit(X, y, **kwargs)
+        else:
+            self.estimator.fit(X, y, **kwargs)
+        return self
+
+    def predict(self, X, S):
+        kwargs = {**self._pass(self.predict_sensitive, S), **self.predict_kwargs}
+        if self.dtype is not None:
+            X = np.asarray(X, dtype=self.dtype)
+        return np.asarray(self.estimator.predict(X, **kwargs))
+
+
+def group_labels(S):
+    """1-D intersection labels (``"race=White, gender=Male"``) of a DataFrame."""
+    from skfair.utils import encode_sensitive_features
+
+    enc = encode_sensitive_features(S)
+    labels = np.asarray(enc.labels(), dtype=object)
+    return labels[enc.codes]
+
+
+def head_params(kind, n_train, *, quick=False, seed=0, device="cpu", epochs=None):
+    """The FairNet parameters every skfair head shares.
+
+    An MLP with one hidden layer of 64 units, Adam (lr 1e-3, weight decay
+    1e-4), batches of 128, 30 epochs (60 under 1,500 training rows, 10 over
+    20,000; 3 with ``quick``).
+    """
+    if epochs is None:
+        epochs = 3 if quick else (60 if n_train < 1500 else 10 if n_train > 20000 else 30)
+    return dict(module="mlp", hidden_sizes=(64,), max_epochs=int(epochs), lr=1e-3,
+                batch_size=128, weight_decay=1e-4, device=device, random_state=seed)
+
+
+def _fairnet(ctx, **kwargs):
+    from skfair.estimators import FairNetClassifier, FairNetRegressor
+
+    cls = FairNetRegressor if ctx.kind == "regression" else FairNetClassifier
+    params = dict(ctx.head)
+    if ctx.kind == "regression":
+        params["loss"] = "l1"
+    params.update(kwargs)
+    return cls(**params)
+
+
+# ---------------------------------------------------------------------- builders
+def _baseline(ctx, value):
+    return Model(_fairnet(ctx), fit_sensitive="none")
+
+
+def _logreg(ctx, value):
+    from sklearn.linear_model import LogisticRegression
+
+    return Model(LogisticRegression(max_iter=1000), fit_sensitive="none")
+
+
+def _resample(strategy):
+    def build(ctx, value):
+        import sklearn
+
+        from skfair.pipeline import make_pipeline
+        from skfair.samplers import GroupResampler
+
+        head = _fairnet(ctx)
+        with sklearn.config_context(enable_metadata_routing=True):
+            # the head is trained plainly on the resampled rows
+            head.set_fit_request(sensitive_features=False, sample_weight=False)
+        pipe = make_pipeline(GroupResampler(strategy=strategy, random_state=ctx.seed), head)
+        return Model(pipe, routing=True)
+    return build
+
+
+def _support(scheme):
+    def build(ctx, value):
+        from skfair.weighting import SupportWeighting
+
+        return Model(_fairnet(ctx, weighting=SupportWeighting(scheme=scheme)))
+    return build
+
+
+def _affirmative(ctx, value):
+    from skfair.weighting import AffirmativeActionWeighting, select_worst_subgroups
+
+    data = ctx.data
+    if "affirmative_action" not in ctx.notes:
+        base = ctx.baseline.estimator
+        scoring = "neg_mean_absolute_error" if ctx.kind == "regression" else None
+        subgroups, scores = select_worst_subgroups(
+            base, data.X_val, data.y_val, sensitive_features=data.S_val, k=2,
+            scoring=scoring, min_size=5, return_scores=True,
+        )
+        ctx.notes["affirmative_action"] = (
+            "boosted subgroups (the 2 worst of the baseline on validation): "
+            + "; ".join(", ".join(f"{k}={v}" for k, v in sub.items()) for sub in subgroups)
+        )
+        ctx.notes["_affirmative_subgroups"] = subgroups
+    subgroups = ctx.notes["_affirmative_subgroups"]
+    weighting = AffirmativeActionWeighting(subgroups=subgroups, boost=value)
+    return Model(_fairnet(ctx, weighting=weighting))
+
+
+def _pixel_inversion(ctx, value):
+    return Model(_fairnet(ctx), fit_sensitive="none", X_fit=ctx.data.X_train_inverted)
+
+
+def _fair_loss(name):
+    def build(ctx, value):
+        return Model(_fairnet(ctx, fairness=name, lam=float(value)))
+    return build
+
+
+def _attribute_aware(ctx, value):
+    from skfair.estimators import AttributeAwareClassifier, AttributeAwareRegressor
+
+    params = dict(ctx.head)
+    if ctx.kind == "regression":
+        est = AttributeAwareRegressor(loss="l1", **params)
+    else:
+        est = AttributeAwareClassifier(**params)
+    return Model(est, predict_sensitive="keyword")
+
+
+class _AttributeSupportWeighting(BaseEstimator):
+    """Marginal support weights of one attribute only (an expert's weighting).
+
+    ``skfair.weighting.SupportWeighting`` weighs by every attribute it is
+    given; an expert of the ensemble aims at one, so this reads that column.
+    """
+
+    def __init__(self, attribute=None, smoothing=5):
+        self.attribute = attribute
+        self.smoothing = smoothing
+
+    def get_weights(self, sensitive_features=None, y=None):
+        from skfair.utils import check_sensitive_features
+        from skfair.weighting import support_weights
+
+        frame = check_sensitive_features(sensitive_features)
+        return support_weights(frame[[self.attribute]], scheme="marginal",
+                               smoothing=self.smoothing)
+
+
+def _ensemble(ctx, value):
+    from skfair.ensemble import ExpertEnsembleClassifier, ExpertEnsembleRegressor
+
+    experts = [("plain", _fairnet(ctx), None)]
+    for attr in ctx.data.sensitive_names:
+        experts.append((attr, _fairnet(ctx), _AttributeSupportWeighting(attribute=attr)))
+    if len(ctx.data.sensitive_names) > 1:
+        from skfair.weighting import SupportWeighting
+
+        experts.append(("intersection", _fairnet(ctx),
+                        SupportWeighting(scheme="intersectional")))
+    cls = ExpertEnsembleRegressor if ctx.kind == "regression" else ExpertEnsembleClassifier
+    return Model(cls(experts, cv=3, random_state=ctx.seed))
+
+
+def _fairlearn_constraint(kind):
+    from fairlearn.reductions import DemographicParity, EqualizedOdds
+
+    return DemographicParity() if kind == "dp" else EqualizedOdds()
+
+
+def _eg(kind):
+    def build(ctx, value):
+        from fairlearn.reductions import ExponentiatedGradient
+        from sklearn.linear_model import LogisticRegression
+
+        est = ExponentiatedGradient(LogisticRegression(max_iter=1000),
+                                    constraints=_fairlearn_constraint(kind))
+        return Model(est, fit_sensitive="labels", predict_kwargs={"random_state": ctx.seed},
+                     dtype=np.float64)
+    return build
+
+
+def gridsearch_grid_size(kind, X, y, S, *, cap=400):
+    """GridSearch grid size: ``2 ** d`` for a grid of true dimension ``d``,
+    at least fairlearn's default 10... 20, at most ``cap``.
+
+    fairlearn recommends at least ``2 ** d`` points; its default (10) is far
+    too coarse for equalized odds on several groups (a ``2 * n_groups - 2``
+    dimensional grid).
+
+    Returns
+    -------
+    grid_size : int
+    dim : int
+        The grid's true dimension.
+    """
+    constraint = _fairlearn_constraint(kind)
+    constraint.load_data(X, y, sensitive_features=group_labels(S))
+    dim = int(constraint.pos_basis.shape[1])
+    if constraint.default_objective_lambda_vec is not None:
+        dim -= 1
+    return int(min(max(2 ** dim, 20), cap)), dim
+
+
+def _gs(kind):
+    def build(ctx, value):
+        from fairlearn.reductions import GridSearch
+        from sklearn.linear_model import LogisticRegression
+
+        d = ctx.data
+        if ctx.grid_size is None:
+            size, dim = gridsearch_grid_size(kind, d.X_train, d.y_train, d.S_train)
+            how = f"auto: min(max(2**{dim}, 20), 400) for a {dim}-dimensional grid"
+        else:
+            size, how = int(ctx.grid_size), "--grid-size"
+        ctx.notes[f"fairlearn_gs_{kind}"] = f"grid_size={size} ({how})"
+        est = GridSearch(LogisticRegression(max_iter=1000),
+                         constraints=_fairlearn_constraint(kind), grid_size=size)
+        return Model(est, fit_sensitive="labels", dtype=np.float64)
+    return build
+
+
+def _to(kind):
+    def build(ctx, value):
+        from fairlearn.postprocessing import ThresholdOptimizer
+        from sklearn.linear_model import LogisticRegression
+
+        constraints = "demographic_parity" if kind == "dp" else "equalized_odds"
+        est = ThresholdOptimizer(estimator=LogisticRegression(max_iter=1000),
+                                 constraints=constraints, predict_method="predict_proba")
+        # fairlearn 0.15 under pandas 3 writes float64 scores into the input's
+        # dtype: it needs float64 features (float32 raises a TypeError)
+        return Model(est, fit_sensitive="labels", predict_sensitive="labels",
+                     predict_kwargs={"random_state": ctx.seed}, dtype=np.float64)
+    return build
+
+
+#: lam grids of the fairness losses (the losses differ in scale: squared
+#: differences of rates are small, mutual information smaller still)
+LAM_GRIDS = {
+    "dp_l2": (1.0, 3.0, 10.0, 30.0, 100.0),
+    "eo_l2": (1.0, 3.0, 10.0, 30.0, 100.0),
+    "dp_mi": (1.0, 3.0, 10.0, 30.0, 100.0),
+    "eo_mi": (1.0, 3.0, 10.0, 30.0, 100.0),
+    "iou": (1.0, 3.0, 10.0, 30.0, 100.0),
+    "group_balanced": (0.3, 1.0, 3.0, 10.0),
+    "adversarial": (0.1, 0.3, 1.0, 3.0),
+    "mean_parity": (0.01, 0.03, 0.1, 0.3, 1.0),
+    "mae_parity": (0.1, 0.3, 1.0, 3.0),
+}
+
+_EST = ("skfair.estimators",)
+
+
+def _loss_method(loss, description, kinds=_CLASSIF):
+    return Method(
+        f"fairnet_{loss}", "skfair", description, _fair_loss(loss), param="lam",
+        grid=LAM_GRIDS[loss], kinds=kinds, needs_modules=(*_EST, "skfair.losses"),
+    )
+
+
+METHODS = {m.name: m for m in [
+    Method("baseline", "baseline", "MLP head, no mitigation (the reference)", _baseline,
+           kinds=_ALL, needs_modules=_EST),
+    Method("logreg", "baseline", "LogisticRegression, no mitigation (fairlearn's base)",
+           _logreg, kinds=_CLASSIF),
+    Method("resample_mean", "skfair", "GroupResampler(strategy='mean') + MLP head",
+           _resample("mean"), kinds=_ALL,
+           needs_modules=(*_EST, "skfair.samplers", "skfair.pipeline")),
+    Method("resample_min", "skfair", "GroupResampler(strategy='min') + MLP head",
+           _resample("min"), kinds=_ALL,
+           needs_modules=(*_EST, "skfair.samplers", "skfair.pipeline")),
+    Method("resample_max", "skfair", "GroupResampler(strategy='max') + MLP head",
+           _resample("max"), kinds=_ALL,
+           needs_modules=(*_EST, "skfair.samplers", "skfair.pipeline")),
+    Method("weights_marginal", "skfair", "SupportWeighting(scheme='marginal', smoothing=5)",
+           _support("marginal"), kinds=_ALL, needs_modules=(*_EST, "skfair.weighting")),
+    Method("weights_intersectional", "skfair",
+           "SupportWeighting(scheme='intersectional', smoothing=5)",
+           _support("intersectional"), kinds=_ALL, needs_modules=(*_EST, "skfair.weighting")),
+    Method("affirmative_action", "skfair",
+           "AffirmativeActionWeighting: boost the baseline's 2 worst validation subgroups",
+           _affirmative, param="boost", grid=(2.0, 5.0, 10.0), kinds=_ALL,
+           needs_modules=(*_EST, "skfair.weighting")),
+    Method("pixel_inversion", "skfair",
+           "PixelInverter(p=0.5) on the training images (features of the inverted images)",
+           _pixel_inversion, kinds=_ALL, needs_images=True,
+           needs_modules=(*_EST, "skfair.transformers")),
+    _loss_method("dp_l2", "FairNetClassifier(fairness='dp_l2'): demographic parity, L2"),
+    _loss_method("dp_mi", "FairNetClassifier(fairness='dp_mi'): demographic parity, MI"),
+    _loss_method("eo_l2", "FairNetClassifier(fairness='eo_l2'): equalized odds, L2"),
+    _loss_method("eo_mi", "FairNetClassifier(fairness='eo_mi'): equalized odds, MI"),
+    _loss_method("iou", "FairNetClassifier(fairness='iou'): IoU fairness"),
+    _loss_method("group_balanced", "FairNet(fairness='group_balanced'): group-balanced risk",
+                 kinds=_ALL),
+    _loss_method("adversarial", "FairNet(fairness='adversarial'): adversarial regularizer",
+                 kinds=_ALL),
+    _loss_method("mean_parity", "FairNetRegressor(fairness='mean_parity')",
+                 kinds=frozenset({"regression"})),
+    _loss_method("mae_parity", "FairNetRegressor(fairness='mae_parity')",
+                 kinds=frozenset({"regression"})),
+    Method("attribute_aware", "skfair",
+           "AttributeAware network: one-hot attributes as extra inputs (train and test)",
+           _attribute_aware, kinds=_ALL, needs_modules=_EST),
+    Method("expert_ensemble", "skfair",
+           "ExpertEnsemble: plain + one support-weighted expert per attribute, stacked (cv=3)",
+           _ensemble, kinds=_ALL, needs_modules=(*_EST, "skfair.ensemble", "skfair.weighting"),
+           slow=True),
+    Method("fairlearn_eg_dp", "fairlearn",
+           "ExponentiatedGradient(LogisticRegression, DemographicParity())", _eg("dp"),
+           kinds=_BINARY),
+    Method("fairlearn_eg_eo", "fairlearn",
+           "ExponentiatedGradient(LogisticRegression, EqualizedOdds())", _eg("eo"),
+           kinds=_BINARY),
+    Method("fairlearn_gs_dp", "fairlearn",
+           "GridSearch(LogisticRegression, DemographicParity())", _gs("dp"), kinds=_BINARY),
+    Method("fairlearn_gs_eo", "fairlearn",
+           "GridSearch(LogisticRegression, EqualizedOdds())", _gs("eo"), kinds=_BINARY),
+    Method("fairlearn_to_dp", "fairlearn",
+           "ThresholdOptimizer(LogisticRegression, 'demographic_parity')", _to("dp"),
+           kinds=_BINARY),
+    Method("fairlearn_to_eo", "fairlearn",
+           "ThresholdOptimizer(LogisticRegression, 'equalized_odds')", _to("eo"),
+           kinds=_BINARY),
+]}
+
+
+def available_methods():
+    """Names of every registered method, in run order."""
+    return list(METHODS)
+
+
+def resolve_methods(spec):
+    """Turn ``--methods`` into method names.
+
+    Parameters
+    ----------
+    spec : str
+        ``"all"``, ``"fast"`` (all but the slow ones), or a comma-separated
+        list of names. The baseline is always added (first): the tuning rule
+        and the report compare with it.
+
+    Returns
+    -------
+    names : list of str
+
+    Raises
+    ------
+    MethodError
+        On an unknown name (one-line message listing the known ones).
+
+    Examples
+    --------
+    >>> from skfair.benchmark import resolve_methods
+    >>> resolve_methods("fairnet_eo_l2,logreg")
+    ['baseline', 'fairnet_eo_l2', 'logreg']
+    """
+    spec = (spec or "all").strip()
+    if spec == "all":
+        names = list(METHODS)
+    elif spec == "fast":
+        names = [n for n, m in METHODS.items() if not m.slow]
+    else:
+        names = [s.strip() for s in spec.split(",") if s.strip()]
+        unknown = [n for n in names if n not in METHODS]
+        if unknown or not names:
+            raise MethodError(
+                f"unknown method(s) {unknown or [spec]}; choose 'all', 'fast' or a comma list "
+                f"of: {', '.join(METHODS)}"
+            )
+    names = ["baseline"] + [n for n in dict.fromkeys(names) if n != "baseline"]
+    return names

@@ -1,0 +1,412 @@
+"""Run every method on the shared split, tune on validation, score on test.
+
+The selection rule (used for each method's hyper-parameter, and again to name
+the best skfair method of a run), on the **validation** split:
+
+1. keep the candidates whose accuracy is at least the baseline's minus
+   ``tolerance`` (default 0.01, one accuracy point; for regression: whose MAE
+   is at most the baseline's times ``1 + tolerance``);
+2. among them, take the one with the lowest ``select_metric`` (default the
+   equalized-odds difference; for regression the MAE bias score), ties going to
+   the more accurate;
+3. when none qualifies, take the most accurate candidate.
+
+The test split is only used to report the chosen candidates (and the whole
+``lam`` path, for the Pareto plot).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ._methods import METHODS, MethodContext, head_params
+
+__all__ = [
+    "CLASSIFICATION_METRICS",
+    "REGRESSION_METRICS",
+    "BenchmarkResult",
+    "compute_metrics",
+    "run_benchmark",
+    "select_candidate",
+]
+
+#: metric name -> (description, higher is better)
+CLASSIFICATION_METRICS = {
+    "accuracy": ("accuracy", True),
+    "balanced_accuracy": ("balanced accuracy", True),
+    "eo_difference": ("equalized-odds difference (worst class, between groups)", False),
+    "eo_ratio": ("equalized-odds ratio", True),
+    "dp_difference": ("demographic-parity difference", False),
+    "dp_ratio": ("demographic-parity ratio", True),
+    "statistical_parity": ("statistical parity difference (max over classes)", False),
+    "equal_opportunity": ("Xu et al.'s equal-opportunity fairness F (1 = fair)", True),
+    "iou_fairness": ("std of per-group mean IoU", False),
+    "error_spread": ("std of per-group error rates", False),
+    "worst_group_accuracy": ("accuracy of the worst group", True),
+}
+REGRESSION_METRICS = {
+    "mae": ("mean absolute error", False),
+    "rmse": ("root mean squared error", False),
+    "mae_bias": ("mean pairwise |MAE_i - MAE_j| over sensitive groups", False),
+    "mae_bias_age": ("the same over true age groups <20, 20-40, 40-60, >=60", False),
+    "worst_group_mae": ("MAE of the worst group", False),
+}
+
+#: metrics a user may select lam by (lower is better)
+SELECT_METRICS = {
+    "binary": ("eo_difference", "dp_difference", "statistical_parity", "iou_fairness",
+               "error_spread"),
+    "multiclass": ("eo_difference", "dp_difference", "statistical_parity", "iou_fairness",
+                   "error_spread"),
+    "regression": ("mae_bias", "mae_bias_age"),
+}
+
+
+def _undefined_notes(caught):
+    notes = []
+    for w in caught:
+        msg = str(w.message).splitlines()[0]
+        if msg not in notes:
+            notes.append(msg)
+    return notes
+
+
+def compute_metrics(kind, y_true, y_pred, S, *, notes=None):
+    """Every applicable fairness metric of :mod:`skfair.metrics`, plus accuracy or MAE.
+
+    Parameters
+    ----------
+    kind : {"binary", "multiclass", "regression"}
+    y_true, y_pred : ndarray
+    S : pandas.DataFrame
+        Sensitive attributes (several columns: intersections).
+    notes : list, optional
+        Receives the metrics' warnings (e.g. groups left out of a comparison).
+
+    Returns
+    -------
+    metrics : dict of str -> float
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skfair.benchmark import compute_metrics
+    >>> m = compute_metrics("binary", np.array([1, 1, 0, 0]), np.array([1, 0, 0, 0]),
+    ...                     pd.DataFrame({"g": list("aabb")}))
+    >>> m["accuracy"], m["eo_difference"]
+    (0.75, 0.5)
+    """
+    from skfair import metrics as M
+
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if kind == "regression":
+            err = np.abs(y_pred.astype(float) - y_true.astype(float))
+            bias, per = M.mae_bias_score(y_true, y_pred, sensitive_features=S,
+                                         return_per_group=True)
+            mae_col = "mae" if "mae" in per.columns else per.columns[-1]
+            out = {
+                "mae": float(err.mean()),
+                "rmse": float(np.sqrt(np.mean(err ** 2))),
+                "mae_bias": float(bias),
+                "mae_bias_age": float(M.mae_bias_score(
+                    y_true, y_pred, sensitive_features=np.asarray(M.age_groups(
+                        np.clip(y_true.astype(float), 0, None)), dtype=object))),
+                "worst_group_mae": float(pd.to_numeric(per[mae_col]).max()),
+            }
+        else:
+            kw = {"sensitive_features": S}
+            spread = M.group_error_spread(y_true, y_pred, **kw)
+            out = {
+                "accuracy": float(np.mean(y_true == y_pred)),
+                "balanced_accuracy": _balanced_accuracy(y_true, y_pred),
+                "eo_difference": float(M.equalized_odds_difference(y_true, y_pred, **kw)),
+                "eo_ratio": float(M.equalized_odds_ratio(y_true, y_pred, **kw)),
+                "dp_difference": float(M.demographic_parity_difference(y_true, y_pred, **kw)),
+                "dp_ratio": float(M.demographic_parity_ratio(y_true, y_pred, **kw)),
+                "statistical_parity": float(M.statistical_parity_difference(y_true, y_pred,
+                                                                            **kw)),
+                "equal_opportunity": float(M.equal_opportunity_score(y_true, y_pred, **kw)),
+                "iou_fairness": float(M.iou_fairness(y_true, y_pred, **kw)),
+                "error_spread": float(spread.std),
+                "worst_group_accuracy": float(1 - spread.per_group["error_rate"].max()),
+            }
+    if notes is not None:
+        notes.extend(n for n in _undefined_notes(caught) if n not in notes)
+    return out
+
+
+def _balanced_accuracy(y_true, y_pred):
+    classes = np.unique(y_true)
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in classes]))
+
+
+@dataclass
+class Candidate:
+    """One fitted hyper-parameter value of one method."""
+
+    method: str
+    value: object
+    fit_s: float
+    val_predict_s: float
+    test_predict_s: float
+    val: dict
+    test: dict
+    pred_test: np.ndarray = field(repr=False)
+    model: object = field(default=None, repr=False)
+
+
+def select_candidate(candidates, reference, *, kind, metric, tolerance=0.01):
+    """Apply the selection rule (module docstring) on validation metrics.
+
+    Parameters
+    ----------
+    candidates : list
+        Objects with a ``val`` dict of metrics.
+    reference : dict
+        The baseline's validation metrics.
+    kind : {"binary", "multiclass", "regression"}
+    metric : str
+        Lower-is-better fairness metric.
+    tolerance : float, default=0.01
+
+    Returns
+    -------
+    chosen : object
+        One of ``candidates``.
+    within : bool
+        Whether it met the accuracy (MAE) condition.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as C
+    >>> from skfair.benchmark import select_candidate
+    >>> cands = [C(val={"accuracy": 0.90, "eo": 0.20}), C(val={"accuracy": 0.895, "eo": 0.05}),
+    ...          C(val={"accuracy": 0.80, "eo": 0.01})]
+    >>> chosen, ok = select_candidate(cands, {"accuracy": 0.90}, kind="binary", metric="eo")
+    >>> chosen.val["eo"], ok
+    (0.05, True)
+    """
+    if kind == "regression":
+        score = lambda c: -c.val["mae"]  # noqa: E731
+        ok = [c for c in candidates if c.val["mae"] <= reference["mae"] * (1 + tolerance)]
+    else:
+        score = lambda c: c.val["accuracy"]  # noqa: E731
+        ok = [c for c in candidates if c.val["accuracy"] >= reference["accuracy"] - tolerance
+              - 1e-12]
+    if ok:
+        return min(ok, key=lambda c: (_nan_last(c.val[metric]), -score(c))), True
+    return max(candidates, key=score), False
+
+
+def _nan_last(v):
+    return np.inf if v is None or not np.isfinite(v) else v
+
+
+@dataclass
+class BenchmarkResult:
+    """Everything a report needs.
+
+    Attributes
+    ----------
+    data : BenchmarkData
+    results : pandas.DataFrame
+        One row per method (chosen hyper-parameter), test metrics, validation
+        metrics (``val_`` prefix), timings, status.
+    path : pandas.DataFrame
+        Every candidate of every method (validation and test metrics).
+    predictions : dict of str -> ndarray
+        Test predictions of every chosen candidate.
+    best : str or None
+        The best skfair method by the selection rule on validation.
+    best_fairlearn : str or None
+        The same among fairlearn's methods.
+    settings : dict
+        Seed, tolerance, selection metric, head parameters, timings.
+    notes : dict of str -> str
+        Per-method notes (grid size, boosted subgroups, warnings).
+    skipped : dict of str -> str
+        Methods not run and why.
+    """
+
+    data: object
+    results: pd.DataFrame
+    path: pd.DataFrame
+    predictions: dict
+    best: str | None
+    best_fairlearn: str | None
+    settings: dict
+    notes: dict
+    skipped: dict
+
+
+def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size=None,
+                  tolerance=0.01, select_metric=None, head_epochs=None, log=print):
+    """Fit every method on the training split, tune on validation, score on test.
+
+    Parameters
+    ----------
+    data : BenchmarkData
+    methods : list of str
+        Names from :data:`skfair.benchmark.METHODS`; ``"baseline"`` must be first.
+    seed : int, default=0
+    device : str, default="cpu"
+    quick : bool, default=False
+        Two grid values per method, three head epochs.
+    grid_size : int, optional
+        fairlearn GridSearch grid size (default: from the grid's dimension).
+    tolerance : float, default=0.01
+        Accuracy points (regression: relative MAE) a tuned method may lose
+        against the baseline on validation.
+    select_metric : str, optional
+        Fairness metric minimised on validation (default ``eo_difference``;
+        ``mae_bias`` for regression).
+    head_epochs : int, optional
+        Epochs of every skfair head (default: see ``head_params``).
+    log : callable, default=print
+
+    Returns
+    -------
+    result : BenchmarkResult
+    """
+    kind = data.kind
+    if select_metric is None:
+        select_metric = "mae_bias" if kind == "regression" else "eo_difference"
+    if select_metric not in SELECT_METRICS[kind]:
+        raise ValueError(
+            f"select_metric={select_metric!r} is not a lower-is-better metric for {kind} "
+            f"targets; choose from {list(SELECT_METRICS[kind])}"
+        )
+    if not methods or methods[0] != "baseline":
+        raise ValueError("methods must start with 'baseline' (the reference of the rule)")
+    ctx = MethodContext(
+        data=data, seed=seed, device=device, grid_size=grid_size,
+        head=head_params(kind, len(data.y_train), quick=quick, seed=seed, device=device,
+                         epochs=head_epochs),
+    )
+    images = data.X_train_inverted is not None
+    rows, path_rows, predictions, skipped, notes = [], [], {}, {}, {}
+    reference = None
+    chosen_by_method = {}
+    t_run = time.perf_counter()
+    n = len(methods)
+    for i, name in enumerate(methods, 1):
+        method = METHODS[name]
+        reason = method.unavailable_reason(data, images)
+        if reason is not None:
+            skipped[name] = reason
+            log(f"[{i:2d}/{n}] {name:24s} skipped: {reason}")
+            continue
+        metric_notes = []
+        candidates, error = [], None
+        t_method = time.perf_counter()
+        for value in method.values(quick):
+            try:
+                cand = _fit_candidate(method, ctx, value, metric_notes)
+            except Exception as exc:  # noqa: BLE001 - one failing method must not stop the run
+                if name == "baseline":
+                    raise
+                error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                notes[f"{name} (traceback)"] = traceback.format_exc(limit=3)
+                break
+            candidates.append(cand)
+            path_rows.append(_path_row(method, cand))
+        search_s = time.perf_counter() - t_method
+        if error is not None or not candidates:
+            rows.append({"method": name, "family": method.family,
+                         "status": f"failed: {error}", "search_time_s": search_s})
+            log(f"[{i:2d}/{n}] {name:24s} FAILED: {error}")
+            continue
+        if name == "baseline":
+            chosen, within = candidates[0], True
+            reference = chosen.val
+            ctx.baseline = chosen.model
+        else:
+            chosen, within = select_candidate(candidates, reference, kind=kind,
+                                              metric=select_metric, tolerance=tolerance)
+        chosen_by_method[name] = chosen
+        predictions[name] = chosen.pred_test
+        if metric_notes:
+            notes[f"{name} (metrics)"] = "; ".join(metric_notes[:3])
+        if name in ctx.notes:
+            notes[name] = ctx.notes[name]
+        row = {
+            "method": name, "family": method.family, "status": "ok",
+            "param": method.param or "", "value": chosen.value,
+            "grid": ",".join(f"{v:g}" for v in method.values(quick)) if method.grid else "",
+            "within_tolerance_val": within,
+            **chosen.test,
+            **{f"val_{k}": v for k, v in chosen.val.items()},
+            "fit_time_s": chosen.fit_s, "predict_time_s": chosen.test_predict_s,
+            "search_time_s": search_s, "n_candidates": len(candidates),
+        }
+        rows.append(row)
+        log(_progress_line(i, n, name, method, chosen, kind, search_s))
+    total_s = time.perf_counter() - t_run
+
+    results = pd.DataFrame(rows)
+    best = _best_of(chosen_by_method, reference, "skfair", kind, select_metric, tolerance)
+    best_fl = _best_of(chosen_by_method, reference, "fairlearn", kind, select_metric,
+                       tolerance)
+    settings = {
+        "seed": seed, "device": device, "quick": quick, "tolerance": tolerance,
+        "select_metric": select_metric, "head": {k: v for k, v in ctx.head.items()},
+        "methods_s": round(total_s, 2),
+    }
+    return BenchmarkResult(
+        data=data, results=results, path=pd.DataFrame(path_rows), predictions=predictions,
+        best=best, best_fairlearn=best_fl, settings=settings, notes=notes, skipped=skipped,
+    )
+
+
+def _best_of(chosen, reference, family, kind, metric, tolerance):
+    cands = [c for name, c in chosen.items() if METHODS[name].family == family]
+    if not cands or reference is None:
+        return None
+    best, _ = select_candidate(cands, reference, kind=kind, metric=metric,
+                               tolerance=tolerance)
+    return best.method
+
+
+def _fit_candidate(method, ctx, value, metric_notes):
+    d = ctx.data
+    model = method.build(ctx, value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)
+        warnings.simplefilter("ignore", category=FutureWarning)
+        t0 = time.perf_counter()
+        model.fit(d.X_train, d.y_train, d.S_train)
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pred_val = model.predict(d.X_val, d.S_val)
+        val_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pred_test = model.predict(d.X_test, d.S_test)
+        test_s = time.perf_counter() - t0
+    val = compute_metrics(d.kind, d.y_val, pred_val, d.S_val)
+    test = compute_metrics(d.kind, d.y_test, pred_test, d.S_test, notes=metric_notes)
+    return Candidate(method=method.name, value=value, fit_s=fit_s, val_predict_s=val_s,
+                     test_predict_s=test_s, val=val, test=test, pred_test=pred_test,
+                     model=model)
+
+
+def _path_row(method, cand):
+    return {"method": method.name, "family": method.family, "param": method.param or "",
+            "value": cand.value, "fit_time_s": cand.fit_s, **cand.test,
+            **{f"val_{k}": v for k, v in cand.val.items()}}
+
+
+def _progress_line(i, n, name, method, chosen, kind, search_s):
+    val = "" if chosen.value is None else f"{method.param}={chosen.value:g}"
+    if kind == "regression":
+        score = f"MAE {chosen.test['mae']:.3f}  MAE bias {chosen.test['mae_bias']:.3f}"
+    else:
+        score = f"acc {chosen.test['accuracy']:.3f}  EO diff {chosen.test['eo_difference']:.3f}"
+    return f"[{i:2d}/{n}] {name:24s} {val:12s} {score}  ({search_s:.1f} s)"
