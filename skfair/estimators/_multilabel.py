@@ -491,4 +491,5 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = False
         tags.classifier_tags.multi_label = True
+        tags.classifier_tags.multi_class = False  # every label is binary
         return tags
