@@ -68,8 +68,7 @@ from skfair.ensemble._joint import joint_finetune  # noqa: E402
 from skfair.estimators import FairNetRegressor  # noqa: E402
 from skfair.metrics import age_groups, mae_bias_score  # noqa: E402
 from skfair.transformers import Augmentation, EmbeddingExtractor  # noqa: E402
-from skfair.utils import check_sensitive_features  # noqa: E402
-from skfair.weighting import BaseWeighting, ManualWeighting, SupportWeighting  # noqa: E402
+from skfair.weighting import ManualWeighting, SupportWeighting  # noqa: E402
 
 #: Loss 3 for UTKFace, in the spirit of seed 000's Table 1: hand-rounded values. They
 #: start from the per-value factors that give every value of every attribute the same
@@ -82,33 +81,6 @@ MANUAL_TABLE = {
     "race": {"White": 0.7, "Black": 1.1, "Asian": 1.0, "Indian": 1.1, "Others": 1.2},
     "target": {"0-20": 1.1, "20-40": 0.4, "40-60": 1.6, "60+": 5.0},
 }
-
-
-class OnAttributes(BaseWeighting):
-    """Local stand-in: apply ``weighting`` to some sensitive attributes only.
-
-    ``skfair.weighting`` weightings use every column of ``sensitive_features``;
-    seed 000's experts need the weights of *one* attribute (plus age). This
-    selects the columns first (``attributes=()`` keeps none: target-only weights).
-    """
-
-    def __init__(self, weighting, attributes=()):
-        self.weighting = weighting
-        self.attributes = attributes
-
-    @property
-    def _requires_sensitive(self):
-        return bool(self.attributes)
-
-    @property
-    def _requires_y(self):
-        return getattr(self.weighting, "_requires_y", False)
-
-    def _get_weights(self, sensitive_features, y):
-        sub = None
-        if self.attributes:
-            sub = check_sensitive_features(sensitive_features)[list(self.attributes)]
-        return self.weighting.get_weights(sensitive_features=sub, y=y)
 
 
 def parse_args(argv=None):
@@ -230,9 +202,9 @@ def main(argv=None):
         "3 (manual)": ManualWeighting(MANUAL_TABLE, target="binned"),
     }
     experts = {
-        "gender": OnAttributes(SupportWeighting(target="binned"), ["gender"]),
-        "race": OnAttributes(SupportWeighting(target="binned"), ["race"]),
-        "age": OnAttributes(SupportWeighting(target="year")),
+        "gender": SupportWeighting(target="binned", attributes=["gender"]),
+        "race": SupportWeighting(target="binned", attributes=["race"]),
+        "age": SupportWeighting(target="year", attributes=[]),
     }
     results, times = {}, {}
 

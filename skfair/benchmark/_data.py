@@ -372,7 +372,7 @@ def _load_colored_digits(cfg, task, kind):
     from skfair.datasets import make_colored_digits
 
     n = cfg.n_samples or (400 if cfg.quick else 3000)
-    size = cfg.image_size or (16 if cfg.quick else 28)
+    size = cfg.image_size or (8 if cfg.quick else 16)
     n_colors = 2 if task == "parity" else 10
     both = make_colored_digits(n_samples=n, bias=cfg.bias, n_colors=n_colors, image_size=size,
                                split="both", test_size=0.5, random_state=cfg.seed)

@@ -240,19 +240,27 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
     # ------------------------------------------------------------- targets
     def _prepare_y(self, y):
         y = np.asarray(y)
+        kind = type_of_target(y)
+        if kind in ("continuous", "continuous-multioutput", "unknown"):
+            raise ValueError(
+                f"Unknown label type: {kind!r}. FairNetMultiLabelClassifier expects y as a "
+                "0/1 label indicator matrix of shape (n_samples, n_labels)."
+            )
         if y.ndim != 2:
             raise ValueError(
                 "FairNetMultiLabelClassifier expects y as a 0/1 indicator matrix of shape "
-                f"(n_samples, n_labels); got an array of shape {y.shape}. For one label use "
-                "y.reshape(-1, 1); for single-label classes use FairNetClassifier."
+                f"(n_samples, n_labels); got an array of shape {y.shape} (type_of_target "
+                f"{kind!r}). For one label use y.reshape(-1, 1); for single-label classes use "
+                "FairNetClassifier."
             )
         if y.dtype == bool:
             y = y.astype(np.int64)
         values = np.unique(y)
         if not (np.issubdtype(y.dtype, np.number) and np.isin(values, (0, 1)).all()):
             raise ValueError(
-                "y must be a 0/1 label indicator matrix (multilabel-indicator); got values "
-                f"{values[:10].tolist()} (type_of_target: {type_of_target(y)!r})."
+                "Only binary classification is supported per label: y must be a 0/1 label "
+                f"indicator matrix (multilabel-indicator); got values {values[:10].tolist()} "
+                f"(type_of_target {kind!r})."
             )
         self.n_outputs_ = y.shape[1]
         self.classes_ = np.arange(self.n_outputs_)

@@ -146,6 +146,24 @@ def encoding_frame(encoding, indices=None):
     })
 
 
+def select_attributes(sensitive_features, attributes, *, param="attributes"):
+    """The named attributes of ``sensitive_features`` as a DataFrame (categories kept)."""
+    names = [attributes] if isinstance(attributes, str) else list(attributes)
+    if not names or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{param} must be a str or a non-empty list of str, got {attributes!r}.")
+    if isinstance(sensitive_features, SensitiveEncoding):
+        frame = encoding_frame(sensitive_features)
+    else:
+        frame = check_sensitive_features(sensitive_features)
+    unknown = [n for n in names if n not in frame.columns]
+    if unknown:
+        raise ValueError(
+            f"{param}={attributes!r}: {unknown} not among the sensitive attributes "
+            f"{list(frame.columns)}."
+        )
+    return frame[names]
+
+
 def _join_target(sensitive_features, y, target, bins):
     """Sensitive features (possibly None) plus the target as a ``"target"`` attribute."""
     if target is None:
@@ -194,6 +212,11 @@ class SupportWeighting(BaseWeighting):
         See :func:`target_attribute`.
     target_bins : sequence of float, default=(20, 40, 60)
         Inner bin edges for ``target="binned"``.
+    attributes : str or list of str, optional
+        Use only these sensitive attributes (by name); default: all of them.
+        Seed 000's experts each weight one attribute (plus the age), e.g.
+        ``SupportWeighting(attributes="gender", target="binned")``; an empty
+        list with ``target`` set weights by the target alone.
 
     See Also
     --------
@@ -208,15 +231,19 @@ class SupportWeighting(BaseWeighting):
     >>> ages = [10.0, 30.0, 35.0, 70.0]
     >>> SupportWeighting(smoothing=0, target="binned").get_weights(S, ages).round(3)
     array([2.   , 0.333, 0.333, 0.667])
+    >>> S2 = {"sex": ["F", "M", "M", "M"], "race": ["a", "a", "b", "b"]}
+    >>> SupportWeighting(smoothing=0, attributes="sex").get_weights(S2)
+    array([2.        , 0.66666667, 0.66666667, 0.66666667])
     """
 
     def __init__(self, scheme="marginal", smoothing=5, n_values=None, target=None,
-                 target_bins=DEFAULT_TARGET_BINS):
+                 target_bins=DEFAULT_TARGET_BINS, attributes=None):
         self.scheme = scheme
         self.smoothing = smoothing
         self.n_values = n_values
         self.target = target
         self.target_bins = target_bins
+        self.attributes = attributes
 
     @property
     def _requires_sensitive(self):
@@ -227,6 +254,12 @@ class SupportWeighting(BaseWeighting):
         return self.target is not None
 
     def _get_weights(self, sensitive_features, y):
+        if self.attributes is not None and len(self.attributes) == 0:
+            if self.target is None:
+                raise ValueError("attributes=[] leaves nothing to weight unless target is set.")
+            sensitive_features = None
+        elif self.attributes is not None and sensitive_features is not None:
+            sensitive_features = select_attributes(sensitive_features, self.attributes)
         sf = _join_target(sensitive_features, y, self.target, self.target_bins)
         return support_weights(
             sf, scheme=self.scheme, smoothing=self.smoothing, n_values=self.n_values

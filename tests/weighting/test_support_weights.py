@@ -253,3 +253,19 @@ def test_non_finite_weights_impossible_and_asserted():
     for bad in ([np.inf], [np.nan], [0.0], [-1.0]):
         with pytest.raises(AssertionError, match="bug"):
             check_weights(np.array(bad), where="test")
+
+
+def test_support_weighting_attributes_selects_named_columns():
+    from skfair.weighting import SupportWeighting, support_weights
+
+    S = {"sex": ["F", "M", "M", "M"], "race": ["a", "a", "b", "c"]}
+    got = SupportWeighting(smoothing=2, attributes=["sex"]).get_weights(S)
+    np.testing.assert_allclose(got, support_weights({"sex": S["sex"]}, smoothing=2))
+    ages = [10.0, 30.0, 35.0, 70.0]
+    both = SupportWeighting(smoothing=0, attributes="race", target="binned").get_weights(S, ages)
+    np.testing.assert_allclose(
+        both, support_weights({"race": S["race"], "t": ["0", "1", "1", "3"]}, smoothing=0,
+                              n_values={"race": 3, "t": 4})
+    )
+    with pytest.raises(ValueError, match=r"\['age'\] not among the sensitive attributes"):
+        SupportWeighting(attributes="age").get_weights(S)
