@@ -13,6 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skfair.ensemble as _ens
 import skfair.estimators as _est
+import skfair.generative as _gen
 import skfair.transformers as _tr
 from skfair.samplers import GroupResampler
 from skfair.weighting import ClassBalancedWeighting, SupportWeighting, WeightedEstimator
@@ -35,12 +36,15 @@ ESTIMATORS = [
     _est.FairNetRegressor(**_NET_KW),
     _est.AttributeAwareClassifier(**_NET_KW),
     _est.AttributeAwareRegressor(**_NET_KW),
+    _est.FairNetMultiLabelClassifier(**_NET_KW),
     # --- ensemble (skfair.ensemble) ---
     _ens.ExpertEnsembleRegressor([("a", _Ridge(alpha=0.1), None),
                                   ("b", _Ridge(), SupportWeighting(target="binned"))], cv=3),
     _ens.ExpertEnsembleClassifier([("a", _LogReg(), None),
                                    ("b", _LogReg(C=0.1), ClassBalancedWeighting())], cv=3),
     # --- generative (skfair.generative) ---
+    _gen.DescriptiveModel(hidden_sizes=(8,), max_iter=5, n_steps=2, n_chains=20, batch_size=16,
+                          sample_steps=2, random_state=0),
 ]
 
 # {class name: {check name: reason}}; shared by every instance of the class.
@@ -79,6 +83,15 @@ EXPECTED_FAILED_CHECKS = {
     "FairNetRegressor": {"check_sample_weight_equivalence_on_dense_data": _SW_REASON},
     "AttributeAwareClassifier": {"check_sample_weight_equivalence_on_dense_data": _SW_REASON},
     "AttributeAwareRegressor": {"check_sample_weight_equivalence_on_dense_data": _SW_REASON},
+    "FairNetMultiLabelClassifier": {  # multi-label only: y must be a 0/1 indicator matrix
+        c: "multi-label only: these checks pass a 1-D class vector or a {1, 2}-valued "
+           "column as y; y must be a 0/1 label indicator matrix (n_samples, n_labels)"
+        for c in ("check_classifiers_train", "check_classifiers_classes",
+                  "check_estimators_dtypes", "check_sample_weights_pandas_series",
+                  "check_sample_weights_not_an_array", "check_sample_weights_shape",
+                  "check_sample_weights_not_overwritten", "check_classifier_data_not_an_array",
+                  "check_fit2d_1feature")
+    },
     # --- ensemble ---
     **{cls: {c: "an expert's weights are computed from the data (support / class counts): "
                 "repeating a row changes them (and the cross-validation folds of the "

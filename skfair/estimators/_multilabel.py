@@ -248,7 +248,8 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
             )
         if y.ndim != 2:
             raise ValueError(
-                "FairNetMultiLabelClassifier expects y as a 0/1 indicator matrix of shape "
+                "Only binary classification is supported per label: FairNetMultiLabelClassifier "
+                "expects y as a 0/1 indicator matrix of shape "
                 f"(n_samples, n_labels); got an array of shape {y.shape} (type_of_target "
                 f"{kind!r}). For one label use y.reshape(-1, 1); for single-label classes use "
                 "FairNetClassifier."

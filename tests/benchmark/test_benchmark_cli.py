@@ -1,0 +1,129 @@
+"""``skfair benchmark``: the quick end-to-end run and the one-line errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from skfair._cli import main
+from skfair.benchmark import CLASSIFICATION_METRICS, METHODS
+
+REPO = Path(__file__).resolve().parents[2]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "quick"
+    status = main(["benchmark", "--quick", "--out", str(out), "--quiet", "--threads", "1"])
+    return status, out
+
+
+def test_quick_run_writes_every_output(quick_run):
+    status, out = quick_run
+    assert status == 0
+    for name in ("results.csv", "path.csv", "report.md", "pareto.png",
+                 "heatmap_baseline.png", "heatmap_best.png"):
+        assert (out / name).is_file(), name
+    for png in out.glob("*.png"):
+        assert png.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_quick_run_results_table(quick_run):
+    _, out = quick_run
+    res = pd.read_csv(out / "results.csv")
+    # every method that applies to a binary image task ran; the rest are reported skipped
+    applicable = [n for n, m in METHODS.items() if "binary" in m.kinds]
+    assert set(res["method"]) == set(applicable)
+    assert (res["status"] == "ok").all(), res.loc[res["status"] != "ok", ["method", "status"]]
+    for col in [*CLASSIFICATION_METRICS, "fit_time_s", "predict_time_s", "search_time_s"]:
+        assert col in res.columns, col
+        assert res[col].notna().all(), col
+    assert res["accuracy"].between(0, 1).all()
+    assert res["eo_difference"].between(0, 1).all()
+    assert (res["fit_time_s"] > 0).all()
+    # tuned methods report the chosen value from their grid
+    tuned = res[res["param"] == "lam"]
+    assert len(tuned) >= 5
+    for _, row in tuned.iterrows():
+        assert f"{row['value']:g}" in row["grid"].split(",")
+    # the lam path holds one row per candidate (two per tuned method in quick mode)
+    path = pd.read_csv(out / "path.csv")
+    assert (path[path["method"] == "fairnet_eo_l2"].shape[0]) == 2
+
+
+def test_quick_run_report_content(quick_run):
+    _, out = quick_run
+    text = (out / "report.md").read_text()
+    for needle in ("## Selection rule", "## Machine", "torch", "raw pixels", "grid_size=",
+                   "fairlearn_eg_eo", "![pareto](pareto.png)", "not run"):
+        assert needle in text, needle
+    res = pd.read_csv(out / "results.csv").set_index("method")
+    # the table shows the measured numbers, not placeholders
+    assert f"{res.loc['baseline', 'accuracy']:.3f}" in text
+
+
+def _error_of(capsys, argv):
+    status = main(argv)
+    err = capsys.readouterr().err.strip()
+    return status, err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["benchmark", "--dataset", "mnist"], "unknown dataset 'mnist'"),
+    (["benchmark", "--methods", "baseline,magic"], "unknown method(s) ['magic']"),
+    (["benchmark", "--dataset", "utkface", "--data-dir", "/nonexistent/skfair"],
+     "does not exist"),
+    (["benchmark", "--task", "age"], "unknown task 'age'"),
+    (["benchmark", "--sensitive", "race"], "unknown sensitive attribute(s) ['race']"),
+    (["benchmark", "--select-metric", "accuracy", "--quick", "--methods", "baseline"],
+     "--select-metric"),
+    (["benchmark", "--seed", "x"], "invalid int value"),
+    (["benchmark", "--device", "tpu"], "--device must be"),
+])
+def test_bad_arguments_one_line(capsys, argv, needle):
+    status, err = _error_of(capsys, argv + ["--quiet"])
+    assert status == 2
+    assert needle in err
+    assert err.startswith("skfair: error: ")
+    assert "\n" not in err and "Traceback" not in err
+
+
+def test_missing_dataset_folder_inside_data_dir(capsys, tmp_path):
+    status, err = _error_of(capsys, ["benchmark", "--dataset", "compas", "--data-dir",
+                                     str(tmp_path), "--quiet"])
+    assert status == 2
+    assert "no compas files" in err and "\n" not in err
+
+
+def test_cuda_without_cuda(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    status, err = _error_of(capsys, ["benchmark", "--device", "cuda", "--quiet"])
+    assert status == 2
+    assert "CUDA is not available" in err and "\n" not in err
+
+
+def test_module_entry_point_errors_without_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "skfair", "benchmark", "--methods", "nope"],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("skfair: error: unknown method(s) ['nope']")
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_list_methods(capsys):
+    assert main(["benchmark", "--list-methods"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in METHODS)
+
+
+def test_summary_still_works(capsys):
+    assert main(["summary"]) == 0
+    assert "color" in capsys.readouterr().out

@@ -1,0 +1,213 @@
+"""The benchmark's pieces: selection rule, metrics, method registry, data preparation."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skfair.benchmark import (
+    METHODS,
+    DataConfig,
+    compute_metrics,
+    prepare_data,
+    resolve_methods,
+    run_benchmark,
+    select_candidate,
+)
+from skfair.benchmark._data import DataError
+from skfair.benchmark._methods import MethodError, gridsearch_grid_size, group_labels
+
+
+def _c(acc, eo, name=""):
+    return SimpleNamespace(val={"accuracy": acc, "eo_difference": eo}, method=name)
+
+
+# ------------------------------------------------------------------ selection rule
+def test_selection_prefers_fairest_within_tolerance():
+    cands = [_c(0.90, 0.30, "a"), _c(0.892, 0.10, "b"), _c(0.889, 0.01, "c")]
+    chosen, ok = select_candidate(cands, {"accuracy": 0.90}, kind="binary",
+                                  metric="eo_difference", tolerance=0.01)
+    # c is 1.1 points below the baseline: excluded; b is the fairest of the rest
+    assert chosen.method == "b" and ok
+
+
+def test_selection_boundary_is_inclusive():
+    cands = [_c(0.89, 0.05, "edge"), _c(0.95, 0.2, "acc")]
+    chosen, ok = select_candidate(cands, {"accuracy": 0.90}, kind="binary",
+                                  metric="eo_difference", tolerance=0.01)
+    assert chosen.method == "edge" and ok
+
+
+def test_selection_falls_back_to_most_accurate():
+    cands = [_c(0.70, 0.01, "fair"), _c(0.80, 0.2, "accurate")]
+    chosen, ok = select_candidate(cands, {"accuracy": 0.90}, kind="binary",
+                                  metric="eo_difference")
+    assert chosen.method == "accurate" and not ok
+
+
+def test_selection_ties_go_to_more_accurate_and_nan_is_last():
+    cands = [_c(0.90, 0.1, "lo"), _c(0.91, 0.1, "hi"), _c(0.95, float("nan"), "nan")]
+    chosen, _ = select_candidate(cands, {"accuracy": 0.90}, kind="binary",
+                                 metric="eo_difference")
+    assert chosen.method == "hi"
+
+
+def test_selection_regression_uses_relative_mae():
+    cands = [SimpleNamespace(val={"mae": 5.04, "mae_bias": 0.5}, method="a"),
+             SimpleNamespace(val={"mae": 5.06, "mae_bias": 0.1}, method="b")]
+    chosen, ok = select_candidate(cands, {"mae": 5.0}, kind="regression", metric="mae_bias",
+                                  tolerance=0.01)
+    assert chosen.method == "a" and ok  # b is 1.2% worse: excluded
+
+
+# ------------------------------------------------------------------------ metrics
+def test_compute_metrics_hand_computed():
+    y = np.array([1, 1, 0, 0, 1, 1, 0, 0])
+    p = np.array([1, 1, 0, 0, 1, 0, 1, 0])
+    S = pd.DataFrame({"g": list("aaaabbbb")})
+    m = compute_metrics("binary", y, p, S)
+    assert m["accuracy"] == pytest.approx(6 / 8)
+    # group a: TPR 1, FPR 0; group b: TPR 0.5, FPR 0.5
+    assert m["eo_difference"] == pytest.approx(0.5)
+    # selection rates 0.5 and 0.5
+    assert m["dp_difference"] == pytest.approx(0.0)
+    assert m["error_spread"] == pytest.approx(0.25)  # errors 0 and 0.5, population std
+    assert m["worst_group_accuracy"] == pytest.approx(0.5)
+    assert m["balanced_accuracy"] == pytest.approx(0.75)
+
+
+def test_compute_metrics_regression():
+    y = np.array([10.0, 30.0, 50.0, 70.0])
+    p = np.array([12.0, 30.0, 45.0, 70.0])
+    S = pd.DataFrame({"g": list("abab")})
+    m = compute_metrics("regression", y, p, S)
+    assert m["mae"] == pytest.approx(7 / 4)
+    # group a: errors 2, 5 -> 3.5; group b: 0, 0 -> 0
+    assert m["mae_bias"] == pytest.approx(3.5)
+    assert m["worst_group_mae"] == pytest.approx(3.5)
+
+
+def test_compute_metrics_collects_undefined_group_notes():
+    y = np.array([1, 1, 0, 0])
+    p = np.array([1, 0, 0, 0])
+    S = pd.DataFrame({"g": ["a", "a", "b", "b"]})  # a has no negatives, b no positives
+    notes = []
+    compute_metrics("binary", y, p, S, notes=notes)
+    assert notes
+
+
+# ----------------------------------------------------------------------- registry
+def test_resolve_methods():
+    assert resolve_methods("all") == list(METHODS)
+    fast = resolve_methods("fast")
+    assert "expert_ensemble" not in fast and fast[0] == "baseline"
+    assert resolve_methods("logreg, fairnet_iou,logreg") == ["baseline", "logreg", "fairnet_iou"]
+    with pytest.raises(MethodError, match="unknown method"):
+        resolve_methods("fairnet_nope")
+
+
+def test_registry_covers_the_issue():
+    names = set(METHODS)
+    for needed in ("baseline", "resample_mean", "resample_min", "resample_max",
+                   "weights_marginal", "weights_intersectional", "affirmative_action",
+                   "pixel_inversion", "fairnet_dp_l2", "fairnet_dp_mi", "fairnet_eo_l2",
+                   "fairnet_eo_mi", "fairnet_iou", "fairnet_group_balanced",
+                   "fairnet_adversarial", "attribute_aware", "fairlearn_eg_dp",
+                   "fairlearn_eg_eo", "fairlearn_gs_dp", "fairlearn_gs_eo",
+                   "fairlearn_to_dp", "fairlearn_to_eo"):
+        assert needed in names, needed
+    for name, m in METHODS.items():
+        if name.startswith("fairnet_"):
+            assert m.param == "lam" and len(m.grid) >= 4
+
+
+def test_gridsearch_grid_size_follows_dimension():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = rng.integers(0, 2, size=200)
+    S2 = pd.DataFrame({"g": rng.choice(list("ab"), size=200)})
+    S5 = pd.DataFrame({"g": rng.choice(list("abcde"), size=200)})
+    size, dim = gridsearch_grid_size("eo", X, y, S5)
+    assert dim >= 8 and size == min(2 ** dim, 400)
+    size2, dim2 = gridsearch_grid_size("dp", X, y, S2)
+    assert size2 == 20 and dim2 < dim
+
+
+def test_group_labels_intersections():
+    S = pd.DataFrame({"race": ["a", "b", "a"], "sex": ["F", "F", "M"]})
+    assert list(group_labels(S)) == ["race=a, sex=F", "race=b, sex=F", "race=a, sex=M"]
+
+
+# --------------------------------------------------------------------------- data
+@pytest.fixture(scope="module")
+def digits():
+    return prepare_data(DataConfig(quick=True, n_samples=300), log=lambda s: None)
+
+
+def test_colored_digits_split(digits):
+    from skfair.datasets import make_colored_digits
+
+    d = digits
+    n = len(d.y_train) + len(d.y_val) + len(d.y_test)
+    assert n == 300
+    assert d.kind == "binary" and set(np.unique(d.y_train)) == {0, 1}
+    # features standardised on train
+    assert np.allclose(d.X_train.mean(axis=0), 0, atol=1e-4)
+    # train is biased (colour = parity colour), validation and test are not
+    both = make_colored_digits(n_samples=300, bias=0.95, n_colors=2, image_size=8,
+                               split="both", test_size=0.5, random_state=0)
+    colors = both.test.color_names
+
+    def agreement(y, S):
+        return float(np.mean(np.asarray(colors, dtype=object)[y] == S["color"].to_numpy()))
+
+    assert agreement(d.y_train, d.S_train) > 0.9
+    assert agreement(d.y_val, d.S_val) < 0.8 and agreement(d.y_test, d.S_test) < 0.8
+    assert d.X_train_inverted.shape == d.X_train.shape
+    assert not np.allclose(d.X_train_inverted, d.X_train)
+
+
+def test_backbone_features_are_cached(tmp_path):
+    cfg = DataConfig(quick=True, n_samples=120, features="backbone", backbone_epochs=1,
+                     cache_dir=str(tmp_path))
+    first = prepare_data(cfg, log=lambda s: None)
+    assert first.info["cache"].startswith("written")
+    assert first.X_train.shape[1] == 128 and "training split only" in first.provenance
+    second = prepare_data(cfg, log=lambda s: None)
+    assert second.info["cache"].startswith("hit")
+    np.testing.assert_array_equal(first.X_test, second.X_test)
+
+
+def test_bad_task_and_attribute():
+    with pytest.raises(DataError, match="unknown task"):
+        prepare_data(DataConfig(task="gender"), log=lambda s: None)
+    with pytest.raises(DataError, match="unknown sensitive"):
+        prepare_data(DataConfig(sensitive=("race",)), log=lambda s: None)
+    with pytest.raises(DataError, match="unknown dataset"):
+        prepare_data(DataConfig(dataset="mnist"), log=lambda s: None)
+
+
+def test_run_benchmark_multiclass_skips_binary_only(digits):
+    d = prepare_data(DataConfig(quick=True, n_samples=300, task="digit"), log=lambda s: None)
+    assert d.kind == "multiclass"
+    res = run_benchmark(d, ["baseline", "fairnet_eo_l2", "fairlearn_eg_eo"], quick=True,
+                        log=lambda s: None)
+    assert "fairlearn_eg_eo" in res.skipped and "binary" in res.skipped["fairlearn_eg_eo"]
+    row = res.results.set_index("method").loc["fairnet_eo_l2"]
+    assert row["status"] == "ok" and row["value"] in METHODS["fairnet_eo_l2"].grid
+    assert res.best == "fairnet_eo_l2"
+
+
+def test_run_benchmark_requires_baseline_first(digits):
+    with pytest.raises(ValueError, match="baseline"):
+        run_benchmark(digits, ["logreg"], quick=True, log=lambda s: None)
+
+
+def test_real_data_tabular(tabular_dir, tmp_path):
+    d = prepare_data(DataConfig(dataset="compas", data_dir=str(tabular_dir), quick=True),
+                     log=lambda s: None)
+    assert d.kind == "binary" and d.sensitive_names == ["race"]
+    assert "race" not in d.provenance  # the sensitive columns are not features
+    res = run_benchmark(d, ["baseline", "fairlearn_to_eo"], quick=True, log=lambda s: None)
+    assert (res.results["status"] == "ok").all()
