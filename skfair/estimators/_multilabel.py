@@ -411,7 +411,9 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
             )
         from skfair.losses import bias_amplification_loss
 
-        cols = self._aligned
+        cols = getattr(self, "_aligned", None)
+        if cols is None:
+            cols = self._check_aligned_labels(self.n_outputs_)
         if self.expectation == "batch":
             probs, grp = self._indicator(outputs), groups
         else:
