@@ -175,8 +175,9 @@ def _add_benchmark(sub):
     p.add_argument("--no-cache", action="store_true", help="do not cache image features")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--weights", default=None,
-                   help="pretrained torchvision weights name (e.g. DEFAULT) or a local "
-                        "checkpoint for the image backbone; no backbone is trained then")
+                   help="pretrained torchvision weights name (e.g. DEFAULT, downloaded the "
+                        "torchvision way) or a local checkpoint of --backbone (resnet18 when "
+                        "--backbone is cnn); features are extracted, nothing is trained")
     p.add_argument("--backbone", default="cnn",
                    help="image backbone: cnn (default, trained on the training split) or a "
                         "torchvision name (resnet18, ...)")
@@ -241,3 +242,5 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("skfair: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 #: bumped whenever the cached content changes meaning
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 
 class DataError(ValueError):
@@ -140,8 +140,9 @@ class DataConfig:
     quick : bool
         Tiny configuration (tests).
     features : {"auto", "pixels", "backbone"}
-        ``auto``: raw pixels for ``colored_digits``, a trained backbone for
-        faces, one-hot/standardised columns for tabular data.
+        ``auto``: raw pixels for ``colored_digits`` (a backbone when
+        ``weights`` is given), a trained backbone for faces,
+        one-hot/standardised columns for tabular data.
     backbone : str
         ``"cnn"`` or a torchvision model name.
     weights : str or None
@@ -394,10 +395,12 @@ def _load_colored_digits(cfg, task, kind):
     split = {"train": np.arange(len(tr.target)), "val": np.sort(val_idx),
              "test": np.sort(test_idx)}
     names = ["even", "odd"] if task == "parity" else [str(k) for k in range(10)]
+    what = ("even/odd digit; colour k % 2 is the parity colour" if task == "parity"
+            else "the digit; colour k is the digit's colour")
     descr = (
         f"make_colored_digits(n_samples={n}, bias={cfg.bias}, n_colors={n_colors}, "
         f"image_size={size}, test_size=0.5, random_state={cfg.seed}); task {task!r} "
-        f"({'even/odd digit; colour k % 2 is the parity colour' if task == 'parity' else 'the digit'}). "
+        f"({what}). "
         f"Training split biased (colour agrees with the label's colour in {cfg.bias:.0%} of "
         "rows); validation (1/3) and test (2/3) drawn from the unbiased split (colour "
         "independent of the label)."
@@ -438,9 +441,7 @@ def _load_faces(cfg, spec, task, kind):
         y = cat.codes.astype(np.int64)
         names = [str(c) for c in cat.categories]
     strata_frame = sens.copy()
-    if kind == "regression" and "age_group" in strata_frame:
-        pass
-    elif kind == "regression":
+    if kind == "regression" and "age_group" not in strata_frame:
         strata_frame["age_group"] = pd.Series(
             age_groups(frame["age"].to_numpy(dtype=float))).astype(str)
     strata = _strata(y, kind, strata_frame)
@@ -450,12 +451,12 @@ def _load_faces(cfg, spec, task, kind):
     y, sens, strata = y[keep], sens.iloc[keep].reset_index(drop=True), strata[keep]
     idx = np.arange(len(y))
     rest, test_idx = _safe_split(idx, strata, 0.3, cfg.seed)
-    train_idx, val_idx = _safe_split(rest, strata, 0.2, cfg.seed)
+    train_idx, val_idx = _safe_split(rest, strata, 2 / 7, cfg.seed)
     split = {"train": np.sort(train_idx), "val": np.sort(val_idx), "test": np.sort(test_idx)}
     descr = (
         f"{spec.name} from {str(root)!r}: {len(y)} images decoded at {size}x{size}; task "
-        f"{task!r}; split stratified on the target and every attribute: 70% train+val "
-        "(of which 20% validation), 30% test."
+        f"{task!r}; split stratified on the target and every attribute: 50% train, 20% "
+        "validation, 30% test."
         + (f" Loader notes: {' '.join(notes)}" if notes else "")
     )
     return dict(images=images, y=y, frame=sens, split=split, target_names=names, descr=descr,
@@ -566,12 +567,18 @@ def prepare_data(cfg, *, log=print):
     spec = DATASETS[cfg.dataset]
     task, kind, sensitive = _resolve_task(spec, cfg.task, cfg.sensitive)
     t0 = time.perf_counter()
-    if spec.name == "colored_digits":
-        raw = _load_colored_digits(cfg, task, kind)
-    elif spec.images:
-        raw = _load_faces(cfg, spec, task, kind)
-    else:
-        raw = _load_tabular(cfg, spec, task, kind)
+    try:
+        if spec.name == "colored_digits":
+            raw = _load_colored_digits(cfg, task, kind)
+        elif spec.images:
+            raw = _load_faces(cfg, spec, task, kind)
+        else:
+            raw = _load_tabular(cfg, spec, task, kind)
+    except DataError:
+        raise
+    except (FileNotFoundError, ValueError) as exc:  # the loaders' messages name the file
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"could not load {spec.name}: {msg}") from exc
     load_s = time.perf_counter() - t0
     split = raw["split"]
     y, frame = raw["y"], raw["frame"]
@@ -581,8 +588,12 @@ def prepare_data(cfg, *, log=print):
 
     features = cfg.features
     if features == "auto":
-        features = ("pixels" if spec.name == "colored_digits" else
-                    "backbone" if spec.images else "tabular")
+        features = ("tabular" if not spec.images else
+                    "pixels" if spec.name == "colored_digits" and cfg.weights is None
+                    else "backbone")
+    if cfg.weights is not None and features != "backbone":
+        raise DataError(f"--weights needs image features from a backbone; got --features "
+                        f"{features} on {spec.name}")
     if features in ("pixels", "backbone") and not spec.images:
         raise DataError(f"--features {features} needs an image dataset; {spec.name} is tabular")
     epochs = cfg.backbone_epochs or (2 if cfg.quick else 12)
@@ -662,9 +673,11 @@ def _build_features(cfg, spec, raw, features, kind, epochs, log):
                 "checkpoint, not trained here), penultimate layer through "
                 "skfair.transformers.EmbeddingExtractor")
     else:
-        from ._features import embed_images, train_backbone
+        from ._features import cnn_channels, embed_images, train_backbone
 
-        name = "BenchmarkCNN (4 conv-BN blocks 16-32-64-128, 128-d embedding)" if (
+        widths = cnn_channels(images.shape[-1])
+        name = (f"BenchmarkCNN ({len(widths)} conv-BN-ReLU-maxpool blocks "
+                f"{'-'.join(map(str, widths))}, 128-d embedding)") if (
             cfg.backbone == "cnn") else f"torchvision {cfg.backbone} (weights=None)"
         log(f"features: training {cfg.backbone} backbone for {epochs} epochs on "
             f"{len(img['train'])} training images ({cfg.device})")

@@ -14,7 +14,13 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["BenchmarkCNN", "embed_images", "extract_pretrained", "train_backbone"]
+__all__ = [
+    "BenchmarkCNN",
+    "cnn_channels",
+    "embed_images",
+    "extract_pretrained",
+    "train_backbone",
+]
 
 
 class BenchmarkCNN(nn.Module):
@@ -73,6 +79,13 @@ class BenchmarkCNN(nn.Module):
         return self.head(self.dropout(emb)), emb
 
 
+def cnn_channels(image_size):
+    """Conv widths of :class:`BenchmarkCNN` for square images of this side: up to four
+    blocks (16, 32, 64, 128), fewer for tiny images so the map stays at least 2x2."""
+    n_blocks = int(max(1, min(4, np.floor(np.log2(max(int(image_size), 2))) - 1)))
+    return (16, 32, 64, 128)[:n_blocks]
+
+
 def train_backbone(images, y, *, kind, backbone="cnn", epochs=12, batch_size=64, lr=2e-3,
                    augment=True, device="cpu", random_state=0, verbose=0):
     """Train an image network for the task on the training images.
@@ -106,7 +119,10 @@ def train_backbone(images, y, *, kind, backbone="cnn", epochs=12, batch_size=64,
     from skfair.estimators import FairNetClassifier, FairNetRegressor
     from skfair.transformers import Augmentation
 
-    module, params = (BenchmarkCNN, {}) if backbone == "cnn" else (backbone, {"weights": None})
+    if backbone == "cnn":
+        module, params = BenchmarkCNN, {"channels": cnn_channels(images.shape[-1])}
+    else:
+        module, params = backbone, {"weights": None}
     common = dict(
         module=module, module_params=params, max_epochs=int(epochs), lr=lr,
         batch_size=batch_size, weight_decay=1e-4, device=device, random_state=random_state,

@@ -98,6 +98,10 @@ class Method:
         Modules that must import (others may still be in progress).
     slow : bool
         Left out of ``--methods fast``.
+    predict_sensitive : bool
+        Reads the sensitive attributes at predict time (attribute-aware
+        networks, ThresholdOptimizer): not run when the target is one of
+        them, which would hand it the label.
     """
 
     name: str
@@ -110,6 +114,7 @@ class Method:
     needs_images: bool = False
     needs_modules: tuple = ()
     slow: bool = False
+    predict_sensitive: bool = False
 
     def unavailable_reason(self, data, images):
         """Why the method cannot run on ``data`` (``None`` when it can)."""
@@ -117,6 +122,9 @@ class Method:
             return f"does not handle {data.kind} targets (handles {sorted(self.kinds)})"
         if self.needs_images and not images:
             return "needs images"
+        if self.predict_sensitive and data.task in data.sensitive_names:
+            return (f"reads the sensitive attributes at predict time and the target "
+                    f"{data.task!r} is one of them (it would be handed the label)")
         for mod in self.needs_modules:
             try:
                 importlib.import_module(mod)
@@ -295,10 +303,12 @@ def _fair_loss(name):
     return build
 
 
-def _attribute_aware(ctx, value):
+def _attribute_aware(ctx, value, fairness=None):
     from skfair.estimators import AttributeAwareClassifier, AttributeAwareRegressor
 
     params = dict(ctx.head)
+    if fairness is not None:
+        params.update(fairness=fairness, lam=float(value))
     if ctx.kind == "regression":
         est = AttributeAwareRegressor(loss="l1", **params)
     else:
@@ -419,8 +429,8 @@ def _to(kind):
 LAM_GRIDS = {
     "dp_l2": (1.0, 3.0, 10.0, 30.0, 100.0),
     "eo_l2": (1.0, 3.0, 10.0, 30.0, 100.0),
-    "dp_mi": (1.0, 3.0, 10.0, 30.0, 100.0),
-    "eo_mi": (1.0, 3.0, 10.0, 30.0, 100.0),
+    "dp_mi": (3.0, 10.0, 30.0, 100.0, 300.0),
+    "eo_mi": (3.0, 10.0, 30.0, 100.0, 300.0),
     "iou": (1.0, 3.0, 10.0, 30.0, 100.0),
     "group_balanced": (0.3, 1.0, 3.0, 10.0),
     "adversarial": (0.1, 0.3, 1.0, 3.0),
@@ -480,7 +490,12 @@ METHODS = {m.name: m for m in [
                  kinds=frozenset({"regression"})),
     Method("attribute_aware", "skfair",
            "AttributeAware network: one-hot attributes as extra inputs (train and test)",
-           _attribute_aware, kinds=_ALL, needs_modules=_EST),
+           _attribute_aware, kinds=_ALL, needs_modules=_EST, predict_sensitive=True),
+    Method("attribute_aware_eo", "skfair",
+           "AttributeAware network + equalized-odds L2 loss (group-aware in-processing)",
+           lambda ctx, value: _attribute_aware(ctx, value, fairness="eo_l2"), param="lam",
+           grid=LAM_GRIDS["eo_l2"], kinds=_CLASSIF, needs_modules=(*_EST, "skfair.losses"),
+           predict_sensitive=True),
     Method("expert_ensemble", "skfair",
            "ExpertEnsemble: plain + one support-weighted expert per attribute, stacked (cv=3)",
            _ensemble, kinds=_ALL, needs_modules=(*_EST, "skfair.ensemble", "skfair.weighting"),
@@ -497,10 +512,10 @@ METHODS = {m.name: m for m in [
            "GridSearch(LogisticRegression, EqualizedOdds())", _gs("eo"), kinds=_BINARY),
     Method("fairlearn_to_dp", "fairlearn",
            "ThresholdOptimizer(LogisticRegression, 'demographic_parity')", _to("dp"),
-           kinds=_BINARY),
+           kinds=_BINARY, predict_sensitive=True),
     Method("fairlearn_to_eo", "fairlearn",
            "ThresholdOptimizer(LogisticRegression, 'equalized_odds')", _to("eo"),
-           kinds=_BINARY),
+           kinds=_BINARY, predict_sensitive=True),
 ]}
 
 

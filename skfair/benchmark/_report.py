@@ -164,9 +164,10 @@ def plot_pareto(result, path):
                    label="skfair candidates (every lam/boost, test)")
     markers = {"baseline": "X", "skfair": "o", "fairlearn": "s"}
     for family, sub in res.groupby("family"):
-        ax.scatter(sub[xcol], sub[ycol], s=50 if family != "baseline" else 80,
+        ax.scatter(sub[xcol], sub[ycol], s=50 if family != "baseline" else 110,
                    marker=markers.get(family, "o"), color=_FAMILY_COLORS.get(family, "grey"),
-                   edgecolor="white", zorder=3, label=f"{family} (chosen on validation)")
+                   edgecolor="white", zorder=5 if family == "baseline" else 3,
+                   label=f"{family} (chosen on validation)")
         for _, row in sub.iterrows():
             ax.annotate(row["method"].replace("fairlearn_", "fl_").replace("fairnet_", ""),
                         (row[xcol], row[ycol]), textcoords="offset points", xytext=(4, 3),
@@ -221,7 +222,18 @@ def _heatmap_layout(data):
 
 
 def plot_heatmaps(result, path_prefix):
-    """Per-subgroup accuracy (MAE) heatmaps of the baseline and of the best method."""
+    """Per-subgroup accuracy (MAE) heatmaps of the baseline and of the best method.
+
+    Empty cells are drawn grey and marked n/a (their warnings are silenced).
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"group_report: .* undefined or empty")
+        return _plot_heatmaps(result, path_prefix)
+
+
+def _plot_heatmaps(result, path_prefix):
     import matplotlib.pyplot as plt
 
     from skfair.plotting import plot_group_heatmap
@@ -234,11 +246,11 @@ def plot_heatmaps(result, path_prefix):
     preds = {name: result.predictions.get(name) for _, name in wanted if name}
     # one colour scale for both, so the maps compare
     cells = []
-    for name, pred in preds.items():
+    from skfair.metrics import group_report
+
+    for pred in preds.values():
         if pred is None:
             continue
-        from skfair.metrics import group_report
-
         rep = group_report(data.y_test, pred, sensitive_features=frame[
             [a for a in (rows, columns, panels) if a is not None]], metrics=[metric],
             marginals=False, overall=False)
@@ -298,7 +310,13 @@ def write_report(result, out_dir, *, command=None, started=None, machine=None, l
 
     ok = res[res["status"] == "ok"].copy()
     metric_cols = [c for c in _metric_columns(kind) if c in ok.columns]
-    table = ok[["method", "family", "param", "value", *metric_cols, "fit_time_s",
+    score, gap = ("mae", "mae_bias") if kind == "regression" else ("accuracy", "eo_difference")
+    for col in (score, gap):
+        if f"{col}_low" in ok.columns:
+            ok[f"{col} 95% CI"] = [f"{lo:.3f}-{hi:.3f}" for lo, hi in
+                                   zip(ok[f"{col}_low"], ok[f"{col}_high"], strict=True)]
+    ci_cols = [c for c in (f"{score} 95% CI", f"{gap} 95% CI") if c in ok.columns]
+    table = ok[["method", "family", "param", "value", *metric_cols, *ci_cols, "fit_time_s",
                 "predict_time_s", "search_time_s"]].copy()
     table["value"] = [("" if (v is None or (isinstance(v, float) and np.isnan(v)))
                        else f"{v:g}") for v in table["value"]]
@@ -323,6 +341,7 @@ def write_report(result, out_dir, *, command=None, started=None, machine=None, l
         "",
     ]
     lines += _headline(summary, ok, kind)
+    lines += _noise_lines(result)
     lines += [
         "",
         "## Results (test split)",
@@ -366,6 +385,9 @@ def write_report(result, out_dir, *, command=None, started=None, machine=None, l
         "methods (pale), and the Pareto front over the chosen methods. On the front: "
         + ", ".join(f"`{m}`" for m in front["method"]) + ".",
         "",
+        "",
+        *_dominance_lines(ok, kind),
+        "",
         "![pareto](pareto.png)",
         "",
     ]
@@ -406,7 +428,11 @@ def write_report(result, out_dir, *, command=None, started=None, machine=None, l
     failed = res[res["status"] != "ok"]
     for _, row in failed.iterrows():
         lines.append(f"- `{row['method']}` {row['status']}")
-    if not (result.notes or result.skipped or len(failed)):
+    n_ok = int((res["status"] == "ok").sum())
+    for note, methods in result.metric_notes.items():
+        who = "every method" if len(methods) == n_ok else ", ".join(f"`{m}`" for m in methods)
+        lines.append(f"- test metrics ({who}): {note}")
+    if not (result.notes or result.skipped or len(failed) or result.metric_notes):
         lines.append("- none")
     lines += ["", "## Machine", ""]
     lines += [f"- {k}: {v}" for k, v in machine.items()]
@@ -418,6 +444,47 @@ def write_report(result, out_dir, *, command=None, started=None, machine=None, l
     log(f"wrote {paths['report']}, {paths['results'].name}, {paths['path'].name}, "
         f"{paths['pareto'].name}" + "".join(f", {f}" for _, f in heat.values()))
     return paths
+
+
+def _dominance_lines(ok, kind):
+    """Which fairlearn points a skfair method dominates, and the reverse."""
+    score, gap = ("mae", "mae_bias") if kind == "regression" else ("accuracy", "eo_difference")
+    sign = -1.0 if kind == "regression" else 1.0  # higher score is better after the sign
+
+    def dominates(a, b):
+        sa, sb = sign * a[score], sign * b[score]
+        return sa >= sb and a[gap] <= b[gap] and (sa > sb or a[gap] < b[gap])
+
+    sk = ok[ok["family"] == "skfair"]
+    fl = ok[ok["family"] == "fairlearn"]
+    if not len(sk) or not len(fl):
+        return []
+    lines = []
+    for src, dst, verb in ((sk, fl, "skfair methods dominating fairlearn's"),
+                           (fl, sk, "fairlearn methods dominating skfair's")):
+        pairs = []
+        for _, b in dst.iterrows():
+            winners = [a["method"] for _, a in src.iterrows() if dominates(a, b)]
+            if winners:
+                pairs.append(f"`{b['method']}` by {', '.join(f'`{w}`' for w in winners)}")
+        lines.append(f"{verb[0].upper() + verb[1:]} (better or equal {score} and {gap}, test): "
+                     + ("; ".join(pairs) if pairs else "none") + ".")
+    return [lines[0], "", lines[1]]
+
+
+def _noise_lines(result):
+    noise = result.noise
+    if not noise:
+        return []
+    name = "EO difference" if noise["metric"] == "eo_difference" else "MAE bias score"
+    return [
+        f"- sampling noise: with the sensitive labels shuffled across the test rows (group "
+        f"sizes kept, any group effect removed) the baseline's predictions still show an "
+        f"{name} of {noise['mean']:.3f} on average (95th percentile {noise['q95']:.3f}); "
+        f"measured with the true labels: {noise['observed']:.3f}. Gaps near this floor are "
+        f"mostly noise. The `95% CI` columns are percentile intervals over {noise['n_boot']} "
+        "bootstrap resamples of the test rows (the same resamples for every method).",
+    ]
 
 
 def _headline(summary, ok, kind):

@@ -17,6 +17,7 @@ The test split is only used to report the chosen candidates (and the whole
 
 from __future__ import annotations
 
+import logging
 import time
 import traceback
 import warnings
@@ -97,49 +98,65 @@ def compute_metrics(kind, y_true, y_pred, S, *, notes=None):
     --------
     >>> import numpy as np, pandas as pd
     >>> from skfair.benchmark import compute_metrics
-    >>> m = compute_metrics("binary", np.array([1, 1, 0, 0]), np.array([1, 0, 0, 0]),
+    >>> m = compute_metrics("binary", np.array([1, 0, 1, 0]), np.array([1, 0, 0, 0]),
     ...                     pd.DataFrame({"g": list("aabb")}))
     >>> m["accuracy"], m["eo_difference"]
-    (0.75, 0.5)
+    (0.75, 1.0)
     """
     from skfair import metrics as M
 
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    undefined = []
+
+    def safe(name, fn):
+        try:
+            return float(fn())
+        except ValueError as exc:  # e.g. fewer than two comparable groups
+            undefined.append(f"{name} undefined: {str(exc).splitlines()[0]}")
+            return float("nan")
+
+    kw = {"sensitive_features": S}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if kind == "regression":
             err = np.abs(y_pred.astype(float) - y_true.astype(float))
-            bias, per = M.mae_bias_score(y_true, y_pred, sensitive_features=S,
-                                         return_per_group=True)
-            mae_col = "mae" if "mae" in per.columns else per.columns[-1]
+            ages = np.asarray(M.age_groups(np.clip(y_true.astype(float), 0, None)),
+                              dtype=object)
+            per = M.mae_bias_score(y_true, y_pred, return_per_group=True, **kw)[1]
             out = {
                 "mae": float(err.mean()),
                 "rmse": float(np.sqrt(np.mean(err ** 2))),
-                "mae_bias": float(bias),
-                "mae_bias_age": float(M.mae_bias_score(
-                    y_true, y_pred, sensitive_features=np.asarray(M.age_groups(
-                        np.clip(y_true.astype(float), 0, None)), dtype=object))),
-                "worst_group_mae": float(pd.to_numeric(per[mae_col]).max()),
+                "mae_bias": safe("mae_bias", lambda: M.mae_bias_score(y_true, y_pred, **kw)),
+                "mae_bias_age": safe("mae_bias_age", lambda: M.mae_bias_score(
+                    y_true, y_pred, sensitive_features=ages)),
+                "worst_group_mae": float(pd.to_numeric(per["mae"]).max()),
             }
         else:
-            kw = {"sensitive_features": S}
             spread = M.group_error_spread(y_true, y_pred, **kw)
             out = {
                 "accuracy": float(np.mean(y_true == y_pred)),
                 "balanced_accuracy": _balanced_accuracy(y_true, y_pred),
-                "eo_difference": float(M.equalized_odds_difference(y_true, y_pred, **kw)),
-                "eo_ratio": float(M.equalized_odds_ratio(y_true, y_pred, **kw)),
-                "dp_difference": float(M.demographic_parity_difference(y_true, y_pred, **kw)),
-                "dp_ratio": float(M.demographic_parity_ratio(y_true, y_pred, **kw)),
-                "statistical_parity": float(M.statistical_parity_difference(y_true, y_pred,
-                                                                            **kw)),
-                "equal_opportunity": float(M.equal_opportunity_score(y_true, y_pred, **kw)),
-                "iou_fairness": float(M.iou_fairness(y_true, y_pred, **kw)),
+                "eo_difference": safe("eo_difference", lambda: M.equalized_odds_difference(
+                    y_true, y_pred, **kw)),
+                "eo_ratio": safe("eo_ratio", lambda: M.equalized_odds_ratio(
+                    y_true, y_pred, **kw)),
+                "dp_difference": safe("dp_difference", lambda: M.demographic_parity_difference(
+                    y_true, y_pred, **kw)),
+                "dp_ratio": safe("dp_ratio", lambda: M.demographic_parity_ratio(
+                    y_true, y_pred, **kw)),
+                "statistical_parity": safe("statistical_parity",
+                                           lambda: M.statistical_parity_difference(
+                                               y_true, y_pred, **kw)),
+                "equal_opportunity": safe("equal_opportunity", lambda: M.equal_opportunity_score(
+                    y_true, y_pred, **kw)),
+                "iou_fairness": safe("iou_fairness", lambda: M.iou_fairness(
+                    y_true, y_pred, **kw)),
                 "error_spread": float(spread.std),
                 "worst_group_accuracy": float(1 - spread.per_group["error_rate"].max()),
             }
     if notes is not None:
-        notes.extend(n for n in _undefined_notes(caught) if n not in notes)
+        new_notes = undefined + _undefined_notes(caught)
+        notes.extend(n for n in new_notes if n not in notes)
     return out
 
 
@@ -234,6 +251,12 @@ class BenchmarkResult:
         Per-method notes (grid size, boosted subgroups, warnings).
     skipped : dict of str -> str
         Methods not run and why.
+    noise : dict
+        :func:`~skfair.benchmark._stats.noise_floor` of the baseline's test
+        predictions (the gap measured with shuffled group labels).
+    metric_notes : dict of str -> list of str
+        Warnings of the test metrics (groups left out of a comparison,
+        undefined metrics) and the methods they occurred for.
     """
 
     data: object
@@ -245,6 +268,8 @@ class BenchmarkResult:
     settings: dict
     notes: dict
     skipped: dict
+    noise: dict = field(default_factory=dict)
+    metric_notes: dict = field(default_factory=dict)
 
 
 def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size=None,
@@ -294,7 +319,7 @@ def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size
     images = data.X_train_inverted is not None
     rows, path_rows, predictions, skipped, notes = [], [], {}, {}, {}
     reference = None
-    chosen_by_method = {}
+    chosen_by_method, metric_note_methods = {}, {}
     t_run = time.perf_counter()
     n = len(methods)
     for i, name in enumerate(methods, 1):
@@ -333,8 +358,8 @@ def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size
                                               metric=select_metric, tolerance=tolerance)
         chosen_by_method[name] = chosen
         predictions[name] = chosen.pred_test
-        if metric_notes:
-            notes[f"{name} (metrics)"] = "; ".join(metric_notes[:3])
+        for note in metric_notes:
+            metric_note_methods.setdefault(note, []).append(name)
         if name in ctx.notes:
             notes[name] = ctx.notes[name]
         row = {
@@ -352,6 +377,7 @@ def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size
     total_s = time.perf_counter() - t_run
 
     results = pd.DataFrame(rows)
+    noise = _add_uncertainty(results, data, predictions, seed)
     best = _best_of(chosen_by_method, reference, "skfair", kind, select_metric, tolerance)
     best_fl = _best_of(chosen_by_method, reference, "fairlearn", kind, select_metric,
                        tolerance)
@@ -363,7 +389,31 @@ def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size
     return BenchmarkResult(
         data=data, results=results, path=pd.DataFrame(path_rows), predictions=predictions,
         best=best, best_fairlearn=best_fl, settings=settings, notes=notes, skipped=skipped,
+        noise=noise, metric_notes=metric_note_methods,
     )
+
+
+def _add_uncertainty(results, data, predictions, seed, n_boot=200):
+    """Bootstrap intervals (columns ``<metric>_low/_high``) and the noise floor."""
+    from skfair.utils import encode_sensitive_features
+
+    from ._stats import bootstrap_intervals, noise_floor
+
+    if not predictions or "baseline" not in predictions:
+        return {}
+    codes = encode_sensitive_features(data.S_test).codes
+    ci = bootstrap_intervals(data.kind, data.y_test, predictions, codes, n_boot=n_boot,
+                             random_state=seed)
+    score, gap = ("mae", "mae_bias") if data.kind == "regression" else (
+        "accuracy", "eo_difference")
+    for col, src in ((f"{score}_low", "score_low"), (f"{score}_high", "score_high"),
+                     (f"{gap}_low", "gap_low"), (f"{gap}_high", "gap_high")):
+        results[col] = results["method"].map(ci[src])
+    floor = noise_floor(data.kind, data.y_test, predictions["baseline"], codes,
+                        random_state=seed)
+    floor["n_boot"] = n_boot
+    floor["metric"] = gap
+    return floor
 
 
 def _best_of(chosen, reference, family, kind, metric, tolerance):
@@ -378,9 +428,13 @@ def _best_of(chosen, reference, family, kind, metric, tolerance):
 def _fit_candidate(method, ctx, value, metric_notes):
     d = ctx.data
     model = method.build(ctx, value)
+    fl_logger = logging.getLogger("fairlearn")
+    level = fl_logger.level
+    # fairlearn logs a warning for grids of more than 4 dimensions (the report
+    # states the grid size used) and pandas deprecations; keep the progress clean
+    fl_logger.setLevel(logging.ERROR)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)
-        warnings.simplefilter("ignore", category=FutureWarning)
+        warnings.simplefilter("ignore")
         t0 = time.perf_counter()
         model.fit(d.X_train, d.y_train, d.S_train)
         fit_s = time.perf_counter() - t0
@@ -390,6 +444,7 @@ def _fit_candidate(method, ctx, value, metric_notes):
         t0 = time.perf_counter()
         pred_test = model.predict(d.X_test, d.S_test)
         test_s = time.perf_counter() - t0
+    fl_logger.setLevel(level)
     val = compute_metrics(d.kind, d.y_val, pred_val, d.S_val)
     test = compute_metrics(d.kind, d.y_test, pred_test, d.S_test, notes=metric_notes)
     return Candidate(method=method.name, value=value, fit_s=fit_s, val_predict_s=val_s,

@@ -451,10 +451,11 @@ class FairNetBase(BaseEstimator):
             data["extra"] = extra
         split = self._train_valid_indices(y_net, groups, seed)
         train_split = None
+        groups_train = groups
         if split is not None:
             tr, va = split
             train_split = predefined_split(SliceDataset(data[va], y_net[va]))
-            data, y_net = data[tr], y_net[tr]
+            data, y_net, groups_train = data[tr], y_net[tr], groups[tr]
         callbacks = []
         if self.early_stopping is not None:
             monitor = "valid_loss" if split is not None else "train_loss"
@@ -474,7 +475,7 @@ class FairNetBase(BaseEstimator):
                 self.fairness, task=self._task, n_groups=self.n_groups_,
                 embedding_dim=(self._embedding_dim(body, X, extra)
                                if needs_embedding(self.fairness) else None),
-                params=self.fairness_params, y_train=y_net, groups_train=groups,
+                params=self.fairness_params, y_train=y_net, groups_train=groups_train,
             )
             net = FairNeuralNet(
                 FairModule(body, term),

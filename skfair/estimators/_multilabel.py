@@ -77,15 +77,20 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
     predicted co-occurrence that bias amplification measures; ``"soft"`` uses
     the probability ``p_k(x)``. (On a calibrated network the soft
     co-occurrence already matches the training one while the thresholded
-    predictions amplify the skew, so the soft version has little effect.)
+    predictions amplify the skew, so the soft version has little effect: on
+    :func:`~skfair.datasets.make_biased_multilabel` it leaves Zhao et al.'s
+    amplification about unchanged where the straight-through one removes
+    most of it.)
 
     The expectation ``E`` runs over ``expectation``:
 
     * ``"batch"``: the training mini-batch, its own groups;
-    * ``"descriptive"``: samples ``x~`` of a :class:`~skfair.generative.
-      DescriptiveModel` fitted on the training features (``X`` flattened), as
-      in seed 004, with their group given by the soft probabilities of
-      ``group_estimator`` (fitted on ``X`` and the training groups). Samples
+    * ``"descriptive"``: samples ``x~`` of a
+      :class:`~skfair.generative.DescriptiveModel` fitted on the training
+      features (``X`` flattened), as in seed 004, with their group given by
+      the soft probabilities of ``group_estimator`` (fitted on ``X`` and the
+      training groups) and importance weights that restore the training
+      set's group shares (``descriptive_reweight``). Samples
       come from a pool of ``n_descriptive_samples`` drawn once before
       training (``descriptive_sampling="offline"``, what seed 004 did; the
       whole pool enters every step) or from ``n_descriptive_samples`` fresh
@@ -98,7 +103,9 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
     ----------
 %(common_params)s
     expectation : {"batch", "descriptive"}, default="batch"
-        Where the expectation of the bias-amplification loss is taken.
+        Where the expectation of the bias-amplification loss is taken. This
+        and the other bias-amplification parameters below are ignored with
+        any other ``fairness`` loss (computed on the batch by the base class).
     indicator : {"straight_through", "soft"}, default="straight_through"
         Differentiable stand-in for the predicted-label indicator.
     descriptive_model : DescriptiveModel or None, default=None
@@ -307,7 +314,13 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         return codes
 
     def _uses_aux_loss(self):
-        return self.fairness is not None and self.lam > 0
+        """Whether ``fairness`` is the bias-amplification loss (and ``lam > 0``)."""
+        fairness = self.fairness
+        if isinstance(fairness, str):
+            named = fairness.strip().lower() == "bias_amplification"
+        else:
+            named = _is_bias_amplification(fairness)
+        return named and self.lam > 0
 
     def _build_body(self, X, n_outputs, n_extra):
         """Build the network; with ``expectation="descriptive"`` also fit the

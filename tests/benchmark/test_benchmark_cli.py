@@ -126,4 +126,28 @@ def test_list_methods(capsys):
 
 def test_summary_still_works(capsys):
     assert main(["summary"]) == 0
-    assert "color" in capsys.readouterr().out
+    assert "colour" in capsys.readouterr().out
+
+
+def test_local_checkpoint_weights(tmp_path):
+    import torch
+    import torchvision
+
+    ckpt = tmp_path / "r18.pt"
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), ckpt)
+    out = tmp_path / "w"
+    status = main(["benchmark", "--quick", "--weights", str(ckpt), "--backbone", "resnet18",
+                   "--methods", "baseline,fairnet_eo_l2", "--out", str(out), "--no-cache",
+                   "--quiet"])
+    assert status == 0
+    text = (out / "report.md").read_text()
+    assert "resnet18 with weights" in text and str(ckpt) in text
+    res = pd.read_csv(out / "results.csv")
+    assert (res["status"] == "ok").all()
+
+
+def test_missing_checkpoint_is_one_line(capsys, tmp_path):
+    status, err = _error_of(capsys, ["benchmark", "--quick", "--weights",
+                                     str(tmp_path / "none.pt"), "--methods", "baseline",
+                                     "--no-cache", "--out", str(tmp_path / "o"), "--quiet"])
+    assert status == 2 and "--weights" in err and "\n" not in err

@@ -89,12 +89,25 @@ def test_compute_metrics_regression():
 
 
 def test_compute_metrics_collects_undefined_group_notes():
+    y = np.array([1, 0, 1, 0, 1, 1])
+    p = np.array([1, 0, 0, 0, 1, 0])
+    S = pd.DataFrame({"g": list("aabbcc")})  # c has no negatives: no FPR there
+    notes = []
+    m = compute_metrics("binary", y, p, S, notes=notes)
+    assert any("'c'" in n for n in notes)
+    # TPR a=1, b=0, c=0.5 -> 1; FPR a=b=0
+    assert m["eo_difference"] == pytest.approx(1.0)
+
+
+def test_compute_metrics_undefined_metric_is_nan_with_a_note():
     y = np.array([1, 1, 0, 0])
     p = np.array([1, 0, 0, 0])
-    S = pd.DataFrame({"g": ["a", "a", "b", "b"]})  # a has no negatives, b no positives
+    S = pd.DataFrame({"g": ["a", "a", "b", "b"]})  # no group has both classes
     notes = []
-    compute_metrics("binary", y, p, S, notes=notes)
-    assert notes
+    m = compute_metrics("binary", y, p, S, notes=notes)
+    assert np.isnan(m["eo_difference"])
+    assert any(n.startswith("eo_difference undefined") for n in notes)
+    assert m["accuracy"] == pytest.approx(0.75)
 
 
 # ----------------------------------------------------------------------- registry
@@ -132,6 +145,29 @@ def test_gridsearch_grid_size_follows_dimension():
     assert dim >= 8 and size == min(2 ** dim, 400)
     size2, dim2 = gridsearch_grid_size("dp", X, y, S2)
     assert size2 == 20 and dim2 < dim
+
+
+def test_vectorised_gap_matches_skfair_metrics():
+    from skfair.benchmark._stats import bootstrap_intervals, gap_statistic, noise_floor
+    from skfair.metrics import equalized_odds_difference, mae_bias_score
+
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 4, 500)
+    onehot = np.eye(4)[codes]
+    for kind, k in (("binary", 2), ("multiclass", 3)):
+        y = rng.integers(0, k, 500)
+        p = np.where(rng.random(500) < 0.7 + 0.05 * codes, y, rng.integers(0, k, 500))
+        ours = gap_statistic(kind, y, p, onehot, np.ones((1, 500)))[0]
+        assert ours == pytest.approx(equalized_odds_difference(y, p, sensitive_features=codes))
+    yr = rng.normal(40, 10, 500)
+    pr = yr + rng.normal(0, 1 + codes, 500)
+    ours = gap_statistic("regression", yr, pr, onehot, np.ones((1, 500)))[0]
+    assert ours == pytest.approx(mae_bias_score(yr, pr, sensitive_features=codes))
+    # intervals cover the point estimate; shuffled labels show a smaller gap than real ones
+    ci = bootstrap_intervals("regression", yr, {"m": pr}, codes, n_boot=100)
+    assert ci.loc["m", "gap_low"] <= ours <= ci.loc["m", "gap_high"]
+    floor = noise_floor("regression", yr, pr, codes, n_perm=100)
+    assert floor["observed"] == pytest.approx(ours) and floor["q95"] < ours
 
 
 def test_group_labels_intersections():

