@@ -229,13 +229,13 @@ def save_scatter(tables, title, path):
 
     from skfair.plotting import plot_bias_amplification
 
-    fig, axes = plt.subplots(1, len(tables), figsize=(5 * len(tables), 5))
+    fig, axes = plt.subplots(1, len(tables), figsize=(5 * len(tables), 5.6))
     for ax, (model, table) in zip(np.atleast_1d(axes), tables.items(), strict=True):
         plot_bias_amplification(table, group="man", ax=ax)
         ax.set_title(f"{model}: mean amplification {table['amplification'].mean():+.3f}")
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1, 0.94))
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 

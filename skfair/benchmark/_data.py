@@ -427,8 +427,8 @@ def _load_faces(cfg, spec, task, kind):
     frame = b.frame.reset_index(drop=True)
     sens = pd.DataFrame(index=frame.index)
     for col in spec.sensitive:
-        if col == "age_group":
-            sens[col] = pd.Series(age_groups(frame["age"].to_numpy(dtype=float))).astype(str)
+        if col == "age_group":  # ordered categorical: <20, 20-40, 40-60, >=60
+            sens[col] = pd.Series(age_groups(frame["age"].to_numpy(dtype=float)))
         elif col in frame:
             sens[col] = frame[col].astype(str)
     if task not in frame:
@@ -471,13 +471,13 @@ def _load_tabular(cfg, spec, task, kind):
         both = load_adult(root, split="both", sensitive=spec.sensitive)
         parts = [both.train, both.test]
         data = pd.concat([p.data for p in parts], ignore_index=True)
-        sens = pd.concat([p.sensitive for p in parts], ignore_index=True).astype(str)
+        sens = pd.concat([p.sensitive for p in parts], ignore_index=True)
         y = np.concatenate([p.target for p in parts]).astype(np.int64)
         official_test = np.arange(len(parts[0].target), len(y))
         names = [str(n) for n in both.train.target_names]
     else:
         b = load_compas(root, sensitive=spec.sensitive)
-        data, sens = b.data.reset_index(drop=True), b.sensitive.astype(str)
+        data, sens = b.data.reset_index(drop=True), b.sensitive.reset_index(drop=True)
         y = b.target.astype(np.int64)
         official_test = None
         names = [str(n) for n in b.target_names]

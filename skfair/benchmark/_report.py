@@ -144,12 +144,36 @@ def _front(frame, kind):
     return table.loc[front.index]
 
 
+def _annotate(ax, res, front, xcol, ycol, min_dist=0.05):
+    """Label points, front and baselines first, skipping labels that would overlap."""
+    xs, ys = res[xcol].to_numpy(float), res[ycol].to_numpy(float)
+    xr = max(np.nanmax(xs) - np.nanmin(xs), 1e-9)
+    yr = max(np.nanmax(ys) - np.nanmin(ys), 1e-9)
+    on_front = set(front["method"])
+    order = sorted(res.itertuples(index=False), key=lambda r: (
+        r.method not in on_front, r.family != "baseline", r.family != "fairlearn"))
+    placed = []
+    for r in order:
+        x, y = getattr(r, xcol), getattr(r, ycol)
+        if not (np.isfinite(x) and np.isfinite(y)):
+            continue
+        pt = np.array([(x - np.nanmin(xs)) / xr, (y - np.nanmin(ys)) / yr])
+        if any(np.hypot(*(pt - q)) < min_dist for q in placed):
+            continue
+        placed.append(pt)
+        ax.annotate(r.method.replace("fairlearn_", "fl_").replace("fairnet_", ""), (x, y),
+                    textcoords="offset points", xytext=(4, 3), fontsize=7,
+                    color=_FAMILY_COLORS.get(r.family, "grey"))
+
+
 def plot_pareto(result, path):
     """Fairness vs accuracy (MAE) of every method, with the Pareto front.
 
     skfair's chosen methods are blue dots (their ``lam`` path in pale blue),
     fairlearn's orange squares, baselines black; the line is the front over
-    all chosen methods.
+    all chosen methods, the grey band the noise floor (gaps a group-blind
+    model shows at this test size). Overlapping labels are dropped (the
+    table has every point).
     """
     import matplotlib.pyplot as plt
 
@@ -168,13 +192,15 @@ def plot_pareto(result, path):
                    marker=markers.get(family, "o"), color=_FAMILY_COLORS.get(family, "grey"),
                    edgecolor="white", zorder=5 if family == "baseline" else 3,
                    label=f"{family} (chosen on validation)")
-        for _, row in sub.iterrows():
-            ax.annotate(row["method"].replace("fairlearn_", "fl_").replace("fairnet_", ""),
-                        (row[xcol], row[ycol]), textcoords="offset points", xytext=(4, 3),
-                        fontsize=7, color=_FAMILY_COLORS.get(family, "grey"))
     front = _front(res, kind).sort_values(xcol)
     ax.plot(front[xcol], front[ycol], "-", color="tab:green", alpha=0.7, zorder=2,
             label="Pareto front (all methods)")
+    noise = result.noise
+    if noise:
+        ax.axvspan(0, noise["q95"], color="grey", alpha=0.12, zorder=0,
+                   label="noise floor: 95% of gaps with shuffled groups")
+        ax.axvline(noise["mean"], color="grey", ls="--", lw=1, zorder=0)
+    _annotate(ax, res, front, xcol, ycol)
     if kind == "regression":
         ax.set_xlabel("MAE bias score (mean pairwise |MAE_i - MAE_j|), lower is fairer")
         ax.set_ylabel("MAE (lower is better)")
@@ -196,7 +222,10 @@ def plot_pareto(result, path):
 def _heatmap_layout(data):
     """(frame, rows, columns, panels) for the per-subgroup heatmap."""
     attrs = data.attributes_test if data.attributes_test is not None else data.S_test
-    frame = attrs.reset_index(drop=True).astype(str).copy()
+    frame = attrs.reset_index(drop=True).copy()
+    for col in frame.columns:  # keep categorical order (age groups), text otherwise
+        if not isinstance(frame[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].astype(str)
     names = list(data.sensitive_names) + [c for c in frame.columns
                                           if c not in data.sensitive_names]
     names = [n for n in names if frame[n].nunique() > 1] or names[:1]
@@ -478,8 +507,9 @@ def _noise_lines(result):
         return []
     name = "EO difference" if noise["metric"] == "eo_difference" else "MAE bias score"
     return [
-        f"- sampling noise: with the sensitive labels shuffled across the test rows (group "
-        f"sizes kept, any group effect removed) the baseline's predictions still show an "
+        f"- sampling noise: with the sensitive labels shuffled across the test rows (within "
+        f"each true class for classification: group sizes and class mix kept, any group "
+        f"effect removed) the baseline's predictions still show an "
         f"{name} of {noise['mean']:.3f} on average (95th percentile {noise['q95']:.3f}); "
         f"measured with the true labels: {noise['observed']:.3f}. Gaps near this floor are "
         f"mostly noise. The `95% CI` columns are percentile intervals over {noise['n_boot']} "

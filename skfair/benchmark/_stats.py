@@ -151,9 +151,10 @@ def bootstrap_intervals(kind, y, predictions, codes, *, n_boot=200, level=0.95,
 def noise_floor(kind, y, pred, codes, *, n_perm=200, random_state=0):
     """The fairness gap of ``pred`` when the group labels are shuffled.
 
-    Shuffling the group codes across rows keeps the group sizes and the
-    predictions' overall error rates but removes any link between group and
-    error: the gaps it measures are sampling noise only.
+    Shuffling the group codes across rows (within each true class for
+    classification) keeps the group sizes, each group's class mix and the
+    predictions' error rates per class, but removes any link between group
+    and error: the gaps it measures are sampling noise only.
 
     Parameters
     ----------
@@ -183,7 +184,15 @@ def noise_floor(kind, y, pred, codes, *, n_perm=200, random_state=0):
     codes = np.asarray(codes)
     g = int(codes.max()) + 1
     y, pred = np.asarray(y), np.asarray(pred)
-    perms = np.stack([rng.permutation(codes) for _ in range(n_perm)])
+    if kind == "regression":
+        perms = np.stack([rng.permutation(codes) for _ in range(n_perm)])
+    else:
+        # within each true class: the group's class mix is kept, and errors
+        # become independent of the group given the class (equalized odds' null)
+        perms = np.tile(codes, (n_perm, 1))
+        for c in np.unique(y):
+            idx = np.flatnonzero(y == c)
+            perms[:, idx] = rng.permuted(np.tile(codes[idx], (n_perm, 1)), axis=1)
     onehot = np.zeros((n_perm, codes.size, g))
     onehot[np.arange(n_perm)[:, None], np.arange(codes.size)[None, :], perms] = 1.0
     ones = np.ones((n_perm, codes.size))

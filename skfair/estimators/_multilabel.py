@@ -114,8 +114,12 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         parameters are grid-searchable (``descriptive_model__max_iter``).
     descriptive_sampling : {"offline", "online"}, default="offline"
         A pool drawn once, or fresh chains at every training step.
-    n_descriptive_samples : int, default=1024
-        Pool size (offline) or chains per step (online).
+    n_descriptive_samples : int, default=4096
+        Pool size (offline) or chains per step (online). Larger pools
+        estimate the expectation better (``benchmarks/bench_bias_amplification.py``
+        on UTKFace: 42 % less amplification with 1,024 samples, 64 % with
+        4,096) at the cost of a forward and backward pass over the pool at
+        every step.
     descriptive_steps : int or None, default=None
         Langevin steps per draw; ``None`` uses the model's ``sample_steps``.
     descriptive_reweight : bool, default=True
@@ -205,7 +209,7 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         indicator="straight_through",
         descriptive_model=None,
         descriptive_sampling="offline",
-        n_descriptive_samples=1024,
+        n_descriptive_samples=4096,
         descriptive_steps=None,
         descriptive_reweight=True,
         group_estimator=None,
