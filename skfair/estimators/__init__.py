@@ -12,6 +12,7 @@ from ._base import FairNetBase
 from ._classifier import FairNetClassifier
 from ._cnn import SmallCNN
 from ._mlp import MLP
+from ._multilabel import FairNetMultiLabelClassifier
 from ._regressor import FairNetRegressor
 from ._sampler import GroupBalancedBatchSampler
 from ._torchvision import TorchvisionBackbone
@@ -22,15 +23,9 @@ __all__ = [
     "AttributeAwareRegressor",
     "FairNetBase",
     "FairNetClassifier",
+    "FairNetMultiLabelClassifier",
     "FairNetRegressor",
     "GroupBalancedBatchSampler",
     "SmallCNN",
     "TorchvisionBackbone",
 ]
-
-try:  # the multi-label estimator lives in its own module (another owner)
-    from ._multilabel import FairNetMultiLabelClassifier  # noqa: F401
-except ImportError:  # pragma: no cover - until it exists
-    pass
-else:
-    __all__.append("FairNetMultiLabelClassifier")
