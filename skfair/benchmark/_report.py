@@ -513,7 +513,9 @@ def _noise_lines(result):
         f"{name} of {noise['mean']:.3f} on average (95th percentile {noise['q95']:.3f}); "
         f"measured with the true labels: {noise['observed']:.3f}. Gaps near this floor are "
         f"mostly noise. The `95% CI` columns are percentile intervals over {noise['n_boot']} "
-        "bootstrap resamples of the test rows (the same resamples for every method).",
+        "bootstrap resamples of the test rows (the same resamples for every method); the "
+        "interval of a max-min gap sits above its point estimate, as resampling adds its own "
+        "noise to every group's rates.",
     ]
 
 

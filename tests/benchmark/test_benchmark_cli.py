@@ -151,3 +151,19 @@ def test_missing_checkpoint_is_one_line(capsys, tmp_path):
                                      str(tmp_path / "none.pt"), "--methods", "baseline",
                                      "--no-cache", "--out", str(tmp_path / "o"), "--quiet"])
     assert status == 2 and "--weights" in err and "\n" not in err
+
+
+def test_utkface_quick_run(utkface_dir, tmp_path):
+    out = tmp_path / "utk"
+    status = main(["benchmark", "--dataset", "utkface", "--data-dir", str(utkface_dir),
+                   "--sensitive", "race,gender", "--quick", "--methods",
+                   "baseline,fairnet_eo_l2,attribute_aware,fairlearn_eg_eo", "--out", str(out),
+                   "--quiet"])
+    assert status == 0
+    res = pd.read_csv(out / "results.csv")
+    assert list(res["method"]) == ["baseline", "fairnet_eo_l2", "fairlearn_eg_eo"]
+    text = (out / "report.md").read_text()
+    # the target is one of the attributes: the attribute-aware model would see the label
+    assert "`attribute_aware` not run" in text and "handed the label" in text
+    assert "trained from scratch" in text and "training split only" in text
+    assert (out / "heatmap_baseline.png").is_file()
