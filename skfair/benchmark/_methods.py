@@ -20,7 +20,6 @@ import importlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 __all__ = [
     "METHODS",
@@ -316,35 +315,14 @@ def _attribute_aware(ctx, value, fairness=None):
     return Model(est, predict_sensitive="keyword")
 
 
-class _AttributeSupportWeighting(BaseEstimator):
-    """Marginal support weights of one attribute only (an expert's weighting).
-
-    ``skfair.weighting.SupportWeighting`` weighs by every attribute it is
-    given; an expert of the ensemble aims at one, so this reads that column.
-    """
-
-    def __init__(self, attribute=None, smoothing=5):
-        self.attribute = attribute
-        self.smoothing = smoothing
-
-    def get_weights(self, sensitive_features=None, y=None):
-        from skfair.utils import check_sensitive_features
-        from skfair.weighting import support_weights
-
-        frame = check_sensitive_features(sensitive_features)
-        return support_weights(frame[[self.attribute]], scheme="marginal",
-                               smoothing=self.smoothing)
-
-
 def _ensemble(ctx, value):
     from skfair.ensemble import ExpertEnsembleClassifier, ExpertEnsembleRegressor
+    from skfair.weighting import SupportWeighting
 
     experts = [("plain", _fairnet(ctx), None)]
     for attr in ctx.data.sensitive_names:
-        experts.append((attr, _fairnet(ctx), _AttributeSupportWeighting(attribute=attr)))
+        experts.append((attr, _fairnet(ctx), SupportWeighting(attributes=[attr])))
     if len(ctx.data.sensitive_names) > 1:
-        from skfair.weighting import SupportWeighting
-
         experts.append(("intersection", _fairnet(ctx),
                         SupportWeighting(scheme="intersectional")))
     cls = ExpertEnsembleRegressor if ctx.kind == "regression" else ExpertEnsembleClassifier
