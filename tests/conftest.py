@@ -24,6 +24,12 @@ def shared_data_dir():
 
 
 @pytest.fixture(scope="session")
+def shared_data_path():
+    """The real-data folder's path, whether or not it exists (no skip)."""
+    return shared_data_dir()
+
+
+@pytest.fixture(scope="session")
 def data_dir():
     """The real-data folder; tests using it skip when it is absent."""
     path = shared_data_dir()

@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import shared_data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").rglob("*.md"))
@@ -18,12 +17,12 @@ BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 
 @pytest.mark.parametrize("path", DOCS, ids=[str(p.relative_to(ROOT)) for p in DOCS])
-def test_doc_examples_run(path, tmp_path, monkeypatch):
+def test_doc_examples_run(path, tmp_path, monkeypatch, shared_data_path):
     blocks = BLOCK.findall(path.read_text())
     if not blocks:
         pytest.skip("no Python example on this page")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SKFAIR_DATA_DIR", str(shared_data_dir()))
+    monkeypatch.setenv("SKFAIR_DATA_DIR", str(shared_data_path))
     import sklearn
 
     namespace = {"__name__": "__doc_example__"}
@@ -36,7 +35,7 @@ def test_doc_examples_run(path, tmp_path, monkeypatch):
             try:
                 exec(compile(code, f"{path.name}#{i}", "exec"), namespace)
             except FileNotFoundError as exc:
-                if not shared_data_dir().is_dir():
+                if not shared_data_path.is_dir():
                     pytest.skip(f"example {i} needs real data: {exc}")
                 raise
     finally:
