@@ -3,8 +3,8 @@
 Run: ``.venv/bin/python benchmarks/exp_colored_digits.py`` (every loss, seed 0; about
 2 minutes on one CPU core), ``... --seeds 0 1 2 --losses none eo_l2`` (the acceptance
 check on three seeds, with their mean), ``... --features pixels`` or
-``... --features cnn`` (a CNN trained end to end on the pixels; about 1.5 minutes per
-seed for ``--losses none eo_l2`` and 7 minutes for every loss, on one CPU core).
+``... --features cnn`` (a CNN trained end to end on the pixels; 20-40 s per fit on one
+CPU core: about 2.5 minutes per seed for ``--losses none eo_l2``, 10 for every loss).
 
 Setup
 -----
