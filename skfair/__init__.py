@@ -14,6 +14,7 @@ estimators    skorch-based fairness-aware networks
 ensemble      the ensemble of experts
 generative    the descriptive (energy-based) model
 utils         the sensitive-feature convention
+benchmark     the mitigation benchmark behind ``skfair benchmark``
 """
 
 __version__ = "0.1.0.dev0"
