@@ -17,7 +17,7 @@ Use it from the command line (``skfair benchmark --help``) or from Python::
 """
 
 from ._data import DATASETS, BenchmarkData, DataConfig, DatasetSpec, prepare_data
-from ._features import BenchmarkCNN, embed_images, train_backbone
+from ._features import embed_images, train_backbone
 from ._methods import METHODS, Method, MethodContext, available_methods, resolve_methods
 from ._report import machine_info, write_report
 from ._runner import (
@@ -34,7 +34,6 @@ __all__ = [
     "DATASETS",
     "METHODS",
     "REGRESSION_METRICS",
-    "BenchmarkCNN",
     "BenchmarkData",
     "BenchmarkResult",
     "DataConfig",

@@ -676,7 +676,7 @@ def _build_features(cfg, spec, raw, features, kind, epochs, log):
         from ._features import cnn_channels, embed_images, train_backbone
 
         widths = cnn_channels(images.shape[-1])
-        name = (f"BenchmarkCNN ({len(widths)} conv-BN-ReLU-maxpool blocks "
+        name = (f"SmallCNN(batch_norm=True) ({len(widths)} conv-BN-ReLU-maxpool blocks "
                 f"{'-'.join(map(str, widths))}, 128-d embedding)") if (
             cfg.backbone == "cnn") else f"torchvision {cfg.backbone} (weights=None)"
         log(f"features: training {cfg.backbone} backbone for {epochs} epochs on "

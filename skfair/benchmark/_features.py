@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 
 __all__ = [
-    "BenchmarkCNN",
     "cnn_channels",
     "embed_images",
     "extract_pretrained",
@@ -23,64 +21,8 @@ __all__ = [
 ]
 
 
-class BenchmarkCNN(nn.Module):
-    """Conv-BatchNorm-ReLU-max-pool blocks, global pooling, an embedding and a head.
-
-    The benchmark's default image backbone. It differs from
-    :class:`skfair.estimators.SmallCNN` by its batch normalisation, which
-    makes a from-scratch network converge in a dozen epochs on small faces.
-
-    Parameters
-    ----------
-    in_channels : int
-        Channels of the ``(n, C, H, W)`` float input in [0, 1].
-    n_outputs : int
-        Output units of the task head.
-    channels : tuple of int, default=(16, 32, 64, 128)
-        Output channels of the conv blocks (each halves the resolution).
-    embedding_dim : int, default=128
-        Width of the embedding (the features handed to the benchmark heads).
-    dropout : float, default=0.0
-        Dropout before the head.
-
-    Examples
-    --------
-    >>> import torch
-    >>> from skfair.benchmark import BenchmarkCNN
-    >>> logits, emb = BenchmarkCNN(3, 2, channels=(4, 8), embedding_dim=6)(torch.rand(2, 3, 16, 16))
-    >>> tuple(logits.shape), tuple(emb.shape)
-    ((2, 2), (2, 6))
-    """
-
-    def __init__(self, in_channels, n_outputs, channels=(16, 32, 64, 128), embedding_dim=128,
-                 dropout=0.0):
-        super().__init__()
-        layers, width = [], int(in_channels)
-        for c in channels:
-            layers += [
-                nn.Conv2d(width, int(c), 3, padding=1, bias=False),
-                nn.BatchNorm2d(int(c)),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-            ]
-            width = int(c)
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-        self.features = nn.Sequential(*layers)
-        self.embed = nn.Sequential(nn.Linear(width, int(embedding_dim)), nn.ReLU())
-        self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
-        self.head = nn.Linear(int(embedding_dim), int(n_outputs))
-        self.embedding_dim = int(embedding_dim)
-
-    def forward(self, X):
-        """Return ``(outputs, embedding)``."""
-        if not X.dtype.is_floating_point:
-            X = X.float().div_(255.0)
-        emb = self.embed(self.features(X))
-        return self.head(self.dropout(emb)), emb
-
-
 def cnn_channels(image_size):
-    """Conv widths of :class:`BenchmarkCNN` for square images of this side: up to four
+    """Conv widths of the benchmark's CNN for square images of this side: up to four
     blocks (16, 32, 64, 128), fewer for tiny images so the map stays at least 2x2."""
     n_blocks = int(max(1, min(4, np.floor(np.log2(max(int(image_size), 2))) - 1)))
     return (16, 32, 64, 128)[:n_blocks]
@@ -99,7 +41,8 @@ def train_backbone(images, y, *, kind, backbone="cnn", epochs=12, batch_size=64,
     kind : {"binary", "multiclass", "regression"}
         The task.
     backbone : str, default="cnn"
-        ``"cnn"`` (:class:`BenchmarkCNN`) or a torchvision model name trained
+        ``"cnn"`` (:class:`skfair.estimators.SmallCNN` with batch normalisation,
+        embedding 128) or a torchvision model name trained
         from scratch (``weights=None``), e.g. ``"resnet18"``.
     epochs, batch_size, lr : int, int, float
         Training schedule (Adam, weight decay 1e-4).
@@ -120,7 +63,8 @@ def train_backbone(images, y, *, kind, backbone="cnn", epochs=12, batch_size=64,
     from skfair.transformers import Augmentation
 
     if backbone == "cnn":
-        module, params = BenchmarkCNN, {"channels": cnn_channels(images.shape[-1])}
+        module, params = "cnn", {"channels": cnn_channels(images.shape[-1]),
+                                 "embedding_dim": 128, "batch_norm": True}
     else:
         module, params = backbone, {"weights": None}
     common = dict(

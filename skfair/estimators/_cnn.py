@@ -49,6 +49,10 @@ class SmallCNN(nn.Module):
         Dropout before the head.
     n_extra : int, default=0
         Extra inputs concatenated to the embedding.
+    batch_norm : bool, default=False
+        Batch normalisation after each convolution (conv-BN-ReLU-pool); it
+        makes a from-scratch network on small faces converge in about a dozen
+        epochs (the benchmark's image backbone uses it).
 
     Examples
     --------
@@ -60,13 +64,16 @@ class SmallCNN(nn.Module):
     """
 
     def __init__(self, in_channels, n_outputs, channels=(16, 32), embedding_dim=64,
-                 dropout=0.0, n_extra=0):
+                 dropout=0.0, n_extra=0, batch_norm=False):
         super().__init__()
         self.in_channels = int(in_channels)
         self.n_extra = int(n_extra)
         blocks, width = [], self.in_channels
         for c in channels:
-            blocks += [nn.Conv2d(width, int(c), 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            blocks.append(nn.Conv2d(width, int(c), 3, padding=1, bias=not batch_norm))
+            if batch_norm:
+                blocks.append(nn.BatchNorm2d(int(c)))
+            blocks += [nn.ReLU(), nn.MaxPool2d(2)]
             width = int(c)
         blocks += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         self.features = nn.Sequential(*blocks)

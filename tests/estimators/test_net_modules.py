@@ -79,3 +79,20 @@ def test_torchvision_backbone_loads_a_local_checkpoint(tmp_path):
 def test_torchvision_backbone_rejects_unknown_names():
     with pytest.raises(ValueError, match="not a torchvision model name"):
         TorchvisionBackbone("resnet_does_not_exist", n_outputs=2)
+
+
+def test_small_cnn_batch_norm_option():
+    import torch
+    from torch import nn
+
+    from skfair.estimators import SmallCNN
+
+    plain = SmallCNN(3, 2, channels=(4, 8))
+    bn = SmallCNN(3, 2, channels=(4, 8), batch_norm=True)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
+    norms = [m for m in bn.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert [m.num_features for m in norms] == [4, 8]
+    convs = [m for m in bn.modules() if isinstance(m, nn.Conv2d)]
+    assert all(c.bias is None for c in convs)  # BN makes the conv bias redundant
+    logits, emb = bn(torch.rand(5, 3, 16, 16))
+    assert logits.shape == (5, 2) and emb.shape == (5, 64)
