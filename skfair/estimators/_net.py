@@ -30,6 +30,8 @@ from skorch.utils import to_tensor
 from torch import nn
 from torch.utils.data import DataLoader
 
+from skfair.losses import penalized_task_loss
+
 from ._sampler import GroupBalancedBatchSampler
 
 __all__ = ["FairModule", "FairNeuralNet", "SliceDataset", "collate_batch"]
@@ -162,17 +164,31 @@ class FairNeuralNet(NeuralNet):
         """``mean(w * task_loss) + lam * fairness`` for one batch.
 
         ``y_pred`` is the module's tuple ``(output[, embedding])`` and ``X``
-        the batch dict with ``"groups"`` and ``"sample_weight"``.
+        the batch dict with ``"groups"`` and ``"sample_weight"``. When the
+        estimator's task loss is a standard one (``owner._fused_task()``) and
+        the fairness loss is a penalty or the group-balanced reweighting, the
+        sum is computed by :func:`skfair.losses.penalized_task_loss` in one
+        autograd node (same value and gradient, fewer operations); otherwise
+        from ``owner.get_task_loss`` and ``owner.get_fairness_term``.
         """
         owner = self.owner
         out = y_pred[0]
         emb = y_pred[1] if len(y_pred) > 1 else None
         y_true = to_tensor(y_true, device=self.device)
         weight = to_tensor(X["sample_weight"], device=self.device).to(out.dtype)
+        term = self.module_.fairness
+        active = term is not None and owner.lam > 0
+        fused_task = owner._fused_task() if active else None
+        if fused_task is not None and term.role in ("penalty", "reweight"):
+            # task + lam * penalty in one autograd node (skfair.losses.penalized_task_loss)
+            groups = to_tensor(X["groups"], device=self.device)
+            return penalized_task_loss(
+                out, y_true, groups, task=fused_task, penalty=term.loss, lam=float(owner.lam),
+                sample_weight=weight, n_groups=owner.n_groups_,
+            )
         per_sample = owner.get_task_loss(out, y_true)
         loss = (weight * per_sample).mean()
-        term = self.module_.fairness
-        if term is not None and owner.lam > 0:
+        if active:
             groups = to_tensor(X["groups"], device=self.device)
             fair = owner.get_fairness_term(
                 out, y_true, groups, term=term, embedding=emb,

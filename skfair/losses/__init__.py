@@ -8,13 +8,14 @@ a group or (class, group) cell absent from the batch drops out of that
 batch's term and nothing becomes NaN. The ``nn.Module`` wrappers take logits
 with one uniform call ``loss(input, y, groups, n_groups=...)`` and describe
 themselves (``role``, ``task``, ``requires_y``) for the estimators; see
-:func:`get_fairness_loss`.
+:func:`get_fairness_loss`. :func:`penalized_task_loss` is the training
+objective ``task loss + lam * penalty`` fused into one autograd node.
 """
 
 from ._adversarial import AdversarialHead, GradientReversal, adversarial_loss, grad_reverse
 from ._bias_amplification import bias_amplification_loss, cooccurrence_ratio
 from ._fairness import demographic_parity_loss, equalized_odds_loss, iou_fairness_loss
-from ._group_balanced import group_balanced_loss
+from ._group_balanced import group_balanced_coefficients, group_balanced_loss
 from ._modules import (
     AdversarialLoss,
     BiasAmplificationLoss,
@@ -26,6 +27,7 @@ from ._modules import (
     MAEParityLoss,
     MeanParityLoss,
 )
+from ._objective import penalized_task_loss
 from ._registry import FAIRNESS_LOSSES, get_fairness_loss
 from ._regression import group_mae_parity_loss, group_mean_parity_loss
 
@@ -49,8 +51,10 @@ __all__ = [
     "equalized_odds_loss",
     "get_fairness_loss",
     "grad_reverse",
+    "group_balanced_coefficients",
     "group_balanced_loss",
     "group_mae_parity_loss",
     "group_mean_parity_loss",
     "iou_fairness_loss",
+    "penalized_task_loss",
 ]

@@ -31,8 +31,8 @@ import warnings
 
 import numpy as np
 import torch
-from torch.autograd.function import once_differentiable
 
+from ._fused import Identity, Sigmoid, apply_penalty
 from ._ops import safe_inv
 from ._validation import check_probs, group_matrix
 
@@ -110,39 +110,32 @@ def cooccurrence_ratio(Y, groups, *, n_groups=None, kind="ratio"):
     return out.numpy() if as_numpy else out
 
 
-class _BiasAmplification(torch.autograd.Function):
+class _BiasAmplificationCore:
+    """Fused bias amplification on per-label probabilities ``P`` (see :mod:`._fused`)."""
+
     @staticmethod
-    def forward(ctx, x, G, target, finite, ratio, from_logits):
-        probs = torch.sigmoid(x) if from_logits else x
+    def forward(P, G, target, finite, ratio):
         mask = finite * G.sum(0).sign()  # defined targets of groups present
-        num = probs.T @ G  # (K, G): predicted co-occurrence mass
+        num = P.T @ G  # (K, G): predicted co-occurrence mass
         if ratio:
-            inv = safe_inv(probs.sum(0)).unsqueeze(1)  # (K, 1); 0 for labels without mass
+            inv = safe_inv(P.sum(0)).unsqueeze(1)  # (K, 1); 0 for labels without mass
             b_pred = num.mul_(inv)
             mask = mask * inv.sign()
         else:
             inv = None
-            b_pred = num.mul_(1.0 / probs.shape[0])
+            b_pred = num.mul_(1.0 / P.shape[0])
         R = (b_pred - target).mul_(mask)
-        ctx.ratio = ratio
-        ctx.scale = 1.0 / probs.shape[0]
-        ctx.save_for_backward(G, R.sign(), b_pred, inv, probs if from_logits else None)
-        return R.abs_().sum()
+        return R.abs().sum(), (G, R.sign_(), b_pred, inv, 1.0 / P.shape[0])
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        G, sign, b_pred, inv, probs = ctx.saved_tensors
-        if not ctx.ratio:
-            g = (G @ sign.T).mul_(grad * ctx.scale)
-        else:
-            # b(k, g) = sum_i p_ik G_ig / sum_i p_ik, so
-            # d b(k, g) / d p_ik = (G_ig - b(k, g)) / sum_i p_ik
-            gb = sign * inv
-            g = torch.addmm((gb * b_pred).sum(1), G, gb.T, beta=-1).mul_(grad)
-        if probs is not None:  # chain through the sigmoid
-            g.mul_(probs - probs * probs)
-        return g, None, None, None, None, None
+    def backward(state, grad):
+        G, sign, b_pred, inv, scale = state
+        if inv is None:
+            return (G @ sign.T).mul_(grad * scale)
+        # b(k, g) = sum_i p_ik G_ig / sum_i p_ik, so
+        # d b(k, g) / d p_ik = (G_ig - b(k, g)) / sum_i p_ik
+        gb = sign * inv
+        return torch.addmm((gb * b_pred).sum(1), G, gb.T, beta=-1).mul_(grad)
 
 
 def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="ratio"):
@@ -205,7 +198,8 @@ def _prepare_target(b_train, dtype, device):
     return torch.where(finite, b_train, torch.zeros_like(b_train)), finite.to(dtype)
 
 
-def _bias_amplification(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
+def _bias_amplification(x, groups, b_train, n_groups, kind, from_logits, prepared=None,
+                        parts_only=False):
     x = check_probs(x, "logits" if from_logits else "probs")
     kind = _check_kind(kind)
     n_samples, n_labels = x.shape
@@ -221,8 +215,12 @@ def _bias_amplification(x, groups, b_train, n_groups, kind, from_logits, prepare
     elif n_groups != target.shape[1]:
         raise ValueError(f"n_groups={n_groups} does not match b_train's {target.shape[1]} columns.")
     G, _ = group_matrix(groups, n_samples, n_groups, dtype=x.dtype, device=x.device)
+    if parts_only:
+        return None if G.requires_grad else (_BiasAmplificationCore,
+                                             (G, target, finite, kind == "ratio"))
     if not G.requires_grad:
-        return _BiasAmplification.apply(x, G, target, finite, kind == "ratio", from_logits)
+        return apply_penalty(x, Sigmoid if from_logits else Identity, _BiasAmplificationCore,
+                             G, target, finite, kind == "ratio")
     probs = torch.sigmoid(x) if from_logits else x
     mask = finite * (G.sum(0) > 0)
     num = probs.T @ G

@@ -28,21 +28,23 @@ device synchronisation (inferring it from ``groups.max()``).
 Implementation
 --------------
 Each loss exists twice: a readable autograd version (``_*_reference``, the
-formulas above written out) and a fused ``torch.autograd.Function`` with a
+formulas above written out) and a fused *core* (``_DPCore``, ...) with a
 hand-derived backward that uses a handful of operations (a fairness term
 works on tiny tensors, where eager PyTorch's per-operation overhead, not the
-arithmetic, is the cost). The fused version is used whenever the group matrix
-does not itself require gradients (always for integer codes); the tests check
-it against the reference, values and gradients. The ``nn.Module`` wrappers
-also fold the softmax into it (``from_logits``). The fused backward is not
-itself differentiable (no double backward).
+arithmetic, is the cost), run as one autograd node by :mod:`._fused`. The
+fused version is used whenever the group matrix does not itself require
+gradients (always for integer codes); the tests check it against the
+reference, values and gradients. The ``nn.Module`` wrappers also fold the
+softmax into it (``from_logits``), and :func:`penalized_task_loss` folds the
+cross-entropy in as well. The fused backward is not itself differentiable
+(no double backward).
 """
 
 from __future__ import annotations
 
 import torch
-from torch.autograd.function import once_differentiable
 
+from ._fused import Identity, Softmax, apply_penalty
 from ._ops import safe_inv, safe_log, softmax_rows, tiny
 from ._validation import check_probs, check_targets, group_matrix, one_hot_targets
 
@@ -154,113 +156,71 @@ def _fused_log_ratio(J):
     return J.clamp_min(tiny(J.dtype)).div_(outer.clamp_min_(tiny(J.dtype))).log_()
 
 
-def _begin(ctx, x, from_logits):
-    """Forward prologue: the probabilities (softmax of ``x`` when ``from_logits``)."""
-    ctx.from_logits = from_logits
-    if not from_logits:
-        return x
-    ctx.probs_ = probs = softmax_rows(x)
-    return probs
+class _DPCore:
+    """Fused demographic parity on probabilities ``P`` (see :mod:`._fused`)."""
 
-
-def _save(ctx, *tensors):
-    if ctx.from_logits:
-        tensors = (*tensors, ctx.probs_)
-        del ctx.probs_
-    ctx.save_for_backward(*tensors)
-
-
-def _saved(ctx):
-    saved = ctx.saved_tensors
-    if ctx.from_logits:
-        ctx.probs_saved_ = saved[-1]
-        return saved[:-1]
-    return saved
-
-
-def _end(ctx, grad_probs):
-    """Backward epilogue: chain through the softmax when the input was logits."""
-    if not ctx.from_logits:
-        return grad_probs
-    P = ctx.probs_saved_
-    gp = grad_probs.mul_(P)
-    return gp.sub_(P * gp.sum(1, keepdim=True))
-
-
-class _DemographicParity(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, G, mi, from_logits):
-        probs = _begin(ctx, x, from_logits)
+    def forward(P, G, mi):
         GT = G.T
-        S = GT @ probs  # (n_groups, K)
-        ctx.mi = mi
-        ctx.scale = scale = 1.0 / probs.shape[0]
+        S = GT @ P  # (n_groups, K)
+        scale = 1.0 / P.shape[0]
         if mi:
             J = S.mul_(scale)
             LR = _fused_log_ratio(J)
-            _save(ctx, G, LR)
-            return (J * LR).sum()
+            return (J * LR).sum(), (True, G, LR, scale, None)
         counts = GT.sum(1, keepdim=True)
         inv = safe_inv(counts)
         # D[g] = mean of group g - overall mean; 0 for absent groups
-        D = torch.addcmul(S.mul_(inv), counts.sign_(), probs.mean(0, keepdim=True), value=-1)
-        _save(ctx, G, D, inv)
-        return (D * D).sum()
+        D = torch.addcmul(S.mul_(inv), counts.sign_(), P.mean(0, keepdim=True), value=-1)
+        return (D * D).sum(), (False, G, D, scale, inv)
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        saved = _saved(ctx)
-        if ctx.mi:
-            G, LR = saved
+    def backward(state, grad):
+        mi, G, A, scale, inv = state
+        if mi:
             # d MI / d J = log J - log P(s) - log P(a) - 1, and J = G^T P / B
-            return _end(ctx, G @ (LR - 1).mul_(grad * ctx.scale)), None, None, None
-        G, D, inv = saved
-        gP = torch.addmm(D.sum(0), G, D * inv, beta=-ctx.scale)
-        return _end(ctx, gP.mul_(grad * 2)), None, None, None
+            return G @ (A - 1).mul_(grad * scale)
+        return torch.addmm(A.sum(0), G, A * inv, beta=-scale).mul_(grad * 2)
 
 
-class _EqualizedOdds(torch.autograd.Function):
+class _EOCore:
+    """Fused equalized odds on probabilities ``P``; ``Z`` is the (class, group) cell matrix."""
+
     @staticmethod
-    def forward(ctx, x, Z, n_groups, mi, from_logits):
-        probs = _begin(ctx, x, from_logits)
-        n_classes = probs.shape[1]
+    def forward(P, Z, n_groups, mi):
+        n_classes = P.shape[1]
         ZT = Z.T
-        S = (ZT @ probs).view(n_classes, n_groups, n_classes)  # [true b, group c, pred a]
+        S = (ZT @ P).view(n_classes, n_groups, n_classes)  # [true b, group c, pred a]
         counts = ZT.sum(1, keepdim=True).view(n_classes, n_groups, 1)
         inv_class = safe_inv(counts.sum(1, keepdim=True))  # (K, 1, 1)
-        ctx.mi = mi
         if mi:
             J = S.mul_(inv_class)  # per-class joint of (group, prediction)
             LR = _fused_log_ratio(J)
-            _save(ctx, Z, LR, inv_class)
-            return (J * LR).sum()
+            return (J * LR).sum(), (True, Z, LR, None, inv_class)
         inv_cell = safe_inv(counts)
         class_mean = S.sum(1, keepdim=True).mul_(inv_class)  # (K, 1, K)
         D = torch.addcmul(S.mul_(inv_cell), counts.sign_(), class_mean, value=-1)
-        _save(ctx, Z, D, inv_cell, inv_class)
-        return (D * D).sum()
+        return (D * D).sum(), (False, Z, D, inv_cell, inv_class)
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        if ctx.mi:
-            Z, LR, inv_class = _saved(ctx)
-            gS = (LR - 1).mul_(inv_class).mul_(grad)
+    def backward(state, grad):
+        mi, Z, A, inv_cell, inv_class = state
+        if mi:
+            gS = (A - 1).mul_(inv_class).mul_(grad)
         else:
-            Z, D, inv_cell, inv_class = _saved(ctx)
-            gS = torch.addcmul(D * inv_cell, D.sum(1, keepdim=True), inv_class, value=-1)
+            gS = torch.addcmul(A * inv_cell, A.sum(1, keepdim=True), inv_class, value=-1)
             gS.mul_(grad * 2)
-        return _end(ctx, Z @ gS.view(Z.shape[1], -1)), None, None, None, None
+        return Z @ gS.view(Z.shape[1], -1)
 
 
-class _IoUFairness(torch.autograd.Function):
+class _IoUCore:
+    """Fused IoU fairness on probabilities ``P`` with one-hot targets ``Y``."""
+
     @staticmethod
-    def forward(ctx, x, Y, G, pairwise, from_logits):
-        probs = _begin(ctx, x, from_logits)
-        n_classes = probs.shape[1]
+    def forward(P, Y, G, pairwise):
+        n_classes = P.shape[1]
         GT = G.T
-        Mg = GT @ torch.cat([probs * Y, probs, Y], dim=1)  # (n, 3K) per group
+        Mg = GT @ torch.cat([P * Y, P, Y], dim=1)  # (n, 3K) per group
         M = torch.cat([Mg.sum(0, keepdim=True), Mg])  # row 0: the whole batch
         inter, pred, true = M.split(n_classes, 1)
         union = pred.add(true).sub_(inter)
@@ -287,13 +247,11 @@ class _IoUFairness(torch.autograd.Function):
             loss = torch.dot(weighted, diff).mul_(inv_m)
             g_groups = weighted.mul_(inv_m * 2)
             g_overall = -g_groups.sum()
-        _save(ctx, G, Y, g_overall, g_groups, inv_nv, inv_u, iou)
-        return loss
+        return loss, (G, Y, g_overall, g_groups, inv_nv, inv_u, iou)
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        G, Y, g_overall, g_groups, inv_nv, inv_u, iou = _saved(ctx)
+    def backward(state, grad):
+        G, Y, g_overall, g_groups, inv_nv, inv_u, iou = state
         n_classes = Y.shape[1]
         g_mean = torch.cat([g_overall.view(1), g_groups]).mul_(inv_nv).mul_(grad)
         gr = inv_u * g_mean.unsqueeze(1)
@@ -301,7 +259,11 @@ class _IoUFairness(torch.autograd.Function):
         X = torch.cat([gr + gr * iou, gr.mul_(iou).neg_()], dim=1)  # (1 + n, 2K)
         A = torch.addmm(X[:1], G, X[1:])  # whole-batch row applies to every sample
         g_a, g_b = A.split(n_classes, 1)
-        return _end(ctx, g_a.mul_(Y).add_(g_b)), None, None, None, None
+        return g_a.mul_(Y).add_(g_b)
+
+
+def _link(from_logits):
+    return Softmax if from_logits else Identity
 
 
 def demographic_parity_loss(probs, groups, kind="l2", *, n_groups=None):
@@ -356,7 +318,15 @@ def _demographic_parity(x, groups, kind, n_groups, from_logits):
     G, _ = group_matrix(groups, x.shape[0], n_groups, dtype=x.dtype, device=x.device)
     if G.requires_grad:
         return _dp_reference(softmax_rows(x) if from_logits else x, G, kind)
-    return _DemographicParity.apply(x, G, kind == "mi", from_logits)
+    return apply_penalty(x, _link(from_logits), _DPCore, G, kind == "mi")
+
+
+def _dp_parts(x, groups, kind, n_groups):
+    """``(core, args)`` of the fused path for logits ``x``, or None (reference path)."""
+    x = check_probs(x, "logits")
+    kind = _check_kind(kind)
+    G, _ = group_matrix(groups, x.shape[0], n_groups, dtype=x.dtype, device=x.device)
+    return None if G.requires_grad else (_DPCore, (G, kind == "mi"))
 
 
 def _prepare_targets(probs, y, groups, n_groups):
@@ -421,7 +391,18 @@ def _equalized_odds(x, y, groups, kind, n_groups, from_logits):
     Y, G = _prepare_targets(x, y, groups, n_groups)
     if G.requires_grad:
         return _eo_reference(softmax_rows(x) if from_logits else x, Y, G, kind)
-    return _EqualizedOdds.apply(x, _cell_matrix(Y, G), G.shape[1], kind == "mi", from_logits)
+    return apply_penalty(x, _link(from_logits), _EOCore, _cell_matrix(Y, G), G.shape[1],
+                         kind == "mi")
+
+
+def _eo_parts(x, y, groups, kind, n_groups):
+    """``(core, args)`` of the fused path for logits ``x``, or None (reference path)."""
+    x = check_probs(x, "logits")
+    kind = _check_kind(kind)
+    Y, G = _prepare_targets(x, y, groups, n_groups)
+    if G.requires_grad:
+        return None
+    return _EOCore, (_cell_matrix(Y, G), G.shape[1], kind == "mi")
 
 
 def _soft_iou(probs, y, groups, n_groups=None):
@@ -499,4 +480,13 @@ def _iou_fairness(x, y, groups, pairwise, n_groups, from_logits):
     Y, G = _prepare_targets(x, y, groups, n_groups)
     if G.requires_grad:
         return _iou_reference(softmax_rows(x) if from_logits else x, Y, G, pairwise)
-    return _IoUFairness.apply(x, Y, G, pairwise, from_logits)
+    return apply_penalty(x, _link(from_logits), _IoUCore, Y, G, pairwise)
+
+
+def _iou_parts(x, y, groups, pairwise, n_groups):
+    """``(core, args)`` of the fused path for logits ``x``, or None (reference path)."""
+    if not isinstance(pairwise, bool):
+        raise TypeError(f"pairwise must be a bool, got {pairwise!r}.")
+    x = check_probs(x, "logits")
+    Y, G = _prepare_targets(x, y, groups, n_groups)
+    return None if G.requires_grad else (_IoUCore, (Y, G, pairwise))

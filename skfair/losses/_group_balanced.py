@@ -7,7 +7,7 @@ import torch
 from ._ops import safe_inv, tiny
 from ._validation import _check_tensor, group_matrix
 
-__all__ = ["group_balanced_loss"]
+__all__ = ["group_balanced_coefficients", "group_balanced_loss"]
 
 
 def group_balanced_loss(
@@ -70,6 +70,56 @@ def group_balanced_loss(
     if n_samples == 0:
         raise ValueError("per_sample_loss is empty: a mini-batch needs at least one row.")
     dtype, device = per_sample_loss.dtype, per_sample_loss.device
+    G, sample_weight, group_weights = _check_weights(
+        groups, n_samples, n_groups, sample_weight, group_weights, dtype, device
+    )
+    if any(t is not None and t.requires_grad for t in (G, sample_weight, group_weights)):
+        return _group_balanced_reference(per_sample_loss, G, sample_weight, group_weights)
+    # The loss is linear in the per-sample losses: sum_i r_i * loss_i, with the
+    # row coefficients r depending only on the groups and weights.
+    return torch.dot(per_sample_loss, _coefficients(G, sample_weight, group_weights))
+
+
+def group_balanced_coefficients(groups, n_samples, *, n_groups=None, sample_weight=None,
+                                group_weights=None, dtype=torch.float32, device=None):
+    """Row coefficients ``r`` of the group-balanced risk: ``loss = per_sample_loss @ r``.
+
+    The risk of :func:`group_balanced_loss` is linear in the per-sample
+    losses; the coefficients depend only on the groups and weights (no
+    gradient flows through them).
+
+    Parameters
+    ----------
+    groups, n_groups, sample_weight, group_weights
+        As in :func:`group_balanced_loss`.
+    n_samples : int
+        Number of rows of the batch.
+    dtype : torch.dtype, default=torch.float32
+    device : torch.device, optional
+
+    Returns
+    -------
+    r : Tensor of shape (n_samples,)
+        Non-negative; sums to 1 over the rows with positive weight (0 when no
+        group has positive weight).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import group_balanced_coefficients
+    >>> group_balanced_coefficients(torch.tensor([0, 0, 1]), 3)
+    tensor([0.2500, 0.2500, 0.5000])
+    """
+    if device is None and isinstance(groups, torch.Tensor):
+        device = groups.device
+    G, sample_weight, group_weights = _check_weights(
+        groups, n_samples, n_groups, sample_weight, group_weights, dtype, device
+    )
+    with torch.no_grad():
+        return _coefficients(G, sample_weight, group_weights)
+
+
+def _check_weights(groups, n_samples, n_groups, sample_weight, group_weights, dtype, device):
     G, n_groups = group_matrix(groups, n_samples, n_groups, dtype=dtype, device=device)
     if sample_weight is not None:
         _check_tensor(sample_weight, "sample_weight")
@@ -86,18 +136,18 @@ def group_balanced_loss(
                 f"group_weights must have shape ({n_groups},), got {tuple(group_weights.shape)}."
             )
         group_weights = group_weights.to(dtype=dtype, device=device)
-    if any(t is not None and t.requires_grad for t in (G, sample_weight, group_weights)):
-        return _group_balanced_reference(per_sample_loss, G, sample_weight, group_weights)
-    # The loss is linear in the per-sample losses: sum_i r_i * loss_i, with the
-    # row coefficients r depending only on the groups and weights.
+    return G, sample_weight, group_weights
+
+
+def _coefficients(G, sample_weight, group_weights):
     with torch.no_grad():
         mass = G.T.sum(1) if sample_weight is None else sample_weight @ G
         w = mass.sign() if group_weights is None else group_weights * mass.sign()
-        coef = safe_inv(mass).mul_(w).div_(w.sum().clamp_min(tiny(dtype)))
+        coef = safe_inv(mass).mul_(w).div_(w.sum().clamp_min(tiny(mass.dtype)))
         r = G @ coef
         if sample_weight is not None:
             r.mul_(sample_weight)
-    return torch.dot(per_sample_loss, r)
+    return r
 
 
 def _group_balanced_reference(per_sample_loss, G, sample_weight, group_weights):

@@ -36,9 +36,22 @@ from torch import nn
 
 from ._adversarial import AdversarialHead, adversarial_loss
 from ._bias_amplification import _bias_amplification, _prepare_target, cooccurrence_ratio
-from ._fairness import _demographic_parity, _equalized_odds, _iou_fairness
-from ._group_balanced import group_balanced_loss
-from ._regression import group_mae_parity_loss, group_mean_parity_loss
+from ._fairness import (
+    _demographic_parity,
+    _dp_parts,
+    _eo_parts,
+    _equalized_odds,
+    _iou_fairness,
+    _iou_parts,
+)
+from ._fused import Identity, Sigmoid, Softmax
+from ._group_balanced import group_balanced_coefficients, group_balanced_loss
+from ._regression import (
+    _mae_parity_parts,
+    _mean_parity_parts,
+    group_mae_parity_loss,
+    group_mean_parity_loss,
+)
 
 __all__ = [
     "AdversarialLoss",
@@ -127,6 +140,16 @@ class FairnessLoss(nn.Module):
     def _groups_count(self, n_groups):
         return self.n_groups if n_groups is None else n_groups
 
+    def _penalty_parts(self, input, y, groups, n_groups):
+        """The fused form of this penalty, for :func:`penalized_task_loss`.
+
+        Returns ``(link, core, args)``: the loss's value on the raw network
+        output ``input`` is ``core.forward(link.forward(input), *args)`` (see
+        :mod:`skfair.losses._fused`). ``None`` when the loss has no fused form
+        for this input; the caller then calls the module itself.
+        """
+        return None
+
     def extra_repr(self):
         return ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
 
@@ -160,6 +183,13 @@ class DemographicParityLoss(FairnessLoss):
         super().__init__(n_groups=n_groups)
         self.kind = kind
         self.from_logits = from_logits
+
+    def _penalty_parts(self, input, y, groups, n_groups):
+        if not (self.from_logits and input.ndim == 2 and input.shape[1] > 1):
+            return None
+        parts = _dp_parts(_as_float(input), _require_groups(groups, "DemographicParityLoss"),
+                          self.kind, self._groups_count(n_groups))
+        return None if parts is None else (Softmax, *parts)
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         return _demographic_parity(
@@ -200,6 +230,15 @@ class EqualizedOddsLoss(FairnessLoss):
         super().__init__(n_groups=n_groups)
         self.kind = kind
         self.from_logits = from_logits
+
+    def _penalty_parts(self, input, y, groups, n_groups):
+        if y is None:
+            raise ValueError("EqualizedOddsLoss needs the targets: y is None.")
+        if not (self.from_logits and input.ndim == 2 and input.shape[1] > 1):
+            return None
+        parts = _eo_parts(_as_float(input), y, _require_groups(groups, "EqualizedOddsLoss"),
+                          self.kind, self._groups_count(n_groups))
+        return None if parts is None else (Softmax, *parts)
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         if y is None:
@@ -243,6 +282,15 @@ class IoUFairnessLoss(FairnessLoss):
         self.pairwise = pairwise
         self.from_logits = from_logits
 
+    def _penalty_parts(self, input, y, groups, n_groups):
+        if y is None:
+            raise ValueError("IoUFairnessLoss needs the targets: y is None.")
+        if not (self.from_logits and input.ndim == 2 and input.shape[1] > 1):
+            return None
+        parts = _iou_parts(_as_float(input), y, _require_groups(groups, "IoUFairnessLoss"),
+                           self.pairwise, self._groups_count(n_groups))
+        return None if parts is None else (Softmax, *parts)
+
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         if y is None:
             raise ValueError("IoUFairnessLoss needs the targets: y is None.")
@@ -282,6 +330,24 @@ class GroupBalancedLoss(FairnessLoss):
 
     def __init__(self, *, n_groups=None):
         super().__init__(n_groups=n_groups)
+
+    def row_coefficients(self, groups, n_samples, *, n_groups=None, sample_weight=None,
+                         dtype=torch.float32, device=None):
+        """Row coefficients ``r`` with ``loss(per_sample) == per_sample @ r``.
+
+        The group-balanced risk is linear in the per-sample losses;
+        :func:`penalized_task_loss` folds ``lam * r`` into the task's row
+        weights instead of computing the term separately.
+
+        Returns
+        -------
+        Tensor of shape (n_samples,)
+        """
+        return group_balanced_coefficients(
+            _require_groups(groups, "GroupBalancedLoss"), n_samples,
+            n_groups=self._groups_count(n_groups), sample_weight=sample_weight,
+            dtype=dtype, device=device,
+        )
 
     def forward(self, input, y=None, groups=None, *, n_groups=None, sample_weight=None):
         return group_balanced_loss(
@@ -446,7 +512,8 @@ class BiasAmplificationLoss(FairnessLoss):
         self._prepared = None
         return super()._apply(fn, *args, **kwargs)
 
-    def forward(self, input, y=None, groups=None, *, n_groups=None):
+    def _target(self, input):
+        """``(b_train_, prepared)`` for the dtype and device of ``input``."""
         b = self.b_train_
         if b is None:
             if self.b_train is None:
@@ -456,7 +523,6 @@ class BiasAmplificationLoss(FairnessLoss):
                 )
             self.fit(None, None)
             b = self.b_train_
-        input = _as_float(input)
         prepared = getattr(self, "_prepared", None)
         if (
             prepared is None
@@ -464,6 +530,23 @@ class BiasAmplificationLoss(FairnessLoss):
             or (prepared[0].device != input.device)
         ):
             prepared = self._prepared = _prepare_target(b, input.dtype, input.device)
+        return b, prepared
+
+    def _penalty_parts(self, input, y, groups, n_groups):
+        if not self.from_logits:
+            return None
+        input = _as_float(input)
+        b, prepared = self._target(input)
+        parts = _bias_amplification(
+            input, _require_groups(groups, "BiasAmplificationLoss"), b,
+            self._groups_count(n_groups), self.kind, from_logits=True, prepared=prepared,
+            parts_only=True,
+        )
+        return None if parts is None else (Sigmoid, *parts)
+
+    def forward(self, input, y=None, groups=None, *, n_groups=None):
+        input = _as_float(input)
+        b, prepared = self._target(input)
         return _bias_amplification(
             input,
             _require_groups(groups, "BiasAmplificationLoss"),
@@ -498,6 +581,11 @@ class MeanParityLoss(FairnessLoss):
     def __init__(self, *, n_groups=None):
         super().__init__(n_groups=n_groups)
 
+    def _penalty_parts(self, input, y, groups, n_groups):
+        parts = _mean_parity_parts(_as_float(input), _require_groups(groups, "MeanParityLoss"),
+                                   self._groups_count(n_groups))
+        return None if parts is None else (Identity, *parts)
+
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         return group_mean_parity_loss(
             _as_float(input),
@@ -528,6 +616,13 @@ class MAEParityLoss(FairnessLoss):
 
     def __init__(self, *, n_groups=None):
         super().__init__(n_groups=n_groups)
+
+    def _penalty_parts(self, input, y, groups, n_groups):
+        if y is None:
+            raise ValueError("MAEParityLoss needs the targets: y is None.")
+        parts = _mae_parity_parts(_as_float(input), y, _require_groups(groups, "MAEParityLoss"),
+                                  self._groups_count(n_groups))
+        return None if parts is None else (Identity, *parts)
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         if y is None:

@@ -40,3 +40,11 @@ def softmax_rows(x):
     if x.device.type == "cpu":
         return torch.softmax(x.T, dim=0).T
     return torch.softmax(x, dim=1)
+
+
+def log_softmax_rows(x):
+    """``log_softmax`` over dim 1 of a (B, K) tensor (the transposed trick of
+    :func:`softmax_rows` on CPU)."""
+    if x.device.type == "cpu":
+        return torch.log_softmax(x.T, dim=0).T
+    return torch.log_softmax(x, dim=1)

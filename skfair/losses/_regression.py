@@ -9,8 +9,8 @@ fewer than two groups present give exactly 0 (never NaN).
 from __future__ import annotations
 
 import torch
-from torch.autograd.function import once_differentiable
 
+from ._fused import Identity, apply_penalty
 from ._ops import safe_inv
 from ._validation import check_vector, group_matrix
 
@@ -24,28 +24,28 @@ def _group_means(values, G):
     return means, present
 
 
-class _MeanParity(torch.autograd.Function):
+class _MeanParityCore:
+    """Fused group-mean parity on predictions ``pred`` of shape (B,) (see :mod:`._fused`)."""
+
     @staticmethod
-    def forward(ctx, pred, G):
+    def forward(pred, G):
         GT = G.T
         mass = GT.sum(1)
         inv = safe_inv(mass)
         D = torch.addcmul((GT @ pred).mul_(inv), mass.sign_(), pred.mean(), value=-1)
-        ctx.save_for_backward(G, D, inv)
-        ctx.scale = 1.0 / pred.shape[0]
-        return torch.dot(D, D)
+        return torch.dot(D, D), (G, D, inv, 1.0 / pred.shape[0])
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        G, D, inv = ctx.saved_tensors
-        g = torch.addmv(D.sum(), G, D * inv, beta=-ctx.scale)
-        return g.mul_(grad * 2), None
+    def backward(state, grad):
+        G, D, inv, scale = state
+        return torch.addmv(D.sum(), G, D * inv, beta=-scale).mul_(grad * 2)
 
 
-class _MAEParity(torch.autograd.Function):
+class _MAEParityCore:
+    """Fused pairwise group-MAE gap of predictions ``pred`` (B,) against ``y``."""
+
     @staticmethod
-    def forward(ctx, pred, y, G):
+    def forward(pred, y, G):
         err = pred - y
         GT = G.T
         mass = GT.sum(1)
@@ -59,15 +59,12 @@ class _MAEParity(torch.autograd.Function):
         loss = (diff.abs() * pair).sum() * inv_pairs
         # d loss / d mae_g = 2 / (m (m - 1)) * sum_h pair_gh sign(mae_g - mae_h)
         g_mae = (diff.sign_() * pair).sum(1).mul_(inv_pairs * 2)
-        ctx.save_for_backward(G, g_mae.mul_(inv), err.sign_())
-        return loss
+        return loss, (G, g_mae.mul_(inv), err.sign_())
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        G, g_mae, sign = ctx.saved_tensors
-        g = (G @ g_mae).mul_(sign).mul_(grad)
-        return g, -g, None
+    def backward(state, grad):
+        G, g_mae, sign = state
+        return (G @ g_mae).mul_(sign).mul_(grad)
 
 
 def group_mean_parity_loss(pred, groups, *, n_groups=None):
@@ -104,7 +101,14 @@ def group_mean_parity_loss(pred, groups, *, n_groups=None):
     if G.requires_grad:
         means, present = _group_means(pred, G)
         return ((means - pred.mean()).pow(2) * present).sum()
-    return _MeanParity.apply(pred, G)
+    return apply_penalty(pred, Identity, _MeanParityCore, G)
+
+
+def _mean_parity_parts(pred, groups, n_groups):
+    """``(core, args)`` of the fused path for predictions ``pred``, or None."""
+    pred = check_vector(pred, None, "pred")
+    G, _ = group_matrix(groups, pred.shape[0], n_groups, dtype=pred.dtype, device=pred.device)
+    return None if G.requires_grad else (_MeanParityCore, (G,))
 
 
 def group_mae_parity_loss(pred, y, groups, *, n_groups=None):
@@ -144,11 +148,19 @@ def group_mae_parity_loss(pred, y, groups, *, n_groups=None):
         y = y.to(dtype=pred.dtype, device=pred.device)
     y = check_vector(y, pred.shape[0], "y")
     G, _ = group_matrix(groups, pred.shape[0], n_groups, dtype=pred.dtype, device=pred.device)
-    if not G.requires_grad:
-        return _MAEParity.apply(pred, y, G)
+    if not (G.requires_grad or y.requires_grad):
+        return apply_penalty(pred, Identity, _MAEParityCore, y, G)
     mae, present = _group_means((pred - y).abs(), G)
     mask = present.to(pred.dtype)
     pair_mask = mask.unsqueeze(0) * mask.unsqueeze(1)
     n_present = mask.sum()
     diff = (mae.unsqueeze(0) - mae.unsqueeze(1)).abs() * pair_mask
     return diff.sum() / (n_present * (n_present - 1)).clamp_min(1)
+
+
+def _mae_parity_parts(pred, y, groups, n_groups):
+    """``(core, args)`` of the fused path for predictions ``pred``, or None."""
+    pred = check_vector(pred, None, "pred")
+    y = check_vector(y.to(dtype=pred.dtype, device=pred.device), pred.shape[0], "y")
+    G, _ = group_matrix(groups, pred.shape[0], n_groups, dtype=pred.dtype, device=pred.device)
+    return None if (G.requires_grad or y.requires_grad) else (_MAEParityCore, (y, G))

@@ -1,0 +1,162 @@
+"""The training objective ``task loss + lam * fairness`` as one autograd node."""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import torch
+
+from ._fused import TASKS, apply_objective
+from ._validation import _check_tensor
+
+__all__ = ["penalized_task_loss"]
+
+
+def _as_float(x):
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+def _check_outputs(outputs, task):
+    _check_tensor(outputs, "outputs")
+    if outputs.ndim != 2 or outputs.shape[0] == 0 or outputs.shape[1] == 0:
+        raise ValueError(
+            f"outputs must be a non-empty 2-D tensor (n_samples, n_outputs), got shape "
+            f"{tuple(outputs.shape)}."
+        )
+    if not outputs.is_floating_point():
+        raise TypeError(f"outputs must be floating point, got dtype {outputs.dtype}.")
+    if task == "cross_entropy" and outputs.shape[1] < 2:
+        raise ValueError(
+            "task='cross_entropy' needs one logit per class (at least 2 columns), got "
+            f"{outputs.shape[1]}."
+        )
+    return _as_float(outputs)
+
+
+def _check_y(y, outputs, task):
+    _check_tensor(y, "y")
+    n_samples = outputs.shape[0]
+    y = y.to(outputs.device)
+    if task == "cross_entropy":
+        if y.shape != (n_samples,) or y.is_floating_point() or y.dtype == torch.bool:
+            raise ValueError(
+                f"task='cross_entropy' needs y as ({n_samples},) integer class codes, got "
+                f"shape {tuple(y.shape)} and dtype {y.dtype}."
+            )
+        return y.long()
+    if y.numel() != outputs.numel():
+        raise ValueError(
+            f"task={task!r} needs y with the shape of outputs {tuple(outputs.shape)}, got "
+            f"{tuple(y.shape)}."
+        )
+    return y.to(outputs.dtype).reshape(outputs.shape)
+
+
+def _row_scale(sample_weight, n_samples, outputs):
+    if sample_weight is None:
+        return torch.full((n_samples,), 1.0 / n_samples, dtype=outputs.dtype,
+                          device=outputs.device)
+    _check_tensor(sample_weight, "sample_weight")
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), got {tuple(sample_weight.shape)}."
+        )
+    return sample_weight.to(dtype=outputs.dtype, device=outputs.device) * (1.0 / n_samples)
+
+
+def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalty=None,
+                        lam=1.0, sample_weight=None, n_groups=None):
+    """Task loss plus ``lam`` times a fairness penalty, fused into one autograd node.
+
+    Computes ``sum_i w_i * task_i / B + lam * penalty`` for a mini-batch of
+    ``B`` rows, the objective of :class:`~skfair.estimators.FairNetClassifier`
+    and its siblings. Numerically it is the same as writing
+    ``(w * per_sample_task_loss).mean() + lam * penalty(outputs, y, groups)``,
+    but the task loss and the penalties of :mod:`skfair.losses` share one
+    softmax (or sigmoid) and one hand-derived backward pass, which on the tiny
+    tensors of a fairness term costs a fraction of the separate operations.
+
+    Parameters
+    ----------
+    outputs : Tensor of shape (B, n_outputs)
+        Raw network outputs: logits for the classification tasks, predictions
+        for the regression ones.
+    y : Tensor
+        Targets: ``(B,)`` int64 class codes (``"cross_entropy"``), a ``(B, K)``
+        0/1 label matrix (``"binary_cross_entropy"``), or values of the shape of
+        ``outputs`` (``"l1"``, ``"mse"``; a ``(B,)`` vector for one output).
+    groups : Tensor of shape (B,) int64, or (B, G) float, optional
+        Sensitive group codes; required with a penalty.
+    task : {"cross_entropy", "binary_cross_entropy", "l1", "mse"}, default="cross_entropy"
+        The task loss per row: cross-entropy; binary cross-entropy summed over
+        the labels; absolute or squared error averaged over the outputs.
+    penalty : FairnessLoss, optional
+        A loss of :mod:`skfair.losses` with ``role="penalty"`` (e.g.
+        :class:`EqualizedOddsLoss`), or :class:`GroupBalancedLoss`
+        (``role="reweight"``: its row coefficients are added to the row
+        weights). A penalty without a fused form for these outputs (e.g. a user
+        loss object) is called as ``penalty(outputs, y, groups, n_groups=...)``
+        and added. ``None`` gives the task loss alone.
+    lam : float, default=1.0
+        Weight of the penalty (>= 0).
+    sample_weight : Tensor of shape (B,), optional
+        Row weights of the task loss (and of the group-balanced risk).
+    n_groups : int, optional
+        Number of groups; pass it in training loops.
+
+    Returns
+    -------
+    loss : Tensor of shape ()
+
+    Examples
+    --------
+    >>> import torch
+    >>> import torch.nn.functional as F
+    >>> from skfair.losses import EqualizedOddsLoss, penalized_task_loss
+    >>> logits = torch.tensor([[2.0, 0.0], [0.5, 1.0], [0.0, 1.5], [1.0, 1.0]],
+    ...                       requires_grad=True)
+    >>> y, groups = torch.tensor([0, 1, 1, 0]), torch.tensor([0, 0, 1, 1])
+    >>> loss = penalized_task_loss(logits, y, groups, penalty=EqualizedOddsLoss(), lam=0.5)
+    >>> same = F.cross_entropy(logits, y) + 0.5 * EqualizedOddsLoss()(logits, y, groups)
+    >>> bool(torch.isclose(loss, same))
+    True
+    >>> loss.backward()
+    """
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}.")
+    if isinstance(lam, bool) or not isinstance(lam, Real) or not lam >= 0:
+        raise ValueError(f"lam must be a non-negative real number, got {lam!r}.")
+    spec = TASKS[task]
+    x = _check_outputs(outputs, task)
+    y = _check_y(y, x, task)
+    row_scale = _row_scale(sample_weight, x.shape[0], x)
+    if penalty is None or lam == 0:
+        return apply_objective(x, spec, y, row_scale)
+    if groups is None:
+        raise ValueError(f"penalty={type(penalty).__name__} needs the sensitive groups: "
+                         "groups is None.")
+    role = getattr(penalty, "role", "penalty")
+    if role == "reweight":
+        coefficients = getattr(penalty, "row_coefficients", None)
+        if coefficients is None:
+            raise TypeError(
+                f"A reweighting penalty needs a row_coefficients method; "
+                f"{type(penalty).__name__} has none."
+            )
+        weight = None if sample_weight is None else row_scale * x.shape[0]
+        r = coefficients(groups, x.shape[0], n_groups=n_groups, sample_weight=weight,
+                         dtype=x.dtype, device=x.device)
+        return apply_objective(x, spec, y, row_scale.add(r, alpha=float(lam)))
+    if role != "penalty":
+        raise TypeError(
+            f"penalized_task_loss takes penalties with role 'penalty' or 'reweight'; "
+            f"{type(penalty).__name__} has role {role!r} (an adversarial loss needs its head: "
+            "add lam * loss(head(embedding), y, groups) to the task loss yourself)."
+        )
+    parts_of = getattr(penalty, "_penalty_parts", None)
+    parts = None if parts_of is None else parts_of(x, y, groups, n_groups)
+    if parts is not None and parts[0] is spec.link:
+        link, core, args = parts
+        return apply_objective(x, spec, y, row_scale, float(lam), core, *args)
+    value = penalty(x, y, groups, n_groups=n_groups)
+    return apply_objective(x, spec, y, row_scale) + lam * value

@@ -1,0 +1,229 @@
+"""penalized_task_loss: the fused objective equals the composed one, values and gradients."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from skfair.losses import (
+    AdversarialLoss,
+    BiasAmplificationLoss,
+    DemographicParityLoss,
+    EqualizedOddsLoss,
+    GroupBalancedLoss,
+    IoUFairnessLoss,
+    MAEParityLoss,
+    MeanParityLoss,
+    group_balanced_coefficients,
+    group_balanced_loss,
+    penalized_task_loss,
+)
+
+B, K, NG = 24, 4, 3
+
+
+def _batch(seed=0, missing_group=None):
+    gen = torch.Generator().manual_seed(seed)
+    logits = torch.randn(B, K, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, K, (B,), generator=gen)
+    groups = torch.randint(0, NG, (B,), generator=gen)
+    if missing_group is not None:
+        groups[groups == missing_group] = (missing_group + 1) % NG
+    w = torch.rand(B, generator=gen, dtype=torch.float64) * 2
+    return logits, y, groups, w
+
+
+def _composed_ce(logits, y, groups, penalty, lam, w):
+    task = (w * F.cross_entropy(logits, y, reduction="none")).mean()
+    return task + lam * penalty(logits, y, groups, n_groups=NG)
+
+
+def _grads(fn, x):
+    x = x.clone().requires_grad_(True)
+    value = fn(x)
+    (g,) = torch.autograd.grad(value, x)
+    return value.detach(), g
+
+
+CLASSIFICATION_PENALTIES = [
+    DemographicParityLoss("l2"),
+    DemographicParityLoss("mi"),
+    EqualizedOddsLoss("l2"),
+    EqualizedOddsLoss("mi"),
+    IoUFairnessLoss(),
+    IoUFairnessLoss(pairwise=True),
+]
+
+
+@pytest.mark.parametrize("penalty", CLASSIFICATION_PENALTIES, ids=repr)
+@pytest.mark.parametrize("missing_group", [None, 1])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_penalties_match_composition(penalty, missing_group, weighted):
+    logits, y, groups, w = _batch(1, missing_group)
+    w = w if weighted else torch.ones(B, dtype=torch.float64)
+    lam = 0.7
+    fused, g_fused = _grads(
+        lambda x: penalized_task_loss(x, y, groups, penalty=penalty, lam=lam,
+                                      sample_weight=w if weighted else None, n_groups=NG), logits)
+    ref, g_ref = _grads(lambda x: _composed_ce(x, y, groups, penalty, lam, w), logits)
+    torch.testing.assert_close(fused, ref)
+    torch.testing.assert_close(g_fused, g_ref)
+    assert torch.isfinite(g_fused).all()
+
+
+def test_task_alone_equals_weighted_cross_entropy():
+    logits, y, groups, w = _batch(2)
+    for penalty, lam in [(None, 1.0), (DemographicParityLoss(), 0.0)]:
+        fused, g_fused = _grads(
+            lambda x, p=penalty, la=lam: penalized_task_loss(x, y, groups, penalty=p, lam=la,
+                                                             sample_weight=w), logits)
+        ref, g_ref = _grads(lambda x: (w * F.cross_entropy(x, y, reduction="none")).mean(),
+                            logits)
+        torch.testing.assert_close(fused, ref)
+        torch.testing.assert_close(g_fused, g_ref)
+
+
+def test_group_balanced_folds_into_row_weights():
+    logits, y, groups, w = _batch(3, missing_group=2)
+    lam = 2.0
+    fused, g_fused = _grads(
+        lambda x: penalized_task_loss(x, y, groups, penalty=GroupBalancedLoss(), lam=lam,
+                                      sample_weight=w, n_groups=NG), logits)
+
+    def composed(x):
+        per = F.cross_entropy(x, y, reduction="none")
+        return (w * per).mean() + lam * group_balanced_loss(per, groups, n_groups=NG,
+                                                            sample_weight=w)
+
+    ref, g_ref = _grads(composed, logits)
+    torch.testing.assert_close(fused, ref)
+    torch.testing.assert_close(g_fused, g_ref)
+
+
+def test_group_balanced_coefficients_give_the_loss():
+    per = torch.tensor([1.0, 3.0, 4.0, 0.5])
+    groups = torch.tensor([0, 0, 1, 2])
+    r = group_balanced_coefficients(groups, 4)
+    # groups 0, 1, 2 each weigh 1/3; group 0's two rows share its third
+    torch.testing.assert_close(r, torch.tensor([1 / 6, 1 / 6, 1 / 3, 1 / 3]))
+    torch.testing.assert_close(per @ r, group_balanced_loss(per, groups))
+
+
+@pytest.mark.parametrize("kind", ["ratio", "joint"])
+def test_binary_cross_entropy_with_bias_amplification(kind):
+    gen = torch.Generator().manual_seed(4)
+    logits = torch.randn(B, K, generator=gen, dtype=torch.float64)
+    Y = (torch.rand(B, K, generator=gen) < 0.4).double()
+    groups = torch.randint(0, NG, (B,), generator=gen)
+    w = torch.rand(B, generator=gen, dtype=torch.float64)
+    loss = BiasAmplificationLoss(kind=kind).fit(Y, groups, n_groups=NG).double()
+    fused, g_fused = _grads(
+        lambda x: penalized_task_loss(x, Y, groups, task="binary_cross_entropy", penalty=loss,
+                                      lam=0.3, sample_weight=w, n_groups=NG), logits)
+
+    def composed(x):
+        per = F.binary_cross_entropy_with_logits(x, Y, reduction="none").sum(1)
+        return (w * per).mean() + 0.3 * loss(x, None, groups, n_groups=NG)
+
+    ref, g_ref = _grads(composed, logits)
+    torch.testing.assert_close(fused, ref)
+    torch.testing.assert_close(g_fused, g_ref)
+
+
+@pytest.mark.parametrize("task", ["l1", "mse"])
+@pytest.mark.parametrize("penalty", [None, MeanParityLoss(), MAEParityLoss()], ids=repr)
+def test_regression_tasks(task, penalty):
+    gen = torch.Generator().manual_seed(5)
+    pred = torch.randn(B, 1, generator=gen, dtype=torch.float64)
+    y = torch.randn(B, generator=gen, dtype=torch.float64)
+    groups = torch.randint(0, NG, (B,), generator=gen)
+    w = torch.rand(B, generator=gen, dtype=torch.float64)
+    fused, g_fused = _grads(
+        lambda x: penalized_task_loss(x, y, groups, task=task, penalty=penalty, lam=0.4,
+                                      sample_weight=w, n_groups=NG), pred)
+
+    def composed(x):
+        err = x[:, 0] - y
+        per = err.abs() if task == "l1" else err * err
+        value = (w * per).mean()
+        if penalty is not None:
+            value = value + 0.4 * penalty(x, y, groups, n_groups=NG)
+        return value
+
+    ref, g_ref = _grads(composed, pred)
+    torch.testing.assert_close(fused, ref)
+    torch.testing.assert_close(g_fused, g_ref)
+
+
+def test_multi_output_regression_averages_outputs():
+    pred = torch.tensor([[1.0, 2.0], [0.0, 4.0]])
+    y = torch.tensor([[0.0, 0.0], [0.0, 0.0]])
+    # rows: (1 + 2) / 2 = 1.5 and (0 + 4) / 2 = 2; mean 1.75
+    assert float(penalized_task_loss(pred, y, task="l1")) == pytest.approx(1.75)
+
+
+def test_penalty_without_fused_form_is_added():
+    calls = []
+
+    def my_penalty(x, y, groups, n_groups=None):
+        calls.append(n_groups)
+        return (x[:, 0] ** 2).mean()
+
+    logits, y, groups, _ = _batch(6)
+    fused, g_fused = _grads(
+        lambda x: penalized_task_loss(x, y, groups, penalty=my_penalty, lam=0.5, n_groups=NG),
+        logits)
+    ref, g_ref = _grads(lambda x: F.cross_entropy(x, y) + 0.5 * (x[:, 0] ** 2).mean(), logits)
+    torch.testing.assert_close(fused, ref)
+    torch.testing.assert_close(g_fused, g_ref)
+    assert calls == [NG]
+
+
+def test_soft_groups_needing_grad_fall_back_to_autograd():
+    logits, y, _, _ = _batch(7)
+    soft = torch.softmax(torch.randn(B, NG, dtype=torch.float64), 1).requires_grad_(True)
+    value = penalized_task_loss(logits, y, soft, penalty=DemographicParityLoss(), lam=1.0)
+    (g_soft,) = torch.autograd.grad(value, soft)
+    assert torch.isfinite(g_soft).all() and g_soft.abs().sum() > 0
+
+
+def test_float32_and_half_outputs():
+    logits, y, groups, _ = _batch(8)
+    for dtype in (torch.float32, torch.bfloat16):
+        x = logits.to(dtype).requires_grad_(True)
+        value = penalized_task_loss(x, y, groups, penalty=EqualizedOddsLoss(), n_groups=NG)
+        assert value.dtype == torch.float32
+        value.backward()
+        assert x.grad.dtype == dtype and torch.isfinite(x.grad.float()).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"task": "hinge"}, ValueError, "task must be one of"),
+        ({"lam": -1.0}, ValueError, "lam must be a non-negative"),
+        ({"lam": True}, ValueError, "lam must be a non-negative"),
+        ({"penalty": AdversarialLoss()}, TypeError, "role 'penalty' or 'reweight'"),
+        ({"penalty": DemographicParityLoss(), "groups": None}, ValueError, "groups is None"),
+        ({"sample_weight": torch.ones(3)}, ValueError, "sample_weight must have shape"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    logits, y, groups, _ = _batch(9)
+    kw = {"groups": groups, **kwargs}
+    with pytest.raises(error, match=match):
+        penalized_task_loss(logits, y, **kw)
+
+
+def test_bad_outputs_and_targets():
+    logits, y, groups, _ = _batch(10)
+    with pytest.raises(ValueError, match="at least 2 columns"):
+        penalized_task_loss(logits[:, :1], y)
+    with pytest.raises(TypeError, match="floating point"):
+        penalized_task_loss(y.view(-1, 1).repeat(1, 2), y)
+    with pytest.raises(ValueError, match="integer class codes"):
+        penalized_task_loss(logits, y.double())
+    with pytest.raises(ValueError, match="shape of outputs"):
+        penalized_task_loss(logits, y, task="l1")
+    with pytest.raises(ValueError, match="codes in"):
+        penalized_task_loss(logits, y, groups + 10, penalty=DemographicParityLoss(),
+                            n_groups=NG)
