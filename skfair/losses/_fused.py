@@ -113,7 +113,17 @@ def apply_penalty(x, link, core, *args):
 # ---------------------------------------------------------------------------
 
 
-class CrossEntropyTask:
+class _Task:
+    """Base of the task losses: the penalty reads the link's output as it is."""
+
+    link = Identity
+
+    @staticmethod
+    def penalty_input(z):
+        return z
+
+
+class CrossEntropyTask(_Task):
     """Weighted cross-entropy on logits ``(B, K)`` with int64 targets; link softmax."""
 
     link = Softmax
@@ -127,10 +137,6 @@ class CrossEntropyTask:
         return value, P, (P, y_col, row_scale)
 
     @staticmethod
-    def penalty_input(z):
-        return z
-
-    @staticmethod
     def backward(state, grad, grad_z):
         P, y_col, row_scale = state
         g_rows = (row_scale * grad).unsqueeze(1)
@@ -142,7 +148,7 @@ class CrossEntropyTask:
         return gx.scatter_add_(1, y_col, g_rows.neg())
 
 
-class BinaryCrossEntropyTask:
+class BinaryCrossEntropyTask(_Task):
     """Weighted binary cross-entropy on logits ``(B, K)``, summed over labels; link sigmoid."""
 
     link = Sigmoid
@@ -155,10 +161,6 @@ class BinaryCrossEntropyTask:
         return value, P, (P, y, w)
 
     @staticmethod
-    def penalty_input(z):
-        return z
-
-    @staticmethod
     def backward(state, grad, grad_z):
         P, y, w = state
         gx = (P - y).mul_(w * grad)
@@ -167,14 +169,13 @@ class BinaryCrossEntropyTask:
         return gx
 
 
-class _RegressionTask:
+class _RegressionTask(_Task):
     """Weighted per-row error on outputs ``(B, n_outputs)``, averaged over outputs.
 
     The penalty reads the predictions themselves; a single output column is
     handed over as a ``(B,)`` vector.
     """
 
-    link = Identity
     square = False
 
     @classmethod
