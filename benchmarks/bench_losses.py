@@ -1,10 +1,13 @@
 """Training-step cost of each fairness loss over the plain task loss.
 
 One training step = forward + backward + Adam step of an MLP head on 512-d
-embeddings (batch 256 by default). For every fairness loss the step with
-``task + lam * fairness`` is timed side by side with the plain-task step,
-interleaved in blocks in alternating order within the same run, and the
-median over rounds of the per-round time ratio is printed (target <= 1.10).
+embeddings (``--module mlp``, default: the cheapest network the estimators
+train, where the fixed cost of a loss weighs most) or of skfair's
+``SmallCNN`` on 3x32x32 images (``--module cnn``), batch 256 by default.
+For every fairness loss the step with ``task + lam * fairness`` is timed
+side by side with the plain-task step, interleaved in blocks in alternating
+order within the same run, and the median over rounds of the per-round time
+ratio is printed (target <= 1.10).
 The plain task is ``torch.nn.functional``'s cross-entropy for the
 classification losses, binary cross-entropy for bias amplification
 (multi-label) and L1 for the regression losses (what the estimators compute
@@ -20,6 +23,7 @@ and ``objective_*`` (the fused task loss without a penalty).
 Run::
 
     .venv/bin/python benchmarks/bench_losses.py              # CPU
+    .venv/bin/python benchmarks/bench_losses.py --module cnn
     .venv/bin/python benchmarks/bench_losses.py --device cuda
 """
 
@@ -35,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from skfair.estimators import SmallCNN
 from skfair.losses import (
     AdversarialLoss,
     cooccurrence_ratio,
@@ -84,7 +89,11 @@ def make_step(name, args, device, data):
     base = baseline_of(name)
     task_loss = {"ce": "cross_entropy", "bce": "binary_cross_entropy", "l1": "l1"}[base]
     task = {"ce": "classification", "bce": "multilabel", "l1": "regression"}[base]
-    model = Body(args.dim, args.hidden, 1 if task == "regression" else args.classes)
+    n_out = 1 if task == "regression" else args.classes
+    if args.module == "cnn":
+        model = SmallCNN(3, n_out, channels=(16, 32), embedding_dim=args.hidden)
+    else:
+        model = Body(args.dim, args.hidden, n_out)
     torch_loss = TORCH_LOSSES.get(name)
     params = list(model.parameters())
     loss = None
@@ -97,7 +106,7 @@ def make_step(name, args, device, data):
         if loss.requires_fit:
             loss.fit(yml.reshape(-1, args.classes).cpu(), g.reshape(-1).cpu(), n_groups=G)
         if isinstance(loss, AdversarialLoss):
-            head = loss.make_head(args.hidden, G)
+            head = loss.make_head(args.hidden, G)  # both modules embed to args.hidden
             head.to(device)
             params += list(head.parameters())
         loss.to(device)
@@ -153,6 +162,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument(
+        "--module",
+        choices=["mlp", "cnn"],
+        default="mlp",
+        help="mlp: the MLP head on --dim embeddings (the cheapest step, where a loss's "
+        "fixed cost weighs most); cnn: skfair's SmallCNN (16, 32 channels) on "
+        "3 x --image-size x --image-size images",
+    )
+    parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--classes", type=int, default=10)
@@ -184,7 +202,10 @@ def main(argv=None):
     gen = torch.Generator().manual_seed(0)
     n_batches = 8
     B = args.batch
-    X = torch.randn(n_batches, B, args.dim, generator=gen)
+    if args.module == "cnn":
+        X = torch.rand(n_batches, B, 3, args.image_size, args.image_size, generator=gen)
+    else:
+        X = torch.randn(n_batches, B, args.dim, generator=gen)
     y = torch.randint(0, args.classes, (n_batches, B), generator=gen)
     yml = (torch.rand(n_batches, B, args.classes, generator=gen) < 0.3).float()
     yreg = torch.rand(n_batches, B, generator=gen) * 80
@@ -196,7 +217,8 @@ def main(argv=None):
 
     print(
         f"torch {torch.__version__} | {platform.processor() or platform.machine()} | "
-        f"device={device} | threads={torch.get_num_threads()} | batch={B} dim={args.dim} "
+        f"device={device} | threads={torch.get_num_threads()} | module={args.module} "
+        f"batch={B} input={tuple(X.shape[2:])} "
         f"hidden={args.hidden} classes={args.classes} groups={args.groups} clock={args.clock}"
     )
     steps = {}
