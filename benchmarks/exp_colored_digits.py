@@ -3,8 +3,8 @@
 Run: ``.venv/bin/python benchmarks/exp_colored_digits.py`` (every loss, seed 0; about
 2 minutes on one CPU core), ``... --seeds 0 1 2 --losses none eo_l2`` (the acceptance
 check on three seeds, with their mean), ``... --features pixels`` or
-``... --features cnn`` (a CNN trained end to end on the pixels; 20-40 s per fit on one
-CPU core: about 3 minutes per seed for ``--losses none eo_l2``, 15 for every loss);
+``... --features cnn`` (a CNN trained end to end on the pixels; about 20 s per fit on one
+CPU core: about 2.5 minutes per seed for ``--losses none eo_l2``, 11 for every loss);
 ``--valid unbiased`` or ``--valid both`` for the unbiased-validation protocol.
 
 Setup
@@ -30,13 +30,14 @@ digit's shape separately per colour channel, from the 5% of rows in a
 non-label colour; expect low accuracy for every model.
 ``cnn``: the raw RGB images ``(n, 3, 16, 16)`` and ``FairNetClassifier(module="cnn")``
 (``SmallCNN`` with three conv blocks of 32, 64, 128 channels, trained from scratch, no
-hand-made feature), 15 epochs, ``batch_sampling="group_class_balanced"`` so that every
-(class, colour) cell is in every batch for every loss and for ``lam=0`` alike (the
-conflicting cells have about 3 rows each in the fit part, so this also shows them far
-more often than random batches do). A reference row ``none (random batches)`` gives the
-same CNN at ``lam=0`` with plain shuffled batches, and a row ``(colour-blind)`` the same
-CNN at ``lam=0`` on the one-channel stroke map (max over RGB, scaled to 1 per image), i.e.
-what a CNN that cannot see colour reaches on this test split.
+hand-made feature), Adam with ``lr=3e-3``, 15 epochs,
+``batch_sampling="group_class_balanced"`` so that every (class, colour) cell is in every
+batch for every loss and for ``lam=0`` alike (the conflicting cells have about 3 rows
+each in the fit part, so this also shows them far more often than random batches do). A
+reference row ``none (random batches)`` gives the same CNN at ``lam=0`` with plain
+shuffled batches, and a row ``(colour-blind)`` the same CNN at ``lam=0`` on the
+one-channel stroke map (max over RGB, scaled to 1 per image), i.e. what a CNN that
+cannot see colour reaches on this test split.
 
 Protocol
 --------
@@ -84,15 +85,38 @@ Protocol
    ``F_colour`` that the test split's finite size allows a model that cannot
    use colour at all.
 
-Changes to the ``--features cnn`` protocol (decided before any run of this
-version, on the grounds given here; the earlier version's per-``lam`` test
-figures had been seen, e.g. that ``lam=1`` beat the chosen 0.3 on seed 0, so
-this is not a blind choice): ``GRIDS_CNN`` went from three values per loss
-(eo_l2: 0.3, 1, 3) to four (eo_l2: 0.3, 1, 3, 10), the same budget for every
-loss; the selection rule of step 3 replaced the worst-group balanced recall
-(for every feature kind); ``--valid`` added. Architecture, epochs (15),
-sampling and learning rate are unchanged and the same for ``lam=0`` and every
-loss.
+Changes to the ``--features cnn`` protocol, each applied to ``lam=0`` and every loss
+alike (the earlier version's per-``lam`` test figures had been seen, e.g. that ``lam=1``
+beat the chosen 0.3 on seed 0, so these are not blind choices; the reasons are given):
+
+- ``GRIDS_CNN``: four values per loss instead of three (eo_l2: 0.3, 1, 3, 10 instead of
+  0.3, 1, 3), the same budget for every loss.
+- The selection rule of step 3 replaced the worst-group balanced recall (for every
+  feature kind): that rule scores only an accuracy-like quantity, the acceptance asks
+  for the largest ``F`` at a cost of at most 2 accuracy points. ``--valid`` added.
+- Columns ``tl_end`` / ``tl_min``: the last-epoch and the lowest per-epoch training
+  loss of every fit, and ``--lr``. Unchanged defaults (``lr=3e-3``, 15 epochs), but note:
+  with a fairness term the CNN's training loss is often non-monotone with late spikes
+  (seed 0, eo_l2, ``lam=1``: 0.33 at epoch 14, 3.48 at epoch 15, the model that is
+  kept), so one fit's test figures depend on where a spike lands (the same fit gave
+  test accuracy 0.72 or 0.42 across a floating-point-level change of the loss
+  implementation). ``--lr 1e-3 --epochs 30`` was tried for every model alike (training
+  losses monotone at 1e-3 over 15 epochs but still falling); spikes remained (4 of 12
+  penalised fits over seeds 0-2 ended at more than 1.5 times their lowest training
+  loss) and EO-L2 still missed the target on seeds 0 and 2 and on the mean, so the
+  cheaper default was kept.
+
+Measured (one CPU core, skfair at commit e7a7a20, the fused task + penalty loss;
+``--features cnn --seeds 0 1 2 --losses none eo_l2 --valid both``): with either
+validation protocol EO-L2 misses the ``F_colour`` target on seeds 0 and 2 (no value of
+the grid reaches it there, whatever the rule), so the acceptance is not met on pixels.
+The colour-blind CNN's ``F_colour`` (0.89-0.96) shows how little room the halfway target
+leaves when the ``lam=0`` model's ``F_colour`` is already 0.75-0.78 (seed 2).
+
+``--early-stopping PATIENCE`` trains every model (``lam=0`` included) with
+``valid_split=0.1`` and early stopping on the validation loss, keeping the best
+epoch (against the training-loss spikes that the fairness terms cause at
+``lr=3e-3``; it stops most CNN fits after a few epochs, so it is off by default).
 
 Acceptance (issue 6): EO-L2 with the tuned ``lam`` reaches ``F_colour`` at
 least halfway from the ``lam=0`` model's to 1, at a cost of at most 2
@@ -269,12 +293,16 @@ def run_seed(args, seed):
     if args.features == "cnn":
         base_kw = dict(module="cnn", module_params=dict(channels=(32, 64, 128)),
                        batch_sampling="group_class_balanced", max_epochs=args.epochs or 15,
-                       lr=3e-3, batch_size=256, device="cpu", random_state=seed)
+                       lr=args.lr or 3e-3, batch_size=256, device="cpu", random_state=seed)
         grids = GRIDS_CNN
     else:
-        base_kw = dict(hidden_sizes=(128,), max_epochs=args.epochs or 30, lr=1e-3,
+        base_kw = dict(hidden_sizes=(128,), max_epochs=args.epochs or 30, lr=args.lr or 1e-3,
                        batch_size=256, device="cpu", random_state=seed)
         grids = GRIDS
+    if args.early_stopping:
+        # every model alike: a group-stratified 10% of the fit part is held out inside the
+        # estimator and the epoch with the lowest validation loss is kept
+        base_kw.update(valid_split=0.1, early_stopping=args.early_stopping)
     # validation figures per protocol: (accuracy estimate, F estimate)
     val_fns = {
         "biased": lambda p: (
@@ -287,7 +315,7 @@ def run_seed(args, seed):
     ref = {}
     head = "".join(f"{'acc_' + p[0] + 'v':>8}{'F_' + p[0] + 'v':>7}" for p in protocols)
     print(f"{'loss':<15}{'lam':>7}{'wgr_bv':>8}{head}{'acc':>8}{'F_colour':>10}"
-          f"{'F_align':>9}{'fit_s':>7}")
+          f"{'F_align':>9}{'tl_end':>7}{'tl_min':>7}{'fit_s':>7}")
     losses = ["none", *(loss for loss in args.losses if loss != "none")]
     for loss in losses:
         cands = {proto: [] for proto in protocols}
@@ -309,8 +337,10 @@ def run_seed(args, seed):
                 va, vf = val_fns[proto](pv if proto == "biased" else clf.predict(X_uv))
                 cands[proto].append((va, vf, row))
                 line += f"{va:>8.3f}{vf:>7.3f}"
+            tl = [h["train_loss"] for h in clf.net_.history]
             print(f"{loss:<15}{lam:>7g}{wgr:>8.3f}{line}{row['acc']:>8.3f}"
-                  f"{row['F_colour']:>10.3f}{row['F_align']:>9.3f}{fit_s:>7.1f}", flush=True)
+                  f"{row['F_colour']:>10.3f}{row['F_align']:>9.3f}{tl[-1]:>7.2f}"
+                  f"{min(tl):>7.2f}{fit_s:>7.1f}", flush=True)
         for proto in protocols:
             if loss == "none":
                 ref[proto] = cands[proto][0]
@@ -363,6 +393,11 @@ def main():
     parser.add_argument("--n-samples", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=None,
                         help="default 30 (MLP features), 15 (cnn)")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="Adam's learning rate; default 1e-3 (MLP features), 3e-3 (cnn)")
+    parser.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
+                        help="train every model with valid_split=0.1 and early stopping "
+                        "(patience in epochs), keeping the epoch of lowest validation loss")
     parser.add_argument("--losses", nargs="*", default=list(GRIDS))
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--valid", choices=["biased", "unbiased", "both"], default="biased",
