@@ -79,7 +79,6 @@ def _cmd_benchmark(args):
     if args.data_dir is not None and args.dataset == "colored_digits":
         raise CLIError("--data-dir is not used by colored_digits (embedded); pick --dataset "
                        "utkface, fairface, adult or compas")
-    from skfair.benchmark._data import DataError
     from skfair.benchmark._methods import MethodError, resolve_methods
 
     try:
@@ -87,13 +86,27 @@ def _cmd_benchmark(args):
     except MethodError as exc:
         raise CLIError(str(exc)) from None
     device = _resolve_device(args.device)
-    if args.threads is not None:
-        import torch
+    if args.threads is None:
+        return _run(args, methods, device)
+    import torch
+    from threadpoolctl import threadpool_limits
 
-        torch.set_num_threads(args.threads)
+    # torch and the BLAS / OpenMP pools of numpy, scikit-learn and fairlearn get the same
+    # count, so that every method runs with the same threads; restored afterwards
+    before = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    try:
+        with threadpool_limits(limits=args.threads):
+            return _run(args, methods, device)
+    finally:
+        torch.set_num_threads(before)
 
+
+def _run(args, methods, device):
+    """The benchmark proper (after argument checks and thread settings)."""
     from skfair.benchmark import DataConfig, machine_info, prepare_data, run_benchmark
     from skfair.benchmark import write_report as _write
+    from skfair.benchmark._data import DataError
 
     started = time.time()
     out = Path(args.out) if args.out else None
@@ -201,7 +214,10 @@ def _add_benchmark(sub):
                    help="colored_digits: colour-label agreement in training (default 0.95)")
     p.add_argument("--n-samples", type=int, default=None,
                    help="colored_digits size (default 3000); real data: subsample to this")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads of torch and of the BLAS/OpenMP pools that numpy, "
+                   "scikit-learn and fairlearn use (every method alike; default: the "
+                   "libraries' own defaults)")
     p.add_argument("--quick", action="store_true",
                    help="tiny configuration (a smoke test in well under a minute)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

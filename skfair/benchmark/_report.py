@@ -19,6 +19,17 @@ __all__ = ["machine_info", "write_report"]
 _FAMILY_COLORS = {"baseline": "black", "skfair": "tab:blue", "fairlearn": "tab:orange"}
 
 
+def _blas_threads():
+    """Thread counts of the BLAS pools loaded in this process (e.g. ``"2"``), or ``""``."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        return ""
+    counts = sorted({str(p["num_threads"]) for p in threadpool_info()
+                     if p.get("user_api") == "blas"})
+    return "/".join(counts)
+
+
 def machine_info(device="cpu"):
     """CPU, GPU, library versions and load: what the timings were measured on.
 
@@ -63,9 +74,11 @@ def machine_info(device="cpu"):
         load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     except OSError:  # pragma: no cover
         load = "n/a"
+    blas = _blas_threads()
     return {
         "cpu": cpu,
-        "cpu_cores": f"{os.cpu_count()} ({usable} usable), torch threads {torch.get_num_threads()}",
+        "cpu_cores": f"{os.cpu_count()} ({usable} usable), torch threads {torch.get_num_threads()}"
+        + (f", BLAS threads {blas}" if blas else ""),
         "gpu": gpu,
         "device": device,
         "load_average": load,

@@ -167,3 +167,34 @@ def test_utkface_quick_run(utkface_dir, tmp_path):
     assert "`attribute_aware` not run" in text and "handed the label" in text
     assert "trained from scratch" in text and "training split only" in text
     assert (out / "heatmap_baseline.png").is_file()
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+
+def test_threads_limit_torch_and_blas_alike_then_restore(tmp_path, monkeypatch):
+    import torch
+
+    import skfair._cli as cli
+
+    seen = {}
+
+    def spy(args, methods, device):
+        seen["torch"], seen["blas"] = torch.get_num_threads(), _blas_threads()
+        return 0
+
+    torch_before, blas_before = torch.get_num_threads(), _blas_threads()
+    monkeypatch.setattr(cli, "_run", spy)
+    assert main(["benchmark", "--threads", "1", "--quiet", "--out", str(tmp_path)]) == 0
+    assert seen["torch"] == 1
+    assert seen["blas"] <= {1}  # every BLAS pool loaded (numpy's at least) runs one thread
+    assert torch.get_num_threads() == torch_before and _blas_threads() == blas_before
+
+
+def test_report_states_the_threads(quick_run):
+    _, out = quick_run
+    text = (out / "report.md").read_text()
+    assert "torch threads 1" in text and "BLAS threads 1" in text
