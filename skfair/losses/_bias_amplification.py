@@ -198,8 +198,9 @@ def _prepare_target(b_train, dtype, device):
     return torch.where(finite, b_train, torch.zeros_like(b_train)), finite.to(dtype)
 
 
-def _bias_amplification(x, groups, b_train, n_groups, kind, from_logits, prepared=None,
-                        parts_only=False):
+def _ba_parts(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
+    """Validated inputs ``(core, (G, target, finite, ratio))``; ``core`` is None when the
+    group matrix needs gradients (plain autograd)."""
     x = check_probs(x, "logits" if from_logits else "probs")
     kind = _check_kind(kind)
     n_samples, n_labels = x.shape
@@ -215,17 +216,20 @@ def _bias_amplification(x, groups, b_train, n_groups, kind, from_logits, prepare
     elif n_groups != target.shape[1]:
         raise ValueError(f"n_groups={n_groups} does not match b_train's {target.shape[1]} columns.")
     G, _ = group_matrix(groups, n_samples, n_groups, dtype=x.dtype, device=x.device)
-    if parts_only:
-        return None if G.requires_grad else (_BiasAmplificationCore,
-                                             (G, target, finite, kind == "ratio"))
-    if not G.requires_grad:
-        return apply_penalty(x, Sigmoid if from_logits else Identity, _BiasAmplificationCore,
-                             G, target, finite, kind == "ratio")
+    core = None if G.requires_grad else _BiasAmplificationCore
+    return core, (G, target, finite, kind == "ratio")
+
+
+def _bias_amplification(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
+    core, args = _ba_parts(x, groups, b_train, n_groups, kind, from_logits, prepared)
+    if core is not None:
+        return apply_penalty(x, Sigmoid if from_logits else Identity, core, *args)
+    G, target, finite, ratio = args
     probs = torch.sigmoid(x) if from_logits else x
     mask = finite * (G.sum(0) > 0)
     num = probs.T @ G
-    if kind == "joint":
-        b_pred = num / n_samples
+    if not ratio:
+        b_pred = num / x.shape[0]
     else:
         den = probs.sum(0, keepdim=True).T  # (K, 1)
         has_mass = den > 0

@@ -312,21 +312,22 @@ def demographic_parity_loss(probs, groups, kind="l2", *, n_groups=None):
     return _demographic_parity(probs, groups, kind, n_groups, from_logits=False)
 
 
-def _demographic_parity(x, groups, kind, n_groups, from_logits):
+def _dp_parts(x, groups, kind, n_groups, from_logits=True):
+    """Validated inputs: ``(_DPCore, args)`` for the fused path, or ``(None, args)`` of
+    the autograd reference when the group matrix needs gradients."""
     x = check_probs(x, "logits" if from_logits else "probs")
     kind = _check_kind(kind)
     G, _ = group_matrix(groups, x.shape[0], n_groups, dtype=x.dtype, device=x.device)
     if G.requires_grad:
-        return _dp_reference(softmax_rows(x) if from_logits else x, G, kind)
-    return apply_penalty(x, _link(from_logits), _DPCore, G, kind == "mi")
+        return None, (softmax_rows(x) if from_logits else x, G, kind)
+    return _DPCore, (G, kind == "mi")
 
 
-def _dp_parts(x, groups, kind, n_groups):
-    """``(core, args)`` of the fused path for logits ``x``, or None (reference path)."""
-    x = check_probs(x, "logits")
-    kind = _check_kind(kind)
-    G, _ = group_matrix(groups, x.shape[0], n_groups, dtype=x.dtype, device=x.device)
-    return None if G.requires_grad else (_DPCore, (G, kind == "mi"))
+def _demographic_parity(x, groups, kind, n_groups, from_logits):
+    core, args = _dp_parts(x, groups, kind, n_groups, from_logits)
+    if core is None:
+        return _dp_reference(*args)
+    return apply_penalty(x, _link(from_logits), core, *args)
 
 
 def _prepare_targets(probs, y, groups, n_groups):
@@ -385,24 +386,22 @@ def equalized_odds_loss(probs, y, groups, kind="l2", *, n_groups=None):
     return _equalized_odds(probs, y, groups, kind, n_groups, from_logits=False)
 
 
-def _equalized_odds(x, y, groups, kind, n_groups, from_logits):
+def _eo_parts(x, y, groups, kind, n_groups, from_logits=True):
+    """Validated inputs: ``(_EOCore, args)`` for the fused path, or ``(None, args)`` of
+    the autograd reference when the group matrix needs gradients."""
     x = check_probs(x, "logits" if from_logits else "probs")
     kind = _check_kind(kind)
     Y, G = _prepare_targets(x, y, groups, n_groups)
     if G.requires_grad:
-        return _eo_reference(softmax_rows(x) if from_logits else x, Y, G, kind)
-    return apply_penalty(x, _link(from_logits), _EOCore, _cell_matrix(Y, G), G.shape[1],
-                         kind == "mi")
-
-
-def _eo_parts(x, y, groups, kind, n_groups):
-    """``(core, args)`` of the fused path for logits ``x``, or None (reference path)."""
-    x = check_probs(x, "logits")
-    kind = _check_kind(kind)
-    Y, G = _prepare_targets(x, y, groups, n_groups)
-    if G.requires_grad:
-        return None
+        return None, (softmax_rows(x) if from_logits else x, Y, G, kind)
     return _EOCore, (_cell_matrix(Y, G), G.shape[1], kind == "mi")
+
+
+def _equalized_odds(x, y, groups, kind, n_groups, from_logits):
+    core, args = _eo_parts(x, y, groups, kind, n_groups, from_logits)
+    if core is None:
+        return _eo_reference(*args)
+    return apply_penalty(x, _link(from_logits), core, *args)
 
 
 def _soft_iou(probs, y, groups, n_groups=None):
@@ -473,20 +472,20 @@ def iou_fairness_loss(probs, y, groups, pairwise=False, *, n_groups=None):
     return _iou_fairness(probs, y, groups, pairwise, n_groups, from_logits=False)
 
 
-def _iou_fairness(x, y, groups, pairwise, n_groups, from_logits):
+def _iou_parts(x, y, groups, pairwise, n_groups, from_logits=True):
+    """Validated inputs: ``(_IoUCore, args)`` for the fused path, or ``(None, args)`` of
+    the autograd reference when the group matrix needs gradients."""
     if not isinstance(pairwise, bool):
         raise TypeError(f"pairwise must be a bool, got {pairwise!r}.")
     x = check_probs(x, "logits" if from_logits else "probs")
     Y, G = _prepare_targets(x, y, groups, n_groups)
     if G.requires_grad:
-        return _iou_reference(softmax_rows(x) if from_logits else x, Y, G, pairwise)
-    return apply_penalty(x, _link(from_logits), _IoUCore, Y, G, pairwise)
+        return None, (softmax_rows(x) if from_logits else x, Y, G, pairwise)
+    return _IoUCore, (Y, G, pairwise)
 
 
-def _iou_parts(x, y, groups, pairwise, n_groups):
-    """``(core, args)`` of the fused path for logits ``x``, or None (reference path)."""
-    if not isinstance(pairwise, bool):
-        raise TypeError(f"pairwise must be a bool, got {pairwise!r}.")
-    x = check_probs(x, "logits")
-    Y, G = _prepare_targets(x, y, groups, n_groups)
-    return None if G.requires_grad else (_IoUCore, (Y, G, pairwise))
+def _iou_fairness(x, y, groups, pairwise, n_groups, from_logits):
+    core, args = _iou_parts(x, y, groups, pairwise, n_groups, from_logits)
+    if core is None:
+        return _iou_reference(*args)
+    return apply_penalty(x, _link(from_logits), core, *args)

@@ -35,7 +35,12 @@ import torch
 from torch import nn
 
 from ._adversarial import AdversarialHead, adversarial_loss
-from ._bias_amplification import _bias_amplification, _prepare_target, cooccurrence_ratio
+from ._bias_amplification import (
+    _ba_parts,
+    _bias_amplification,
+    _prepare_target,
+    cooccurrence_ratio,
+)
 from ._fairness import (
     _demographic_parity,
     _dp_parts,
@@ -140,6 +145,20 @@ class FairnessLoss(nn.Module):
     def _groups_count(self, n_groups):
         return self.n_groups if n_groups is None else n_groups
 
+    def _need_y(self, y):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} needs the targets: y is None.")
+        return y
+
+    def _softmax_parts(self, parts_of, input, *args):
+        """``(Softmax, core, args)`` of a class-probability penalty on the logits
+        ``input``, or None (probabilities given, a single binary column, or a
+        group matrix that needs gradients)."""
+        if not (getattr(self, "from_logits", False) and input.ndim == 2 and input.shape[1] > 1):
+            return None
+        core, core_args = parts_of(_as_float(input), *args)
+        return None if core is None else (Softmax, core, core_args)
+
     def _penalty_parts(self, input, y, groups, n_groups):
         """The fused form of this penalty, for :func:`penalized_task_loss`.
 
@@ -185,11 +204,9 @@ class DemographicParityLoss(FairnessLoss):
         self.from_logits = from_logits
 
     def _penalty_parts(self, input, y, groups, n_groups):
-        if not (self.from_logits and input.ndim == 2 and input.shape[1] > 1):
-            return None
-        parts = _dp_parts(_as_float(input), _require_groups(groups, "DemographicParityLoss"),
-                          self.kind, self._groups_count(n_groups))
-        return None if parts is None else (Softmax, *parts)
+        return self._softmax_parts(_dp_parts, input,
+                                   _require_groups(groups, "DemographicParityLoss"),
+                                   self.kind, self._groups_count(n_groups))
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         return _demographic_parity(
@@ -232,20 +249,14 @@ class EqualizedOddsLoss(FairnessLoss):
         self.from_logits = from_logits
 
     def _penalty_parts(self, input, y, groups, n_groups):
-        if y is None:
-            raise ValueError("EqualizedOddsLoss needs the targets: y is None.")
-        if not (self.from_logits and input.ndim == 2 and input.shape[1] > 1):
-            return None
-        parts = _eo_parts(_as_float(input), y, _require_groups(groups, "EqualizedOddsLoss"),
-                          self.kind, self._groups_count(n_groups))
-        return None if parts is None else (Softmax, *parts)
+        return self._softmax_parts(_eo_parts, input, self._need_y(y),
+                                   _require_groups(groups, "EqualizedOddsLoss"),
+                                   self.kind, self._groups_count(n_groups))
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
-        if y is None:
-            raise ValueError("EqualizedOddsLoss needs the targets: y is None.")
         return _equalized_odds(
             _class_input(input, self.from_logits),
-            y,
+            self._need_y(y),
             _require_groups(groups, "EqualizedOddsLoss"),
             self.kind,
             self._groups_count(n_groups),
@@ -283,20 +294,14 @@ class IoUFairnessLoss(FairnessLoss):
         self.from_logits = from_logits
 
     def _penalty_parts(self, input, y, groups, n_groups):
-        if y is None:
-            raise ValueError("IoUFairnessLoss needs the targets: y is None.")
-        if not (self.from_logits and input.ndim == 2 and input.shape[1] > 1):
-            return None
-        parts = _iou_parts(_as_float(input), y, _require_groups(groups, "IoUFairnessLoss"),
-                           self.pairwise, self._groups_count(n_groups))
-        return None if parts is None else (Softmax, *parts)
+        return self._softmax_parts(_iou_parts, input, self._need_y(y),
+                                   _require_groups(groups, "IoUFairnessLoss"),
+                                   self.pairwise, self._groups_count(n_groups))
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
-        if y is None:
-            raise ValueError("IoUFairnessLoss needs the targets: y is None.")
         return _iou_fairness(
             _class_input(input, self.from_logits),
-            y,
+            self._need_y(y),
             _require_groups(groups, "IoUFairnessLoss"),
             self.pairwise,
             self._groups_count(n_groups),
@@ -537,12 +542,11 @@ class BiasAmplificationLoss(FairnessLoss):
             return None
         input = _as_float(input)
         b, prepared = self._target(input)
-        parts = _bias_amplification(
+        core, args = _ba_parts(
             input, _require_groups(groups, "BiasAmplificationLoss"), b,
             self._groups_count(n_groups), self.kind, from_logits=True, prepared=prepared,
-            parts_only=True,
         )
-        return None if parts is None else (Sigmoid, *parts)
+        return None if core is None else (Sigmoid, core, args)
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         input = _as_float(input)
@@ -582,9 +586,10 @@ class MeanParityLoss(FairnessLoss):
         super().__init__(n_groups=n_groups)
 
     def _penalty_parts(self, input, y, groups, n_groups):
-        parts = _mean_parity_parts(_as_float(input), _require_groups(groups, "MeanParityLoss"),
-                                   self._groups_count(n_groups))
-        return None if parts is None else (Identity, *parts)
+        core, (_, G) = _mean_parity_parts(_as_float(input),
+                                          _require_groups(groups, "MeanParityLoss"),
+                                          self._groups_count(n_groups))
+        return None if core is None else (Identity, core, (G,))
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         return group_mean_parity_loss(
@@ -618,18 +623,15 @@ class MAEParityLoss(FairnessLoss):
         super().__init__(n_groups=n_groups)
 
     def _penalty_parts(self, input, y, groups, n_groups):
-        if y is None:
-            raise ValueError("MAEParityLoss needs the targets: y is None.")
-        parts = _mae_parity_parts(_as_float(input), y, _require_groups(groups, "MAEParityLoss"),
-                                  self._groups_count(n_groups))
-        return None if parts is None else (Identity, *parts)
+        core, (_, y, G) = _mae_parity_parts(_as_float(input), self._need_y(y),
+                                            _require_groups(groups, "MAEParityLoss"),
+                                            self._groups_count(n_groups))
+        return None if core is None else (Identity, core, (y, G))
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
-        if y is None:
-            raise ValueError("MAEParityLoss needs the targets: y is None.")
         return group_mae_parity_loss(
             _as_float(input),
-            y,
+            self._need_y(y),
             _require_groups(groups, "MAEParityLoss"),
             n_groups=self._groups_count(n_groups),
         )

@@ -96,19 +96,19 @@ def group_mean_parity_loss(pred, groups, *, n_groups=None):
     >>> float(group_mean_parity_loss(pred, torch.tensor([0, 0, 1, 1])))
     50.0
     """
-    pred = check_vector(pred, None, "pred")
-    G, _ = group_matrix(groups, pred.shape[0], n_groups, dtype=pred.dtype, device=pred.device)
-    if G.requires_grad:
-        means, present = _group_means(pred, G)
-        return ((means - pred.mean()).pow(2) * present).sum()
-    return apply_penalty(pred, Identity, _MeanParityCore, G)
+    core, args = _mean_parity_parts(pred, groups, n_groups)
+    if core is None:
+        means, present = _group_means(*args)
+        return ((means - args[0].mean()).pow(2) * present).sum()
+    return apply_penalty(args[0], Identity, core, *args[1:])
 
 
 def _mean_parity_parts(pred, groups, n_groups):
-    """``(core, args)`` of the fused path for predictions ``pred``, or None."""
+    """Validated inputs: ``(_MeanParityCore, (pred, G))`` for the fused path, or
+    ``(None, (pred, G))`` when the group matrix needs gradients (plain autograd)."""
     pred = check_vector(pred, None, "pred")
     G, _ = group_matrix(groups, pred.shape[0], n_groups, dtype=pred.dtype, device=pred.device)
-    return None if G.requires_grad else (_MeanParityCore, (G,))
+    return (None if G.requires_grad else _MeanParityCore), (pred, G)
 
 
 def group_mae_parity_loss(pred, y, groups, *, n_groups=None):
@@ -143,13 +143,9 @@ def group_mae_parity_loss(pred, y, groups, *, n_groups=None):
     >>> float(group_mae_parity_loss(pred, y, torch.tensor([0, 0, 1, 1])))
     1.5
     """
-    pred = check_vector(pred, None, "pred")
-    if isinstance(y, torch.Tensor):
-        y = y.to(dtype=pred.dtype, device=pred.device)
-    y = check_vector(y, pred.shape[0], "y")
-    G, _ = group_matrix(groups, pred.shape[0], n_groups, dtype=pred.dtype, device=pred.device)
-    if not (G.requires_grad or y.requires_grad):
-        return apply_penalty(pred, Identity, _MAEParityCore, y, G)
+    core, (pred, y, G) = _mae_parity_parts(pred, y, groups, n_groups)
+    if core is not None:
+        return apply_penalty(pred, Identity, core, y, G)
     mae, present = _group_means((pred - y).abs(), G)
     mask = present.to(pred.dtype)
     pair_mask = mask.unsqueeze(0) * mask.unsqueeze(1)
@@ -159,8 +155,11 @@ def group_mae_parity_loss(pred, y, groups, *, n_groups=None):
 
 
 def _mae_parity_parts(pred, y, groups, n_groups):
-    """``(core, args)`` of the fused path for predictions ``pred``, or None."""
+    """Validated inputs ``(core, (pred, y, G))``; ``core`` is ``_MAEParityCore``, or None
+    when the group matrix or the targets need gradients (plain autograd)."""
     pred = check_vector(pred, None, "pred")
-    y = check_vector(y.to(dtype=pred.dtype, device=pred.device), pred.shape[0], "y")
+    if isinstance(y, torch.Tensor):
+        y = y.to(dtype=pred.dtype, device=pred.device)
+    y = check_vector(y, pred.shape[0], "y")
     G, _ = group_matrix(groups, pred.shape[0], n_groups, dtype=pred.dtype, device=pred.device)
-    return None if (G.requires_grad or y.requires_grad) else (_MAEParityCore, (y, G))
+    return (None if (G.requires_grad or y.requires_grad) else _MAEParityCore), (pred, y, G)
