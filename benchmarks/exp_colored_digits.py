@@ -262,6 +262,13 @@ def run_seed(args, seed):
     data = make_colored_digits(bias=0.95, split="both", image_size=16,
                                n_samples=args.n_samples, random_state=seed)
     train, test = data["train"], data["test"]
+    if args.test_samples:
+        # a larger test split from the same test pool of source digits (the pools depend on
+        # random_state only): more rendered copies, so less sampling noise in F_colour
+        test = make_colored_digits(bias=0.95, split="test", image_size=16,
+                                   n_samples=int(round(args.test_samples / 0.3)),
+                                   random_state=seed)
+        assert np.isin(test.frame["source_index"], data["test"].frame["source_index"]).all()
     label_colour = data["label_colors"]
     X, y = features(train, args.features), np.asarray(train.target)
     colour = train.sensitive["color"].astype(str).to_numpy()
@@ -299,6 +306,8 @@ def run_seed(args, seed):
         base_kw = dict(hidden_sizes=(128,), max_epochs=args.epochs or 30, lr=args.lr or 1e-3,
                        batch_size=256, device="cpu", random_state=seed)
         grids = GRIDS
+    if args.batch_sampling:
+        base_kw["batch_sampling"] = args.batch_sampling
     if args.early_stopping:
         # every model alike: a group-stratified 10% of the fit part is held out inside the
         # estimator and the epoch with the lowest validation loss is kept
@@ -391,6 +400,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--features", choices=["embedding", "pixels", "cnn"], default="embedding")
     parser.add_argument("--n-samples", type=int, default=10000)
+    parser.add_argument("--test-samples", type=int, default=None,
+                        help="size of the unbiased test split (default: 30%% of "
+                        "--n-samples); drawn from the same test pool of source digits")
     parser.add_argument("--epochs", type=int, default=None,
                         help="default 30 (MLP features), 15 (cnn)")
     parser.add_argument("--lr", type=float, default=None,
@@ -398,6 +410,10 @@ def main():
     parser.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE",
                         help="train every model with valid_split=0.1 and early stopping "
                         "(patience in epochs), keeping the epoch of lowest validation loss")
+    parser.add_argument("--batch-sampling", default=None,
+                        choices=["random", "group_balanced", "group_class_balanced"],
+                        help="FairNetClassifier's batch_sampling for every model (lam=0 "
+                        "included); default random (MLP features), group_class_balanced (cnn)")
     parser.add_argument("--losses", nargs="*", default=list(GRIDS))
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--valid", choices=["biased", "unbiased", "both"], default="biased",

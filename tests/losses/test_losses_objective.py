@@ -227,3 +227,29 @@ def test_bad_outputs_and_targets():
     with pytest.raises(ValueError, match="codes in"):
         penalized_task_loss(logits, y, groups + 10, penalty=DemographicParityLoss(),
                             n_groups=NG)
+
+
+@pytest.mark.parametrize("fused", ["objective", "penalty"])
+def test_create_graph_gives_first_order_grads_and_refuses_second_order(fused):
+    # an ordinary backward pass skips once_differentiable's bookkeeping; under
+    # create_graph=True the fused node still gives the first-order gradient, and
+    # differentiating that gradient again is an error, never a silently wrong value
+    logits, y, groups, _ = _batch()
+    penalty = EqualizedOddsLoss("l2")
+
+    def fn(x):
+        if fused == "objective":
+            return penalized_task_loss(x, y, groups, penalty=penalty, lam=0.7, n_groups=NG)
+        return penalty(x, y, groups, n_groups=NG)
+
+    _, expected = _grads(fn, logits)
+    x = logits.clone().requires_grad_(True)
+    scale = torch.tensor(2.0, dtype=x.dtype, requires_grad=True)  # upstream grad needs grad
+    (g,) = torch.autograd.grad(fn(x) * scale, x, create_graph=True)
+    torch.testing.assert_close(g, 2 * expected)
+    assert g.requires_grad
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        g.sum().backward()
+    x = logits.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(fn(x), x)
+    assert not g.requires_grad
