@@ -308,6 +308,8 @@ def run_seed(args, seed):
         grids = GRIDS
     if args.batch_sampling:
         base_kw["batch_sampling"] = args.batch_sampling
+    if args.max_grad_norm:
+        base_kw["max_grad_norm"] = args.max_grad_norm
     if args.early_stopping:
         # every model alike: a group-stratified 10% of the fit part is held out inside the
         # estimator and the epoch with the lowest validation loss is kept
@@ -414,6 +416,9 @@ def main():
                         choices=["random", "group_balanced", "group_class_balanced"],
                         help="FairNetClassifier's batch_sampling for every model (lam=0 "
                         "included); default random (MLP features), group_class_balanced (cnn)")
+    parser.add_argument("--max-grad-norm", type=float, default=None,
+                        help="FairNetClassifier's max_grad_norm (gradient-norm clipping) "
+                        "for every model, lam=0 included; default none")
     parser.add_argument("--losses", nargs="*", default=list(GRIDS))
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--valid", choices=["biased", "unbiased", "both"], default="biased",

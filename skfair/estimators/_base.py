@@ -62,7 +62,7 @@ from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import EarlyStopping, GradientNormClipping
 from skorch.helper import SliceDict, predefined_split
 from torch import nn
 
@@ -131,6 +131,7 @@ class FairNetBase(BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "batch_sampling": [StrOptions({"random", "group_balanced", "group_class_balanced"})],
         "valid_split": [Interval(Real, 0, 1, closed="neither"), None],
         "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
@@ -156,6 +157,7 @@ class FairNetBase(BaseEstimator):
         batch_size=128,
         optimizer="adam",
         weight_decay=0.0,
+        max_grad_norm=None,
         batch_sampling="random",
         valid_split=None,
         early_stopping=None,
@@ -177,6 +179,7 @@ class FairNetBase(BaseEstimator):
         self.batch_size = batch_size
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
         self.batch_sampling = batch_sampling
         self.valid_split = valid_split
         self.early_stopping = early_stopping
@@ -473,6 +476,10 @@ class FairNetBase(BaseEstimator):
             train_split = predefined_split(SliceDataset(data[va], y_net[va]))
             data, y_net, groups_train = data[tr], y_net[tr], groups[tr]
         callbacks = []
+        if self.max_grad_norm is not None:
+            # clip the global gradient norm (the network, and an adversary head) per step
+            callbacks.append(("gradient_clipping",
+                              GradientNormClipping(gradient_clip_value=self.max_grad_norm)))
         if self.early_stopping is not None:
             monitor = "valid_loss" if split is not None else "train_loss"
             callbacks.append(("early_stopping", EarlyStopping(

@@ -49,6 +49,11 @@ COMMON_PARAMS = """\
         Optimizer (``"sgd"`` uses momentum 0.9).
     weight_decay : float, default=0.0
         L2 penalty of the optimizer.
+    max_grad_norm : float, optional
+        Clip the norm of all the gradients of a step, taken together, to this
+        value before the optimizer step (``torch.nn.utils.clip_grad_norm_``);
+        it damps the loss spikes a large ``lam`` can cause. ``None``: no
+        clipping.
     batch_sampling : {"random", "group_balanced", "group_class_balanced"}, \
             default="random"
         ``"group_balanced"`` draws training batches with

@@ -86,3 +86,32 @@ def test_valid_split_falls_back_from_cells_to_classes_to_random(fast):
     with pytest.warns(UserWarning, match="plain random split"):
         train, valid = clf._train_valid_indices(y_single, groups, 0)
     assert sorted(np.r_[train, valid]) == list(range(21))
+
+
+@pytest.mark.parametrize("max_grad_norm", [None, 1e-9])
+def test_max_grad_norm_clips_every_step(fast, max_grad_norm):
+    # with plain SGD (no momentum state bigger than the clipped gradients) the weights can
+    # move by at most lr * (sum of momentum factors) * max_grad_norm over the whole fit
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(120, 3)).astype(np.float32)
+    y = 5 * X[:, 0]
+    kwargs = {**fast, "optimizer": "sgd", "lr": 0.1, "max_epochs": 3}
+    est = _Median(**kwargs, max_grad_norm=max_grad_norm)
+    est.fit(X, y)
+    start = _Median(**{**kwargs, "max_epochs": 1, "lr": 1e-30}).fit(X, y)  # same init
+    moved = max(float((a - b).detach().abs().max()) for a, b in zip(
+        est.net_.module_.parameters(), start.net_.module_.parameters(), strict=True))
+    callbacks = dict(est.net_.callbacks_)
+    if max_grad_norm is None:
+        assert "gradient_clipping" not in callbacks
+        assert moved > 1e-2
+    else:
+        assert callbacks["gradient_clipping"].gradient_clip_value == max_grad_norm
+        assert moved < 1e-6
+
+
+@pytest.mark.parametrize("value", [0, -1.0, "big"])
+def test_max_grad_norm_must_be_positive(fast, value):
+    X = np.zeros((10, 2), dtype=np.float32)
+    with pytest.raises((ValueError, TypeError), match="max_grad_norm"):
+        _Median(**fast, max_grad_norm=value).fit(X, np.zeros(10))
