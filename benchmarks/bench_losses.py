@@ -20,11 +20,23 @@ adversary head, an extra small network, is trained in the same step).
 Reference rows: ``floor`` (a term doing no work added outside the fused node)
 and ``objective_*`` (the fused task loss without a penalty).
 
+``--harness estimator`` times the estimators' own training step instead:
+skorch's ``train_step`` of a fitted ``FairNetClassifier`` (``FairNetRegressor``
+with L1 for the regression losses, ``FairNetMultiLabelClassifier`` for bias
+amplification) with ``fairness=<loss>, lam=0.5`` against the same estimator
+with ``fairness=None``, on the same network and batches (loss, backward, the
+optimizer step and skorch's per-step bookkeeping; the batches are collated
+beforehand, so data loading is not in either time). The bare
+``bias_amplification`` row uses the soft indicator (the fused path);
+``FairNetMultiLabelClassifier``'s default straight-through indicator on its
+aligned labels takes the hook path, which the estimator harness times.
+
 Run::
 
     .venv/bin/python benchmarks/bench_losses.py              # CPU
     .venv/bin/python benchmarks/bench_losses.py --module cnn
     .venv/bin/python benchmarks/bench_losses.py --device cuda
+    .venv/bin/python benchmarks/bench_losses.py --harness estimator
 """
 
 from __future__ import annotations
@@ -139,6 +151,53 @@ def make_step(name, args, device, data):
     return step
 
 
+def make_estimator_step(name, args, device, data):
+    """One skorch ``train_step`` of the estimator that trains ``name`` (or, for a
+    baseline key, of the same estimator without a fairness term)."""
+    import numpy as np
+
+    from skfair.estimators import (
+        FairNetClassifier,
+        FairNetMultiLabelClassifier,
+        FairNetRegressor,
+    )
+    from skfair.estimators._net import SliceDataset
+
+    X, y, yml, yreg, g = (t.cpu().numpy() for t in data)
+    base = baseline_of(name)
+    fairness = None if name in TORCH_LOSSES else name
+    est_cls = {"ce": FairNetClassifier, "bce": FairNetMultiLabelClassifier,
+               "l1": FairNetRegressor}[base]
+    targets = {"ce": y, "bce": yml, "l1": yreg}[base]
+    kwargs = dict(fairness=fairness, lam=0.5 if fairness else 0.0, max_epochs=1,
+                  batch_size=args.batch, device=device.type, random_state=0)
+    if args.module == "cnn":
+        kwargs.update(module="cnn", module_params=dict(channels=(16, 32),
+                                                       embedding_dim=args.hidden))
+    else:
+        kwargs.update(hidden_sizes=(args.hidden,))
+    if base == "l1":
+        kwargs["loss"] = "l1"
+    n_batches, B = X.shape[0], X.shape[1]
+    X_all = X.reshape(n_batches * B, *X.shape[2:]).astype(np.float32)
+    y_all = targets.reshape(n_batches * B, *targets.shape[2:])
+    g_all = g.reshape(-1)
+    est = est_cls(**kwargs).fit(X_all, y_all, sensitive_features=g_all)
+    net = est.net_
+    y_net = est._prepare_y(y_all)[0]
+    groups = est._encode_groups(g_all, len(g_all))
+    dataset = SliceDataset(dict(X=X_all, groups=groups,
+                                sample_weight=np.ones(len(g_all), dtype=np.float32)), y_net)
+    batches = list(net.get_iterator(dataset, training=True))
+    state = {"i": 0}
+
+    def step():
+        i = state["i"] = (state["i"] + 1) % len(batches)
+        net.train_step(batches[i])
+
+    return step
+
+
 def baseline_of(name):
     if name in ("bias_amplification", "bce", "objective_bce"):
         return "bce"
@@ -169,6 +228,13 @@ def main(argv=None):
         help="mlp: the MLP head on --dim embeddings (the cheapest step, where a loss's "
         "fixed cost weighs most); cnn: skfair's SmallCNN (16, 32 channels) on "
         "3 x --image-size x --image-size images",
+    )
+    parser.add_argument(
+        "--harness",
+        choices=["bare", "estimator"],
+        default="bare",
+        help="bare: a hand-written step (forward, loss, backward, Adam); estimator: "
+        "skorch's train_step of the fitted skfair estimator (see the docstring)",
     )
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--dim", type=int, default=512)
@@ -215,8 +281,15 @@ def main(argv=None):
     assert torch.isfinite(b_train).all()
     data = tuple(t.to(device) for t in (X, y, yml, yreg, g))
 
+    if args.harness == "estimator":
+        dropped = [name for name in args.losses if name in REFERENCES]
+        args.losses = [name for name in args.losses if name not in REFERENCES]
+        if dropped:
+            print(f"--harness estimator: reference rows {dropped} are bare-step only")
+    maker = make_estimator_step if args.harness == "estimator" else make_step
     print(
         f"torch {torch.__version__} | {platform.processor() or platform.machine()} | "
+        f"harness={args.harness} | "
         f"device={device} | threads={torch.get_num_threads()} | module={args.module} "
         f"batch={B} input={tuple(X.shape[2:])} "
         f"hidden={args.hidden} classes={args.classes} groups={args.groups} clock={args.clock}"
@@ -225,7 +298,7 @@ def main(argv=None):
     for name in args.losses:
         for key in (name, baseline_of(name)):
             if key not in steps:
-                steps[key] = make_step(key, args, device, data)
+                steps[key] = maker(key, args, device, data)
     for step in steps.values():
         time_block(step, args.warmup, device)
 

@@ -28,7 +28,8 @@ device synchronisation (inferring it from ``groups.max()``).
 Implementation
 --------------
 Each loss exists twice: a readable autograd version (``_*_reference``, the
-formulas above written out) and a fused *core* (``_DPCore``, ...) with a
+formulas above written out) and a fused *core* (``_ProjectionCore`` for
+the L2 forms, ``_DPMICore``, ...) with a
 hand-derived backward that uses a handful of operations (a fairness term
 works on tiny tensors, where eager PyTorch's per-operation overhead, not the
 arithmetic, is the cost), run as one autograd node by :mod:`._fused`. The
@@ -46,7 +47,14 @@ import torch
 
 from ._fused import Identity, Softmax, apply_penalty
 from ._ops import safe_inv, safe_log, softmax_rows, tiny
-from ._validation import check_probs, check_targets, group_matrix, one_hot_targets
+from ._validation import (
+    cell_indicators,
+    check_probs,
+    check_targets,
+    group_codes,
+    group_matrix,
+    one_hot_targets,
+)
 
 __all__ = [
     "demographic_parity_loss",
@@ -156,60 +164,80 @@ def _fused_log_ratio(J):
     return J.clamp_min(tiny(J.dtype)).div_(outer.clamp_min_(tiny(J.dtype))).log_()
 
 
-class _DPCore:
-    """Fused demographic parity on probabilities ``P`` (see :mod:`._fused`)."""
+class _ProjectionCore:
+    """Fused ``||A^T P||_F^2``: the L2 parity penalties are squared norms of a linear map
+    of ``P``. ``A`` of shape (B, m) is built from the batch's labels and groups (no
+    gradient), so the value is one matrix product and the gradient ``2 A (A^T P)`` one
+    more (see :func:`_dp_l2_map`, :func:`_eo_l2_map`)."""
 
     @staticmethod
-    def forward(P, G, mi):
-        GT = G.T
-        S = GT @ P  # (n_groups, K)
-        scale = 1.0 / P.shape[0]
-        if mi:
-            J = S.mul_(scale)
-            LR = _fused_log_ratio(J)
-            return (J * LR).sum(), (True, G, LR, scale, None)
-        counts = GT.sum(1, keepdim=True)
-        inv = safe_inv(counts)
-        # D[g] = mean of group g - overall mean; 0 for absent groups
-        D = torch.addcmul(S.mul_(inv), counts.sign_(), P.mean(0, keepdim=True), value=-1)
-        return (D * D).sum(), (False, G, D, scale, inv)
+    def forward(P, A):
+        D = A.T @ P
+        flat = D.view(-1)
+        return torch.dot(flat, flat), (P, A, D)
 
     @staticmethod
     def backward(state, grad):
-        mi, G, A, scale, inv = state
-        if mi:
-            # d MI / d J = log J - log P(s) - log P(a) - 1, and J = G^T P / B
-            return G @ (A - 1).mul_(grad * scale)
-        return torch.addmm(A.sum(0), G, A * inv, beta=-scale).mul_(grad * 2)
+        P, A, D = state
+        # beta=0: P only gives the shape of the result
+        return torch.addmm(P, A, D * grad, beta=0, alpha=2)
 
 
-class _EOCore:
-    """Fused equalized odds on probabilities ``P``; ``Z`` is the (class, group) cell matrix."""
+def _dp_l2_map(G):
+    """``A`` of the L2 demographic-parity penalty: column ``g`` is ``G_g / n_g -
+    present_g / B``, so ``(A^T P)[g]`` is group ``g``'s mean of ``P`` minus the batch
+    mean, and 0 for a group absent from the batch."""
+    counts = G.sum(0)
+    inv = counts.clamp_min(1).reciprocal_()
+    return (G * inv).sub_(counts.sign_().mul_(1.0 / G.shape[0]))
+
+
+def _eo_l2_map(Z, C):
+    """``A`` of the L2 equalized-odds penalty: column ``(b, c)`` is ``Z / n_bc - C *
+    present_bc / n_b``, so ``(A^T P)[(b, c)]`` is the mean of ``P`` over cell ``(b, c)``
+    minus the mean over class ``b``, and 0 for a cell absent from the batch. ``Z``: the
+    rows' (soft) cell indicators; ``C``: their mass on every cell of their class."""
+    counts = Z.sum(0)
+    class_counts = C.sum(0)  # n_b, repeated for every cell of class b
+    return torch.addcmul(Z * counts.clamp_min(1).reciprocal_(), C,
+                         counts.sign_().div_(class_counts.clamp_min_(1)), value=-1)
+
+
+class _DPMICore:
+    """Fused mutual-information demographic parity on probabilities ``P``."""
 
     @staticmethod
-    def forward(P, Z, n_groups, mi):
+    def forward(P, G):
+        scale = 1.0 / P.shape[0]
+        J = (G.T @ P).mul_(scale)  # joint of (group, prediction)
+        LR = _fused_log_ratio(J)
+        return (J * LR).sum(), (G, LR, scale)
+
+    @staticmethod
+    def backward(state, grad):
+        G, LR, scale = state
+        # d MI / d J = log J - log P(s) - log P(a) - 1, and J = G^T P / B
+        return G @ (LR - 1).mul_(grad * scale)
+
+
+class _EOMICore:
+    """Fused mutual-information equalized odds; ``Z`` is the (class, group) cell matrix."""
+
+    @staticmethod
+    def forward(P, Z, n_groups):
         n_classes = P.shape[1]
         ZT = Z.T
         S = (ZT @ P).view(n_classes, n_groups, n_classes)  # [true b, group c, pred a]
         counts = ZT.sum(1, keepdim=True).view(n_classes, n_groups, 1)
         inv_class = safe_inv(counts.sum(1, keepdim=True))  # (K, 1, 1)
-        if mi:
-            J = S.mul_(inv_class)  # per-class joint of (group, prediction)
-            LR = _fused_log_ratio(J)
-            return (J * LR).sum(), (True, Z, LR, None, inv_class)
-        inv_cell = safe_inv(counts)
-        class_mean = S.sum(1, keepdim=True).mul_(inv_class)  # (K, 1, K)
-        D = torch.addcmul(S.mul_(inv_cell), counts.sign_(), class_mean, value=-1)
-        return (D * D).sum(), (False, Z, D, inv_cell, inv_class)
+        J = S.mul_(inv_class)  # per-class joint of (group, prediction)
+        LR = _fused_log_ratio(J)
+        return (J * LR).sum(), (Z, LR, inv_class)
 
     @staticmethod
     def backward(state, grad):
-        mi, Z, A, inv_cell, inv_class = state
-        if mi:
-            gS = (A - 1).mul_(inv_class).mul_(grad)
-        else:
-            gS = torch.addcmul(A * inv_cell, A.sum(1, keepdim=True), inv_class, value=-1)
-            gS.mul_(grad * 2)
+        Z, LR, inv_class = state
+        gS = (LR - 1).mul_(inv_class).mul_(grad)
         return Z @ gS.view(Z.shape[1], -1)
 
 
@@ -220,8 +248,8 @@ class _IoUCore:
     def forward(P, Y, G, pairwise):
         n_classes = P.shape[1]
         GT = G.T
-        Mg = GT @ torch.cat([P * Y, P, Y], dim=1)  # (n, 3K) per group
-        M = torch.cat([Mg.sum(0, keepdim=True), Mg])  # row 0: the whole batch
+        V = torch.cat([P * Y, P, Y], dim=1)
+        M = torch.cat([V.sum(0, keepdim=True), GT @ V])  # row 0: the whole batch, then groups
         inter, pred, true = M.split(n_classes, 1)
         union = pred.add(true).sub_(inter)
         inv_u = safe_inv(union)
@@ -313,14 +341,16 @@ def demographic_parity_loss(probs, groups, kind="l2", *, n_groups=None):
 
 
 def _dp_parts(x, groups, kind, n_groups, from_logits=True):
-    """Validated inputs: ``(_DPCore, args)`` for the fused path, or ``(None, args)`` of
-    the autograd reference when the group matrix needs gradients."""
+    """Validated inputs: ``(core, args)`` for the fused path, or ``(None, args)`` of the
+    autograd reference when the group matrix needs gradients."""
     x = check_probs(x, "logits" if from_logits else "probs")
     kind = _check_kind(kind)
     G, _ = group_matrix(groups, x.shape[0], n_groups, dtype=x.dtype, device=x.device)
     if G.requires_grad:
         return None, (softmax_rows(x) if from_logits else x, G, kind)
-    return _DPCore, (G, kind == "mi")
+    if kind == "mi":
+        return _DPMICore, (G,)
+    return _ProjectionCore, (_dp_l2_map(G),)
 
 
 def _demographic_parity(x, groups, kind, n_groups, from_logits):
@@ -387,14 +417,30 @@ def equalized_odds_loss(probs, y, groups, kind="l2", *, n_groups=None):
 
 
 def _eo_parts(x, y, groups, kind, n_groups, from_logits=True):
-    """Validated inputs: ``(_EOCore, args)`` for the fused path, or ``(None, args)`` of
-    the autograd reference when the group matrix needs gradients."""
+    """Validated inputs: ``(core, args)`` for the fused path, or ``(None, args)`` of the
+    autograd reference when the group matrix needs gradients."""
     x = check_probs(x, "logits" if from_logits else "probs")
     kind = _check_kind(kind)
-    Y, G = _prepare_targets(x, y, groups, n_groups)
-    if G.requires_grad:
-        return None, (softmax_rows(x) if from_logits else x, Y, G, kind)
-    return _EOCore, (_cell_matrix(Y, G), G.shape[1], kind == "mi")
+    n_samples, n_classes = x.shape
+    if isinstance(groups, torch.Tensor) and groups.ndim == 1:
+        # integer codes: the cell indicators straight from the codes (fewer operations)
+        y = check_targets(y, n_samples)
+        if y.device != x.device:
+            y = y.to(x.device)
+        codes, n_groups = group_codes(groups, n_samples, n_groups, device=x.device)
+        Z, C = cell_indicators(y, codes, n_classes, n_groups, x.dtype)
+    else:
+        Y, G = _prepare_targets(x, y, groups, n_groups)
+        if G.requires_grad:
+            return None, (softmax_rows(x) if from_logits else x, Y, G, kind)
+        n_groups = G.shape[1]
+        Z = _cell_matrix(Y, G)
+        if kind == "l2":  # each row's group mass, on every cell of its class
+            mass = Z.view(n_samples, n_classes, n_groups).sum(2, keepdim=True)
+            C = mass.expand(-1, -1, n_groups).reshape(n_samples, -1)
+    if kind == "mi":
+        return _EOMICore, (Z, n_groups)
+    return _ProjectionCore, (_eo_l2_map(Z, C),)
 
 
 def _equalized_odds(x, y, groups, kind, n_groups, from_logits):

@@ -96,6 +96,83 @@ def one_hot_targets(y, n_classes, dtype):
     return _one_hot(y, n_classes, dtype, "y")
 
 
+@functools.lru_cache(maxsize=64)
+def _arange(n, device):
+    """Cached ``arange(n)`` (int64): indexing it range-checks codes in one small op."""
+    with torch.inference_mode(False), torch.no_grad():
+        return torch.arange(n, device=device)
+
+
+@functools.lru_cache(maxsize=64)
+def _class_of_cell(n_classes, n_groups, dtype, device):
+    """Cached ``(K, K * G)`` 0/1 matrix: row ``b`` marks the cells ``(b, c)`` of class ``b``."""
+    with torch.inference_mode(False), torch.no_grad():
+        eye = torch.eye(n_classes, dtype=dtype, device=device)
+        return eye.repeat_interleave(n_groups, dim=1)
+
+
+def check_codes(codes, n, name):
+    """Raise a ``ValueError`` naming ``name`` unless every code is in ``[0, n)``.
+
+    One bounds-checked gather on a cached ``arange(n)``: no ``.item()``, so no
+    device synchronisation (on CUDA a bad code is a device-side assert).
+    """
+    try:
+        _arange(n, codes.device).index_select(0, codes)
+    except (IndexError, RuntimeError) as exc:
+        raise ValueError(
+            f"{name} must hold codes in [0, {n}); got a code outside that range ({exc})."
+        ) from None
+    return codes
+
+
+def group_codes(groups, n_samples, n_groups=None, *, device=None, check_range=True):
+    """Validate ``(B,)`` integer group codes; returns ``(codes int64, n_groups)``.
+
+    ``n_groups`` is inferred as ``groups.max() + 1`` when not given (a device
+    synchronisation on GPU). With ``check_range`` the codes are checked to lie
+    in ``[0, n_groups)``.
+    """
+    _check_tensor(groups, "groups")
+    if device is not None and groups.device != device:
+        groups = groups.to(device)
+    if groups.ndim != 1:
+        raise ValueError(f"groups codes must be 1-D, got shape {tuple(groups.shape)}.")
+    if groups.shape[0] != n_samples:
+        raise ValueError(f"groups has {groups.shape[0]} rows, expected {n_samples}.")
+    if groups.is_floating_point() or groups.is_complex() or groups.dtype == torch.bool:
+        raise TypeError(
+            "groups must be int64 group codes of shape (n_samples,) or a floating soft "
+            f"assignment of shape (n_samples, n_groups); got a 1-D {groups.dtype} tensor."
+        )
+    if groups.dtype != torch.int64:
+        groups = groups.long()
+    if n_groups is None:
+        n_groups = int(groups.max()) + 1
+    n_groups = _check_n(n_groups, "n_groups")
+    if check_range:
+        check_codes(groups, n_groups, "groups")
+    return groups, n_groups
+
+
+def cell_indicators(y, codes, n_classes, n_groups, dtype):
+    """(class, group) cell indicators of ``B`` rows with validated int64 ``codes``.
+
+    Returns ``Z`` of shape ``(B, K * G)``, the one-hot of the row's cell
+    ``y * G + group``, and ``C`` of the same shape, marking every cell of the
+    row's class; ``y`` is range-checked here.
+    """
+    C = _class_of_cell(n_classes, n_groups, dtype, y.device)
+    try:
+        C = C.index_select(0, y)
+    except (IndexError, RuntimeError) as exc:
+        raise ValueError(
+            f"y must hold codes in [0, {n_classes}); got a code outside that range ({exc})."
+        ) from None
+    cells = torch.add(codes, y, alpha=n_groups)
+    return _eye(n_classes * n_groups, dtype, y.device).index_select(0, cells), C
+
+
 def group_matrix(groups, n_samples, n_groups=None, *, dtype=torch.float32, device=None):
     """Turn group codes or a soft group assignment into a (B, G) weight matrix.
 
@@ -124,18 +201,8 @@ def group_matrix(groups, n_samples, n_groups=None, *, dtype=torch.float32, devic
     if device is not None and groups.device != device:
         groups = groups.to(device)
     if groups.ndim == 1:
-        if groups.shape[0] != n_samples:
-            raise ValueError(f"groups has {groups.shape[0]} rows, expected {n_samples}.")
-        if groups.is_floating_point() or groups.is_complex() or groups.dtype == torch.bool:
-            raise TypeError(
-                "groups must be int64 group codes of shape (n_samples,) or a floating soft "
-                f"assignment of shape (n_samples, n_groups); got a 1-D {groups.dtype} tensor."
-            )
-        if groups.dtype != torch.int64:
-            groups = groups.long()
-        if n_groups is None:
-            n_groups = int(groups.max()) + 1
-        n_groups = _check_n(n_groups, "n_groups")
+        # the one-hot's bounds-checked gather checks the range
+        groups, n_groups = group_codes(groups, n_samples, n_groups, check_range=False)
         return _one_hot(groups, n_groups, dtype, "groups"), n_groups
     if groups.ndim == 2:
         if groups.shape[0] != n_samples:

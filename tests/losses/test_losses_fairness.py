@@ -8,7 +8,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skfair.losses import demographic_parity_loss, equalized_odds_loss, iou_fairness_loss
+from skfair.losses import (
+    EqualizedOddsLoss,
+    demographic_parity_loss,
+    equalized_odds_loss,
+    iou_fairness_loss,
+)
 from skfair.losses._fairness import _soft_iou
 
 # ---------------------------------------------------------------------------
@@ -277,6 +282,28 @@ def test_zero_when_predictions_do_not_depend_on_group(name):
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
+@pytest.mark.parametrize("normalised", [True, False])
+def test_fused_soft_groups_equal_the_reference(name, normalised):
+    """A soft assignment without grad (the fused path) against the same assignment with
+    grad (the autograd reference): values and gradients, group 3 without mass; rows of
+    the assignment summing to 1 or not (they are not checked per call)."""
+    P, y, _ = _batch(4, n=25)
+    probs, yt, _ = _t(P, y, np.zeros(25))
+    rng = np.random.default_rng(4)
+    w = rng.dirichlet(np.ones(3), size=25)
+    if not normalised:
+        w = w * rng.uniform(0.5, 1.5, size=(25, 1))
+    soft = torch.tensor(np.hstack([w, np.zeros((25, 1))]))
+    probs2 = probs.detach().clone().requires_grad_()
+    a = LOSSES[name](probs, yt, soft, None)
+    b = LOSSES[name](probs2, yt, soft.clone().requires_grad_(), None)
+    assert a.item() == pytest.approx(b.item(), rel=1e-10, abs=1e-15)
+    a.backward()
+    b.backward()
+    torch.testing.assert_close(probs.grad, probs2.grad, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
 def test_codes_and_soft_one_hot_assignment_agree(name):
     """The fused path (codes) and the autograd reference path (soft groups with grad)."""
     P, y, s = _batch(2, n=25)
@@ -340,3 +367,48 @@ def test_bad_inputs_raise_clear_errors():
         demographic_parity_loss(torch.zeros(0, 2), torch.zeros(0, dtype=torch.long), n_groups=2)
     with pytest.raises(TypeError, match="pairwise"):
         iou_fairness_loss(probs, y, g, pairwise="yes")
+
+
+@pytest.mark.parametrize("kind", ["l2", "mi"])
+@pytest.mark.parametrize(
+    "bad, name",
+    [("y_high", "y"), ("y_negative", "y"), ("g_high", "groups"), ("g_negative", "groups")],
+)
+def test_equalized_odds_codes_out_of_range_raise(kind, bad, name):
+    # the integer-code path builds the (class, group) cells from y * n_groups + group: a
+    # group code outside [0, n_groups) must not land silently in another cell
+    probs = torch.full((4, 3), 1 / 3)
+    y = torch.tensor([0, 1, 2, 0])
+    g = torch.tensor([0, 1, 0, 1])
+    if bad == "y_high":
+        y = torch.tensor([0, 1, 3, 0])
+    elif bad == "y_negative":
+        y = torch.tensor([0, -1, 2, 0])
+    elif bad == "g_high":
+        g = torch.tensor([0, 2, 0, 1])  # cell 0 * 2 + 2 = 2 exists: only a range check sees it
+    else:
+        g = torch.tensor([0, 1, -1, 1])
+    with pytest.raises(ValueError, match=rf"{name} must hold codes in"):
+        equalized_odds_loss(probs, y, g, kind=kind, n_groups=2)
+    with pytest.raises(ValueError, match=rf"{name} must hold codes in"):
+        EqualizedOddsLoss(kind)(torch.zeros(4, 3), y, g, n_groups=2)
+
+
+def test_equalized_odds_codes_equal_one_hot_soft_groups():
+    # integer codes (cell-indicator path) and the same groups as a one-hot soft
+    # assignment (general path) give the same value and gradient
+    gen = torch.Generator().manual_seed(3)
+    logits = torch.randn(30, 4, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 4, (30,), generator=gen)
+    g = torch.randint(0, 3, (30,), generator=gen)
+    g[g == 1] = 2  # group 1 absent
+    for kind in ("l2", "mi"):
+        loss = EqualizedOddsLoss(kind)
+        a = logits.clone().requires_grad_(True)
+        b = logits.clone().requires_grad_(True)
+        va = loss(a, y, g, n_groups=3)
+        vb = loss(b, y, torch.eye(3, dtype=torch.float64)[g])
+        (ga,) = torch.autograd.grad(va, a)
+        (gb,) = torch.autograd.grad(vb, b)
+        torch.testing.assert_close(va, vb)
+        torch.testing.assert_close(ga, gb)
