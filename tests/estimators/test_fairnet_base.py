@@ -115,3 +115,27 @@ def test_max_grad_norm_must_be_positive(fast, value):
     X = np.zeros((10, 2), dtype=np.float32)
     with pytest.raises((ValueError, TypeError), match="max_grad_norm"):
         _Median(**fast, max_grad_norm=value).fit(X, np.zeros(10))
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd", torch.optim.Adam])
+def test_named_adam_optimizers_use_the_fused_kernel_where_torch_has_one(fast, optimizer):
+    from skfair.estimators._base import _fused_adam_supported
+
+    X = np.random.RandomState(0).normal(size=(40, 2)).astype(np.float32)
+    est = _Median(**{**fast, "max_epochs": 1}, optimizer=optimizer).fit(X, X[:, 0])
+    fused = est.net_.optimizer_.defaults.get("fused")
+    expected = optimizer in ("adam", "adamw") and _fused_adam_supported("cpu")
+    assert bool(fused) is expected
+    # the same update as the default implementation, to float rounding
+    if expected:
+        plain = _Median(**{**fast, "max_epochs": 1},
+                        optimizer={"adam": torch.optim.Adam,
+                                   "adamw": torch.optim.AdamW}[optimizer]).fit(X, X[:, 0])
+        np.testing.assert_allclose(est.predict(X), plain.predict(X), rtol=1e-4, atol=1e-5)
+
+
+def test_fused_adam_support_probe():
+    from skfair.estimators._base import _fused_adam_supported
+
+    assert _fused_adam_supported("cpu") is (
+        tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4))
