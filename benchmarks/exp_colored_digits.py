@@ -114,7 +114,7 @@ The colour-blind CNN's ``F_colour`` (0.89-0.96) shows how little room the halfwa
 leaves when the ``lam=0`` model's ``F_colour`` is already 0.75-0.78 (seed 2).
 
 ``--max-grad-norm 1.0`` (``FairNetClassifier(max_grad_norm=1.0)`` for every model,
-``lam=0`` included; skfair commit 1064faf, ``--features cnn --seeds 0 1 2 --losses none
+``lam=0`` included; skfair commit 54fdcc7, ``--features cnn --seeds 0 1 2 --losses none
 eo_l2 --valid both``, 425 s) removes the large spikes (7 of the 12 penalised fits end at
 their lowest training loss to two decimals, the worst ends 1.39 times above it, lam 0.3
 seed 1) and makes EO-L2's pick steadier (biased validation:
@@ -127,7 +127,10 @@ back is per-colour generalisation, not the shortcut: with EO-L2 (seed 0, lam 3) 
 CNN fits every conflicting training row (training accuracy 1.00) and its summed test
 recall ranges from 7.35 (green) to 9.20 (white, the colour drawn in all three channels),
 F = 0.80, where the batch term, computed on training rows that are already fitted,
-has nothing left to equalise.
+has nothing left to equalise. The same command at commit 232143e (after the projection
+core and the fused Adam, which change training at rounding level): biased pick 0.792 /
+0.731, unbiased pick 0.769 / 0.807 (seed 1 passes): the per-seed verdicts move with
+rounding.
 ``--test-samples N`` draws a larger unbiased test split from the same test pool of
 source digits (less sampling noise in ``F_colour``); ``--batch-sampling`` sets the
 batch sampler of every model.
