@@ -76,8 +76,8 @@ class PixelInverter(TransformerMixin, BaseEstimator):
     array([[[255, 245],
             [ 55,   0]]], dtype=uint8)
     >>> train_only = PixelInverter(apply_on="fit").fit(X)
-    >>> train_only.transform(X)[0, 0, 0]
-    np.uint8(0)
+    >>> int(train_only.transform(X)[0, 0, 0])
+    0
     """
 
     _parameter_constraints: dict = {
