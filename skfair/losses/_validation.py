@@ -81,14 +81,21 @@ def _eye(n, dtype, device):
         return torch.eye(n, dtype=dtype, device=device)
 
 
-def _one_hot(codes, n, dtype, name):
-    """(B,) int64 codes -> (B, n) float one-hot (one bounds-checked row gather)."""
+def _rows(table, codes, name):
+    """``table[codes]`` for (B,) int64 codes into the ``n`` rows of ``table``: one
+    bounds-checked gather, a ``ValueError`` naming ``name`` for a code outside ``[0, n)``."""
     try:
-        return _eye(n, dtype, codes.device).index_select(0, codes)
+        return table.index_select(0, codes)
     except (IndexError, RuntimeError) as exc:  # CPU checks bounds eagerly; CUDA asserts
         raise ValueError(
-            f"{name} must hold codes in [0, {n}); got a code outside that range ({exc})."
+            f"{name} must hold codes in [0, {table.shape[0]}); got a code outside that "
+            f"range ({exc})."
         ) from None
+
+
+def _one_hot(codes, n, dtype, name):
+    """(B,) int64 codes -> (B, n) float one-hot (one bounds-checked row gather)."""
+    return _rows(_eye(n, dtype, codes.device), codes, name)
 
 
 def one_hot_targets(y, n_classes, dtype):
@@ -117,12 +124,7 @@ def check_codes(codes, n, name):
     One bounds-checked gather on a cached ``arange(n)``: no ``.item()``, so no
     device synchronisation (on CUDA a bad code is a device-side assert).
     """
-    try:
-        _arange(n, codes.device).index_select(0, codes)
-    except (IndexError, RuntimeError) as exc:
-        raise ValueError(
-            f"{name} must hold codes in [0, {n}); got a code outside that range ({exc})."
-        ) from None
+    _rows(_arange(n, codes.device), codes, name)
     return codes
 
 
@@ -162,13 +164,7 @@ def cell_indicators(y, codes, n_classes, n_groups, dtype):
     ``y * G + group``, and ``C`` of the same shape, marking every cell of the
     row's class; ``y`` is range-checked here.
     """
-    C = _class_of_cell(n_classes, n_groups, dtype, y.device)
-    try:
-        C = C.index_select(0, y)
-    except (IndexError, RuntimeError) as exc:
-        raise ValueError(
-            f"y must hold codes in [0, {n_classes}); got a code outside that range ({exc})."
-        ) from None
+    C = _rows(_class_of_cell(n_classes, n_groups, dtype, y.device), y, "y")
     cells = torch.add(codes, y, alpha=n_groups)
     return _eye(n_classes * n_groups, dtype, y.device).index_select(0, cells), C
 
