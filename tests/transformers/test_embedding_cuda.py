@@ -1,0 +1,62 @@
+"""EmbeddingExtractor on a CUDA device: channels_last, autocast, pinned copies.
+
+Skipped without CUDA (this project's CI has none); run them on a GPU machine with
+``python -m pytest tests/transformers/test_embedding_cuda.py``.
+"""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from skfair.transformers import EmbeddingExtractor
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+SIZE = 32
+
+
+def _extractor(**kw):
+    params = dict(weights=None, image_size=SIZE, progress=False, random_state=0, batch_size=4)
+    params.update(kw)
+    return EmbeddingExtractor("resnet18", **params)
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.random.default_rng(0).integers(0, 256, size=(10, SIZE, SIZE, 3), dtype=np.uint8)
+
+
+def test_fp32_on_cuda_equals_cpu(images):
+    cpu = _extractor(device="cpu", precision="fp32").fit(images).transform(images)
+    gpu_est = _extractor(device="cuda", precision="fp32").fit(images)
+    gpu = gpu_est.transform(images)
+    assert gpu_est.precision_ == "fp32"
+    # cuDNN may pick TF32 convolutions (allowed by default): a loose tolerance
+    np.testing.assert_allclose(gpu, cpu, rtol=2e-2, atol=2e-3)
+
+
+def test_auto_precision_on_cuda_is_half_and_close_to_fp32(images):
+    fp32 = _extractor(device="cuda", precision="fp32").fit(images).transform(images)
+    auto = _extractor(device="cuda").fit(images)
+    emb = auto.transform(images)
+    assert auto.precision_ in ("bf16", "fp16") and emb.dtype == np.float32
+    assert np.corrcoef(emb.ravel(), fp32.ravel())[0, 1] > 0.99
+
+
+def test_arrays_float_and_files_agree_on_cuda(images, tmp_path):
+    est = _extractor(device="cuda", precision="fp32").fit(images)
+    paths = []
+    for i, img in enumerate(images):
+        path = tmp_path / f"img_{i}.png"
+        Image.fromarray(img).save(path)
+        paths.append(str(path))
+    ref = est.transform(images)
+    float_images = images.transpose(0, 3, 1, 2).astype(np.float32) / 255  # (n, C, H, W)
+    np.testing.assert_allclose(est.transform(float_images), ref,
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(est.transform(paths), ref, rtol=1e-5, atol=1e-6)
+    # a batch size that does not divide the rows: the pinned, asynchronous copies of the
+    # last (partial) batch come back in order
+    np.testing.assert_allclose(est.set_params(batch_size=3).transform(images), ref,
+                               rtol=1e-5, atol=1e-6)
