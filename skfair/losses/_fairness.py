@@ -428,7 +428,8 @@ def _eo_parts(x, y, groups, kind, n_groups, from_logits=True):
         if y.device != x.device:
             y = y.to(x.device)
         codes, n_groups = group_codes(groups, n_samples, n_groups, device=x.device)
-        Z, C = cell_indicators(y, codes, n_classes, n_groups, x.dtype)
+        Z, C = cell_indicators(y, codes, n_classes, n_groups, x.dtype,
+                               with_classes=kind == "l2")
     else:
         Y, G = _prepare_targets(x, y, groups, n_groups)
         if G.requires_grad:

@@ -157,14 +157,18 @@ def group_codes(groups, n_samples, n_groups=None, *, device=None, check_range=Tr
     return groups, n_groups
 
 
-def cell_indicators(y, codes, n_classes, n_groups, dtype):
+def cell_indicators(y, codes, n_classes, n_groups, dtype, *, with_classes=True):
     """(class, group) cell indicators of ``B`` rows with validated int64 ``codes``.
 
     Returns ``Z`` of shape ``(B, K * G)``, the one-hot of the row's cell
     ``y * G + group``, and ``C`` of the same shape, marking every cell of the
-    row's class; ``y`` is range-checked here.
+    row's class (``None`` without ``with_classes``); ``y`` is range-checked here.
     """
-    C = _rows(_class_of_cell(n_classes, n_groups, dtype, y.device), y, "y")
+    if with_classes:
+        C = _rows(_class_of_cell(n_classes, n_groups, dtype, y.device), y, "y")
+    else:
+        C = None
+        check_codes(y, n_classes, "y")
     cells = torch.add(codes, y, alpha=n_groups)
     return _eye(n_classes * n_groups, dtype, y.device).index_select(0, cells), C
 
