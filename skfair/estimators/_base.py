@@ -332,8 +332,11 @@ class FairNetBase(BaseEstimator):
         return (w * (n / total)).astype(np.float32)
 
     # ----------------------------------------------------------------- builds
-    def _build_body(self, X, n_outputs, n_extra):
-        """Instantiate the network from ``module`` (see the estimator docs)."""
+    def _build_body(self, X, n_outputs, n_extra, *, groups=None):
+        """Instantiate the network from ``module`` (see the estimator docs).
+
+        ``X`` and ``groups`` (int codes) are the training rows, for subclasses
+        that fit helpers of the network on them."""
         module, params = self.module, dict(self.module_params or {})
         n_features = int(np.prod(X.shape[1:]))
         if isinstance(module, nn.Module):
@@ -511,10 +514,11 @@ class FairNetBase(BaseEstimator):
             if seed is not None:
                 torch.manual_seed(seed)
             n_extra = 0 if extra is None else extra.shape[1]
-            body = self._build_body(X, n_outputs, n_extra)
+            # built from the training rows only (a valid_split part stays unseen)
+            body = self._build_body(data["X"], n_outputs, n_extra, groups=groups_train)
             term = make_fairness_term(
                 self.fairness, task=self._task, n_groups=self.n_groups_,
-                embedding_dim=(self._embedding_dim(body, X, extra)
+                embedding_dim=(self._embedding_dim(body, data["X"], data.get("extra"))
                                if needs_embedding(self.fairness) else None),
                 params=self.fairness_params, y_train=y_net, groups_train=groups_train,
             )

@@ -96,8 +96,8 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
       whole pool enters every step) or from ``n_descriptive_samples`` fresh
       chains started from the model's reference distribution at every
       training step (``"online"``, ``descriptive_steps`` Langevin steps each;
-      much slower). Both models are fitted on every row given to ``fit``
-      (including a ``valid_split`` part).
+      much slower). Both models are fitted on the training rows (without a
+      ``valid_split`` part).
 
     Parameters
     ----------
@@ -314,11 +314,6 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         return torch.sigmoid(outputs)
 
     # --------------------------------------------------- fit-time machinery
-    def _encode_groups(self, sensitive_features, n_samples):
-        codes = super()._encode_groups(sensitive_features, n_samples)
-        self._fit_codes = codes  # transient: read by _build_body during this fit
-        return codes
-
     def _uses_aux_loss(self):
         """Whether ``fairness`` is the bias-amplification loss (and ``lam > 0``)."""
         fairness = self.fairness
@@ -328,9 +323,10 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
             named = _is_bias_amplification(fairness)
         return named and self.lam > 0
 
-    def _build_body(self, X, n_outputs, n_extra):
+    def _build_body(self, X, n_outputs, n_extra, *, groups=None):
         """Build the network; with ``expectation="descriptive"`` also fit the
-        descriptive model and the group classifier and draw the offline pool."""
+        descriptive model and the group classifier on the training rows ``X``,
+        ``groups`` and draw the offline pool."""
         body = super()._build_body(X, n_outputs, n_extra)
         self._fit_body = body  # transient: the network the descriptive term runs
         self._fit_x_shape = X.shape[1:]
@@ -338,7 +334,7 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         self.descriptive_samples_ = self.descriptive_groups_ = None
         self.descriptive_weights_ = None
         if self.expectation == "descriptive" and self._uses_aux_loss():
-            self._fit_descriptive(X, self._fit_codes)
+            self._fit_descriptive(X, groups)
         return body
 
     def _fit_descriptive(self, X, codes):
@@ -475,7 +471,7 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
             super().fit(X, y, sensitive_features=sensitive_features,
                         sample_weight=sample_weight)
         finally:
-            for name in ("_fit_body", "_fit_codes", "_fit_x_shape", "_pool_cache",
+            for name in ("_fit_body", "_fit_x_shape", "_pool_cache",
                          "_online_cache", "_sample_rng", "_group_share", "_aligned"):
                 self.__dict__.pop(name, None)
         term = self.net_.module_.fairness

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 
 from skfair.datasets import make_biased_multilabel
 from skfair.estimators import FairNetMultiLabelClassifier
+from skfair.estimators._base import _seed_from
 from skfair.generative import DescriptiveModel
 from skfair.losses import bias_amplification_loss
 from skfair.metrics import bias_amplification
@@ -201,6 +203,38 @@ def test_valid_split_with_bias_amplification(small):
     split = FairNetMultiLabelClassifier(fairness="bias_amplification", valid_split=0.2, **TINY)
     split.fit(X, Y, sensitive_features=g)
     assert np.all(np.isfinite(split.net_.history[:, "valid_loss"]))
+
+
+class _CountingDescriptive(DescriptiveModel):
+    """Records the rows it is fitted on."""
+
+    def fit(self, X, y=None):
+        self.n_rows_seen_ = len(X)
+        return super().fit(X, y)
+
+
+class _CountingGroupClassifier(LogisticRegression):
+    """Records the rows and group codes it is fitted on."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.codes_seen_ = np.asarray(y).copy()
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_descriptive_helpers_never_see_the_validation_rows(small):
+    X, Y, g = small
+    clf = FairNetMultiLabelClassifier(
+        fairness="bias_amplification", expectation="descriptive", n_descriptive_samples=50,
+        descriptive_model=_CountingDescriptive(**TINY_EBM),
+        group_estimator=_CountingGroupClassifier(), valid_split=0.2, **TINY,
+    ).fit(X, Y, sensitive_features=g)
+    n_train = len(X) - int(np.ceil(0.2 * len(X)))
+    assert clf.descriptive_model_.n_rows_seen_ == n_train
+    # the group classifier sees the training rows' codes, in their order
+    tr, _ = clf._train_valid_indices(clf._prepare_y(Y)[0], clf._encode_groups(g, len(g)),
+                                     _seed_from(0))
+    codes = (g == "woman").astype(int)  # groups are coded in sorted order
+    np.testing.assert_array_equal(clf.group_estimator_.codes_seen_, codes[tr])
 
 
 def test_pickle_and_no_transient_state(small):
