@@ -31,11 +31,9 @@ import time
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from skfair.estimators._base import _fused_adam_supported
-
-B, K, G, DIM, HIDDEN, LAM = 256, 10, 4, 512, 256, 0.5
+# the same MLP step and sizes as the other probe (benchmarks/ is on sys.path when run)
+from probe_step_overhead import DIM, LAM, B, G, K, make_step
 
 
 def eo_objective(z, y, g):
@@ -54,24 +52,6 @@ def eo_objective(z, y, g):
 
 def ce_objective(z, y, g):
     return F.cross_entropy(z, y)
-
-
-def make_step(objective, data):
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(DIM, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, K))
-    # the estimators' optimizer: Adam with the fused kernel where torch has one
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=_fused_adam_supported("cpu") or None)
-    X, y, g = data
-    state = {"i": 0}
-
-    def step():
-        i = state["i"] = (state["i"] + 1) % X.shape[0]
-        loss = objective(model(X[i]), y[i], g[i])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    return step
 
 
 def main(argv=None):
