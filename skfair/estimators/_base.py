@@ -222,6 +222,11 @@ class FairNetBase(BaseEstimator):
         """
         return None
 
+    def _fused_task_kwargs(self):
+        """Extra keyword arguments of :func:`~skfair.losses.penalized_task_loss` on the
+        fused path (e.g. the multi-label estimator's straight-through threshold)."""
+        return {}
+
     def _hooks_from(self, cls):
         """Whether ``get_task_loss`` is the one of ``cls`` and ``get_fairness_term``
         the base class's (no subclass overrides either hook)."""

@@ -184,7 +184,7 @@ class FairNeuralNet(NeuralNet):
             groups = to_tensor(X["groups"], device=self.device)
             return penalized_task_loss(
                 out, y_true, groups, task=fused_task, penalty=term.loss, lam=float(owner.lam),
-                sample_weight=weight, n_groups=owner.n_groups_,
+                sample_weight=weight, n_groups=owner.n_groups_, **owner._fused_task_kwargs(),
             )
         per_sample = owner.get_task_loss(out, y_true)
         loss = (weight * per_sample).mean()

@@ -187,6 +187,24 @@ class BinaryCrossEntropyTask(_Task):
         return gx
 
 
+class StraightThroughBCETask(BinaryCrossEntropyTask):
+    """Binary cross-entropy whose penalty reads the predicted labels ``1[x > cut]``.
+
+    The task loss and its gradient are :class:`BinaryCrossEntropyTask`'s; the
+    penalty sees the thresholded predictions in the forward pass and its
+    gradient is chained through the sigmoid in the backward pass (a
+    straight-through estimator: the backward of ``hard + p - p.detach()``).
+    ``cut`` is the logit of the probability threshold.
+    """
+
+    def __init__(self, cut):
+        self.cut = float(cut)
+
+    def forward(self, x, y, row_scale):
+        value, _, state = BinaryCrossEntropyTask.forward(x, y, row_scale)
+        return value, (x > self.cut).to(x.dtype), state
+
+
 class _RegressionTask(_Task):
     """Weighted per-row error on outputs ``(B, n_outputs)``, averaged over outputs.
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 
 import torch
 
-from ._fused import TASKS, apply_objective
+from ._fused import TASKS, StraightThroughBCETask, apply_objective
 from ._validation import _check_tensor
 
 __all__ = ["penalized_task_loss"]
@@ -64,8 +65,24 @@ def _row_scale(sample_weight, n_samples, outputs):
     return sample_weight.to(dtype=outputs.dtype, device=outputs.device) * (1.0 / n_samples)
 
 
+def _straight_through_task(threshold, task):
+    """The task of ``straight_through_threshold=threshold`` (validated)."""
+    if task != "binary_cross_entropy":
+        raise ValueError(
+            "straight_through_threshold applies to task='binary_cross_entropy' only, got "
+            f"task={task!r}."
+        )
+    if isinstance(threshold, bool) or not isinstance(threshold, Real) or not 0 < threshold < 1:
+        raise ValueError(
+            f"straight_through_threshold must be a probability in (0, 1) or None, got "
+            f"{threshold!r}."
+        )
+    return StraightThroughBCETask(math.log(threshold / (1.0 - threshold)))
+
+
 def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalty=None,
-                        lam=1.0, sample_weight=None, n_groups=None):
+                        lam=1.0, sample_weight=None, n_groups=None,
+                        straight_through_threshold=None):
     """Task loss plus ``lam`` times a fairness penalty, fused into one autograd node.
 
     Computes ``sum_i w_i * task_i / B + lam * penalty`` for a mini-batch of
@@ -103,6 +120,14 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
         Row weights of the task loss (and of the group-balanced risk).
     n_groups : int, optional
         Number of groups; pass it in training loops.
+    straight_through_threshold : float in (0, 1), optional
+        ``task="binary_cross_entropy"`` only: the penalty reads the predicted
+        labels ``1[sigmoid(outputs) > threshold]`` instead of the probabilities,
+        and its gradient flows back through the sigmoid (a straight-through
+        estimator, the same as feeding the penalty ``hard + p - p.detach()``).
+        The penalty must have a fused sigmoid form (e.g.
+        :class:`BiasAmplificationLoss` on logits). ``None`` (default): the
+        penalty reads the probabilities.
 
     Returns
     -------
@@ -127,6 +152,8 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     if isinstance(lam, bool) or not isinstance(lam, Real) or not lam >= 0:
         raise ValueError(f"lam must be a non-negative real number, got {lam!r}.")
     spec = TASKS[task]
+    if straight_through_threshold is not None:
+        spec = _straight_through_task(straight_through_threshold, task)
     x = _check_outputs(outputs, task)
     y = _check_y(y, x, task)
     row_scale = _row_scale(sample_weight, x.shape[0], x)
@@ -158,5 +185,11 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     if parts is not None and parts[0] is spec.link:
         link, core, args = parts
         return apply_objective(x, spec, y, row_scale, float(lam), core, *args)
+    if straight_through_threshold is not None:
+        raise TypeError(
+            f"straight_through_threshold needs a penalty with a fused sigmoid form (e.g. "
+            f"BiasAmplificationLoss on logits with integer group codes); "
+            f"{type(penalty).__name__} has none for these inputs."
+        )
     value = penalty(x, y, groups, n_groups=n_groups)
     return apply_objective(x, spec, y, row_scale) + lam * value

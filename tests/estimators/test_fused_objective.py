@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from skorch.utils import to_tensor
 
-from skfair.estimators import FairNetClassifier, FairNetRegressor
+from skfair.estimators import FairNetClassifier, FairNetMultiLabelClassifier, FairNetRegressor
 
 
 def _batch(X, y, groups, w):
@@ -73,3 +73,67 @@ def test_overridden_hooks_disable_the_fused_path(biased_data, fast):
     fast["max_epochs"] = 1
     est = _FocalClassifier(fairness="dp_l2", lam=1.0, **fast).fit(X, y, sensitive_features=s)
     assert est.predict(X).shape == y.shape
+
+
+@pytest.fixture(scope="module")
+def multilabel_data():
+    from skfair.datasets import make_biased_multilabel
+
+    ds = make_biased_multilabel(n_samples=300, n_labels=4, random_state=0)
+    return ds.data.astype(np.float32), ds.target, ds.sensitive["gender"].to_numpy()
+
+
+@pytest.mark.parametrize(
+    "fairness, params",
+    [
+        ("bias_amplification", {}),  # straight-through indicator (the default)
+        ("bias_amplification", {"indicator": "soft"}),
+        ("bias_amplification", {"fairness_params": {"kind": "joint"}, "threshold": 0.3}),
+        ("group_balanced", {}),
+    ],
+)
+def test_multilabel_fused_loss_equals_hook_loss(multilabel_data, fast, fairness, params,
+                                                monkeypatch):
+    X, Y, g = multilabel_data
+    fast["max_epochs"] = 2
+    est = FairNetMultiLabelClassifier(fairness=fairness, lam=0.8, **params, **fast)
+    est.fit(X, Y, sensitive_features=g)
+    assert est._fused_task() == "binary_cross_entropy"
+    rng = np.random.RandomState(2)
+    idx = rng.choice(len(Y), 64, replace=False)
+    codes = (g[idx] == "woman").astype(np.int64)  # the estimator's sorted group codes
+    Xd, y_true = _batch(X[idx], Y[idx].astype(np.float32), codes, rng.rand(64) + 0.5)
+    fused, g_fused = _loss_and_grad(est, Xd, y_true)
+    monkeypatch.setattr(type(est), "_fused_task", lambda self: None)
+    hooks, g_hooks = _loss_and_grad(est, Xd, y_true)
+    torch.testing.assert_close(fused, hooks)
+    assert len(g_fused) == len(g_hooks) > 0
+    for a, b in zip(g_fused, g_hooks, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_multilabel_fused_path_only_where_it_computes_the_same_loss(multilabel_data):
+    from skfair.losses import BiasAmplificationLoss
+
+    X, Y, g = multilabel_data
+    make = FairNetMultiLabelClassifier
+    assert make(fairness="bias_amplification")._fused_task() == "binary_cross_entropy"
+    assert make(fairness="bias_amplification")._fused_task_kwargs() == {
+        "straight_through_threshold": 0.5}
+    assert make(fairness="bias_amplification", indicator="soft")._fused_task_kwargs() == {}
+    assert make(fairness="group_balanced")._fused_task_kwargs() == {}
+    # descriptive samples, a subset of the labels, or a loss on probabilities: the hooks
+    assert make(fairness="bias_amplification", expectation="descriptive")._fused_task() is None
+    est = make(fairness="bias_amplification", aligned_labels=[0, 2])
+    est.n_outputs_ = 4
+    assert est._fused_task() is None
+    assert est.set_params(aligned_labels=[0, 1, 2, 3])._fused_task() == "binary_cross_entropy"
+    assert make(fairness=BiasAmplificationLoss(from_logits=False))._fused_task() is None
+    assert make(fairness="bias_amplification",
+                fairness_params={"from_logits": False})._fused_task() is None
+
+    class Custom(FairNetMultiLabelClassifier):
+        def get_fairness_term(self, *args, **kwargs):
+            return super().get_fairness_term(*args, **kwargs)
+
+    assert Custom(fairness="bias_amplification")._fused_task() is None

@@ -13,6 +13,7 @@ from skfair.losses import (
     IoUFairnessLoss,
     MAEParityLoss,
     MeanParityLoss,
+    bias_amplification_loss,
     group_balanced_coefficients,
     group_balanced_loss,
     penalized_task_loss,
@@ -127,6 +128,65 @@ def test_binary_cross_entropy_with_bias_amplification(kind):
     ref, g_ref = _grads(composed, logits)
     torch.testing.assert_close(fused, ref)
     torch.testing.assert_close(g_fused, g_ref)
+
+
+@pytest.mark.parametrize("kind", ["ratio", "joint"])
+@pytest.mark.parametrize("threshold", [0.5, 0.3])
+def test_straight_through_bias_amplification(kind, threshold):
+    # the penalty reads 1[sigmoid(x) > threshold]; its gradient flows through the sigmoid
+    gen = torch.Generator().manual_seed(11)
+    logits = torch.randn(B, K, generator=gen, dtype=torch.float64)
+    Y = (torch.rand(B, K, generator=gen) < 0.4).double()
+    groups = torch.randint(0, NG, (B,), generator=gen)
+    w = torch.rand(B, generator=gen, dtype=torch.float64)
+    loss = BiasAmplificationLoss(kind=kind).fit(Y, groups, n_groups=NG).double()
+    fused, g_fused = _grads(
+        lambda x: penalized_task_loss(x, Y, groups, task="binary_cross_entropy", penalty=loss,
+                                      lam=0.6, sample_weight=w, n_groups=NG,
+                                      straight_through_threshold=threshold), logits)
+    cut = torch.logit(torch.tensor(threshold, dtype=torch.float64))
+
+    def composed(x):
+        per = F.binary_cross_entropy_with_logits(x, Y, reduction="none").sum(1)
+        p = torch.sigmoid(x)
+        hard = (x > cut).double() + p - p.detach()
+        return (w * per).mean() + 0.6 * bias_amplification_loss(
+            hard, groups, loss.b_train_, n_groups=NG, kind=kind)
+
+    ref, g_ref = _grads(composed, logits)
+    torch.testing.assert_close(fused, ref)
+    torch.testing.assert_close(g_fused, g_ref)
+    # not the soft penalty: the hard indicator changes the value
+    soft = penalized_task_loss(logits, Y, groups, task="binary_cross_entropy", penalty=loss,
+                               lam=0.6, sample_weight=w, n_groups=NG)
+    assert not torch.isclose(soft, fused)
+
+
+def test_straight_through_threshold_checks():
+    logits, y, groups, _ = _batch(12)
+    Y = torch.nn.functional.one_hot(y, K).double()
+    loss = BiasAmplificationLoss().fit(Y, groups, n_groups=NG).double()
+    kw = dict(task="binary_cross_entropy", penalty=loss, n_groups=NG)
+    with pytest.raises(ValueError, match="task='binary_cross_entropy' only"):
+        penalized_task_loss(logits, y, groups, penalty=DemographicParityLoss(),
+                            straight_through_threshold=0.5)
+    for bad in (0.0, 1.0, True, "0.5"):
+        with pytest.raises(ValueError, match="straight_through_threshold must be"):
+            penalized_task_loss(logits, Y, groups, straight_through_threshold=bad, **kw)
+    # a penalty without a fused sigmoid form cannot read the hard indicator
+    with pytest.raises(TypeError, match="fused sigmoid form"):
+        penalized_task_loss(logits, Y, groups, task="binary_cross_entropy",
+                            penalty=lambda x, y, g, n_groups=None: x.sum(),
+                            straight_through_threshold=0.5)
+    probs_loss = BiasAmplificationLoss(from_logits=False).fit(Y, groups, n_groups=NG).double()
+    with pytest.raises(TypeError, match="fused sigmoid form"):
+        penalized_task_loss(logits, Y, groups, task="binary_cross_entropy", penalty=probs_loss,
+                            n_groups=NG, straight_through_threshold=0.5)
+    # without a penalty (or lam=0) the threshold has nothing to change
+    torch.testing.assert_close(
+        penalized_task_loss(logits, Y, task="binary_cross_entropy",
+                            straight_through_threshold=0.5),
+        penalized_task_loss(logits, Y, task="binary_cross_entropy"))
 
 
 @pytest.mark.parametrize("task", ["l1", "mse"])
