@@ -5,7 +5,8 @@ predictions, seed 000 "adds the final layer and trains everything together"
 with custom loss 1b. Here the experts' fitted torch networks and a linear
 layer initialised from the fitted combiner are stacked in one
 :class:`JointExpertModule`; it is trained for ``finetune_epochs`` epochs on the
-weighted task loss with skfair's own training loop
+weighted task loss (Adam, fused where torch has the kernel, as the experts are
+trained) with skfair's own training loop
 (:class:`skfair.estimators._net.FairNeuralNet`, the loop every ``FairNet*``
 estimator uses), and the tuned weights are written back: the experts' networks
 are shared (tuned in place) and the combiner's ``coef_``/``intercept_`` are
@@ -195,6 +196,7 @@ def joint_finetune(ensemble, X, y, sample_weight, sensitive_features=None):
     """
     from skorch.helper import SliceDict
 
+    from ..estimators._base import _fused_adam_supported
     from ..estimators._net import FairNeuralNet, SliceDataset, collate_batch
 
     _check_finetunable(ensemble)
@@ -256,6 +258,8 @@ def joint_finetune(ensemble, X, y, sample_weight, sensitive_features=None):
         iterator_train__collate_fn=collate_batch,
         iterator_valid__collate_fn=collate_batch,
         optimizer=torch.optim.Adam,
+        # the experts' own optimizer: Adam with one fused kernel where torch has it
+        **({"optimizer__fused": True} if _fused_adam_supported(device) else {}),
         device=device,
         verbose=0,
     )

@@ -137,3 +137,24 @@ def test_finetune_needs_skorch_experts_and_a_linear_combiner():
     knn = regressor_ensemble(final_estimator=KNeighborsRegressor(3), joint_finetune=True)
     with pytest.raises(ValueError, match="linear final_estimator"):
         knn.fit(X, y, sensitive_features=g)
+
+
+def test_finetune_uses_the_experts_adam(monkeypatch):
+    # Adam with the fused kernel where torch has it (as the FairNet experts), else plain
+    from skfair.estimators._base import _fused_adam_supported
+    from skfair.estimators._net import FairNeuralNet
+
+    seen = []
+    original = FairNeuralNet.initialize_optimizer
+
+    def spy(self, *args, **kwargs):
+        out = original(self, *args, **kwargs)
+        seen.append((type(self.module_).__name__, type(self.optimizer_).__name__,
+                     bool(self.optimizer_.defaults.get("fused"))))
+        return out
+
+    monkeypatch.setattr(FairNeuralNet, "initialize_optimizer", spy)
+    X, y, g = data()
+    regressor_ensemble(joint_finetune=True, finetune_epochs=1).fit(X, y, sensitive_features=g)
+    joint = [s for s in seen if s[0] == "JointExpertModule"]
+    assert joint == [("JointExpertModule", "Adam", _fused_adam_supported("cpu"))]
