@@ -37,6 +37,14 @@ from ._sampler import GroupBalancedBatchSampler
 __all__ = ["FairModule", "FairNeuralNet", "SliceDataset", "collate_batch"]
 
 
+def _on_device(x, device):
+    """``skorch.utils.to_tensor(x, device)``, without a dispatch for a tensor already on
+    ``device`` (the training step's batch tensors: this runs several times per step)."""
+    if isinstance(x, torch.Tensor) and str(x.device) == device:
+        return x
+    return to_tensor(x, device=device)
+
+
 class FairModule(nn.Module):
     """The trained network: the user's module plus the fairness term.
 
@@ -140,8 +148,9 @@ class FairNeuralNet(NeuralNet):
         """Run the module on the batch's ``"X"`` (and ``"extra"``) only."""
         if fit_params:
             raise TypeError(f"unexpected forward parameters {sorted(fit_params)}.")
-        x = to_tensor(x, device=self.device)
-        return self.module_(x["X"], x.get("extra"))
+        extra = x.get("extra")
+        return self.module_(_on_device(x["X"], self.device),
+                            None if extra is None else _on_device(extra, self.device))
 
     def train_step_single(self, batch, **fit_params):
         """Augment the batch on the device (if asked), then skorch's step.
@@ -174,14 +183,17 @@ class FairNeuralNet(NeuralNet):
         owner = self.owner
         out = y_pred[0]
         emb = y_pred[1] if len(y_pred) > 1 else None
-        y_true = to_tensor(y_true, device=self.device)
-        weight = to_tensor(X["sample_weight"], device=self.device).to(out.dtype)
+        device = self.device
+        y_true = _on_device(y_true, device)
+        weight = _on_device(X["sample_weight"], device)
+        if weight.dtype != out.dtype:
+            weight = weight.to(out.dtype)
         term = self.module_.fairness
         active = term is not None and owner.lam > 0
         fused_task = owner._fused_task() if active else None
         if fused_task is not None and term.role in ("penalty", "reweight"):
             # task + lam * penalty in one autograd node (skfair.losses.penalized_task_loss)
-            groups = to_tensor(X["groups"], device=self.device)
+            groups = _on_device(X["groups"], device)
             return penalized_task_loss(
                 out, y_true, groups, task=fused_task, penalty=term.loss, lam=float(owner.lam),
                 sample_weight=weight, n_groups=owner.n_groups_, **owner._fused_task_kwargs(),
@@ -189,7 +201,7 @@ class FairNeuralNet(NeuralNet):
         per_sample = owner.get_task_loss(out, y_true)
         loss = (weight * per_sample).mean()
         if active:
-            groups = to_tensor(X["groups"], device=self.device)
+            groups = _on_device(X["groups"], device)
             fair = owner.get_fairness_term(
                 out, y_true, groups, term=term, embedding=emb,
                 per_sample_loss=per_sample, sample_weight=weight,

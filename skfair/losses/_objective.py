@@ -37,20 +37,23 @@ def _check_outputs(outputs, task):
 def _check_y(y, outputs, task):
     _check_tensor(y, "y")
     n_samples = outputs.shape[0]
-    y = y.to(outputs.device)
+    if y.device != outputs.device:
+        y = y.to(outputs.device)
     if task == "cross_entropy":
         if y.shape != (n_samples,) or y.is_floating_point() or y.dtype == torch.bool:
             raise ValueError(
                 f"task='cross_entropy' needs y as ({n_samples},) integer class codes, got "
                 f"shape {tuple(y.shape)} and dtype {y.dtype}."
             )
-        return y.long()
+        return y if y.dtype == torch.int64 else y.long()
     if y.numel() != outputs.numel():
         raise ValueError(
             f"task={task!r} needs y with the shape of outputs {tuple(outputs.shape)}, got "
             f"{tuple(y.shape)}."
         )
-    return y.to(outputs.dtype).reshape(outputs.shape)
+    if y.dtype != outputs.dtype:
+        y = y.to(outputs.dtype)
+    return y if y.shape == outputs.shape else y.reshape(outputs.shape)
 
 
 def _row_scale(sample_weight, n_samples, outputs):
@@ -62,7 +65,9 @@ def _row_scale(sample_weight, n_samples, outputs):
         raise ValueError(
             f"sample_weight must have shape ({n_samples},), got {tuple(sample_weight.shape)}."
         )
-    return sample_weight.to(dtype=outputs.dtype, device=outputs.device) * (1.0 / n_samples)
+    if sample_weight.dtype != outputs.dtype or sample_weight.device != outputs.device:
+        sample_weight = sample_weight.to(dtype=outputs.dtype, device=outputs.device)
+    return sample_weight * (1.0 / n_samples)
 
 
 def _straight_through_task(threshold, task):

@@ -1,5 +1,6 @@
 """MLP, SmallCNN, TorchvisionBackbone: outputs, embeddings, extra inputs, inputs."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -96,3 +97,14 @@ def test_small_cnn_batch_norm_option():
     assert all(c.bias is None for c in convs)  # BN makes the conv bias redundant
     logits, emb = bn(torch.rand(5, 3, 16, 16))
     assert logits.shape == (5, 2) and emb.shape == (5, 64)
+
+
+def test_on_device_keeps_tensors_already_there_and_converts_the_rest():
+    from skfair.estimators._net import _on_device
+
+    t = torch.arange(3)
+    assert _on_device(t, "cpu") is t  # no copy, no dispatch
+    arr = np.arange(3, dtype=np.float32)
+    out = _on_device(arr, "cpu")
+    assert isinstance(out, torch.Tensor) and out.device.type == "cpu"
+    np.testing.assert_array_equal(out.numpy(), arr)
