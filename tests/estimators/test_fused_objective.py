@@ -25,6 +25,17 @@ def _loss_and_grad(est, Xd, y_true):
     return loss.detach(), grads
 
 
+def _assert_fused_equals_hooks(est, Xd, y_true, monkeypatch):
+    """The batch's loss and gradients on the fused path equal those from the hooks."""
+    fused, g_fused = _loss_and_grad(est, Xd, y_true)
+    monkeypatch.setattr(type(est), "_fused_task", lambda self: None)
+    hooks, g_hooks = _loss_and_grad(est, Xd, y_true)
+    torch.testing.assert_close(fused, hooks)
+    assert len(g_fused) == len(g_hooks) > 0
+    for a, b in zip(g_fused, g_hooks, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "make, fairness, task",
     [
@@ -48,13 +59,7 @@ def test_fused_loss_equals_hook_loss(biased_data, fast, make, fairness, task, mo
     else:  # the regressors train on the standardised target
         y_net = ((y[idx] - est.y_mean_) / est.y_scale_).astype(np.float32)
     Xd, y_true = _batch(X[idx], y_net, s[idx], rng.rand(50) + 0.5)
-    fused, g_fused = _loss_and_grad(est, Xd, y_true)
-    monkeypatch.setattr(type(est), "_fused_task", lambda self: None)
-    hooks, g_hooks = _loss_and_grad(est, Xd, y_true)
-    torch.testing.assert_close(fused, hooks)
-    assert len(g_fused) == len(g_hooks) > 0
-    for a, b in zip(g_fused, g_hooks, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    _assert_fused_equals_hooks(est, Xd, y_true, monkeypatch)
 
 
 class _FocalClassifier(FairNetClassifier):
@@ -103,13 +108,7 @@ def test_multilabel_fused_loss_equals_hook_loss(multilabel_data, fast, fairness,
     idx = rng.choice(len(Y), 64, replace=False)
     codes = (g[idx] == "woman").astype(np.int64)  # the estimator's sorted group codes
     Xd, y_true = _batch(X[idx], Y[idx].astype(np.float32), codes, rng.rand(64) + 0.5)
-    fused, g_fused = _loss_and_grad(est, Xd, y_true)
-    monkeypatch.setattr(type(est), "_fused_task", lambda self: None)
-    hooks, g_hooks = _loss_and_grad(est, Xd, y_true)
-    torch.testing.assert_close(fused, hooks)
-    assert len(g_fused) == len(g_hooks) > 0
-    for a, b in zip(g_fused, g_hooks, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    _assert_fused_equals_hooks(est, Xd, y_true, monkeypatch)
 
 
 def test_multilabel_fused_path_only_where_it_computes_the_same_loss(multilabel_data):

@@ -109,14 +109,20 @@ def test_group_balanced_coefficients_give_the_loss():
     torch.testing.assert_close(per @ r, group_balanced_loss(per, groups))
 
 
-@pytest.mark.parametrize("kind", ["ratio", "joint"])
-def test_binary_cross_entropy_with_bias_amplification(kind):
-    gen = torch.Generator().manual_seed(4)
+def _multilabel_batch(seed, kind):
+    """Logits, 0/1 labels, groups, row weights and a fitted bias-amplification loss."""
+    gen = torch.Generator().manual_seed(seed)
     logits = torch.randn(B, K, generator=gen, dtype=torch.float64)
     Y = (torch.rand(B, K, generator=gen) < 0.4).double()
     groups = torch.randint(0, NG, (B,), generator=gen)
     w = torch.rand(B, generator=gen, dtype=torch.float64)
     loss = BiasAmplificationLoss(kind=kind).fit(Y, groups, n_groups=NG).double()
+    return logits, Y, groups, w, loss
+
+
+@pytest.mark.parametrize("kind", ["ratio", "joint"])
+def test_binary_cross_entropy_with_bias_amplification(kind):
+    logits, Y, groups, w, loss = _multilabel_batch(4, kind)
     fused, g_fused = _grads(
         lambda x: penalized_task_loss(x, Y, groups, task="binary_cross_entropy", penalty=loss,
                                       lam=0.3, sample_weight=w, n_groups=NG), logits)
@@ -134,12 +140,7 @@ def test_binary_cross_entropy_with_bias_amplification(kind):
 @pytest.mark.parametrize("threshold", [0.5, 0.3])
 def test_straight_through_bias_amplification(kind, threshold):
     # the penalty reads 1[sigmoid(x) > threshold]; its gradient flows through the sigmoid
-    gen = torch.Generator().manual_seed(11)
-    logits = torch.randn(B, K, generator=gen, dtype=torch.float64)
-    Y = (torch.rand(B, K, generator=gen) < 0.4).double()
-    groups = torch.randint(0, NG, (B,), generator=gen)
-    w = torch.rand(B, generator=gen, dtype=torch.float64)
-    loss = BiasAmplificationLoss(kind=kind).fit(Y, groups, n_groups=NG).double()
+    logits, Y, groups, w, loss = _multilabel_batch(11, kind)
     fused, g_fused = _grads(
         lambda x: penalized_task_loss(x, Y, groups, task="binary_cross_entropy", penalty=loss,
                                       lam=0.6, sample_weight=w, n_groups=NG,
