@@ -86,6 +86,8 @@ REFERENCES = [FLOOR, *OBJECTIVE_ONLY]
 # through its hooks (get_task_loss + get_fairness_term), the path it took before the fused
 # straight-through objective, timed in the same run as the fused one
 HOOKS = "bias_amplification_hooks"
+# --compile: key prefix of the eager baseline steps timed beside the compiled ones
+EAGER = "eager:"
 
 
 class Body(nn.Module):
@@ -101,8 +103,9 @@ class Body(nn.Module):
         return self.out(h), h
 
 
-def make_step(name, args, device, data):
-    """Return a closure doing one optimisation step for ``name``."""
+def make_step(name, args, device, data, compile_step=False):
+    """Return a closure doing one optimisation step for ``name`` (its forward pass and
+    loss compiled by ``torch.compile`` with ``compile_step``)."""
     torch.manual_seed(0)
     X, y, yml, yreg, g = data
     G = args.groups
@@ -135,13 +138,11 @@ def make_step(name, args, device, data):
     # the estimators' optimizer: Adam with the fused kernel where torch has one
     opt = torch.optim.Adam(params, lr=1e-3, fused=_fused_adam_supported(str(device)) or None)
     n_batches = X.shape[0]
+    targets = {"classification": y, "multilabel": yml, "regression": yreg}[task]
     state = {"i": 0}
 
-    def step():
-        i = state["i"] = (state["i"] + 1) % n_batches
-        xb, gb = X[i], g[i]
+    def forward_loss(xb, yb, gb):
         out, emb = model(xb)
-        yb = {"classification": y, "multilabel": yml, "regression": yreg}[task][i]
         if torch_loss is not None:  # baseline: the task loss written with torch.nn.functional
             total = torch_loss(out, yb)
         elif head is not None:  # adversarial: the task plus the adversary on the embedding
@@ -154,6 +155,14 @@ def make_step(name, args, device, data):
         else:  # the estimators' objective: task + lam * penalty in one autograd node
             total = penalized_task_loss(out, yb, gb, task=task_loss, penalty=loss, lam=lam,
                                         n_groups=G)
+        return total
+
+    if compile_step:  # the network's forward pass and the loss, compiled together
+        forward_loss = torch.compile(forward_loss)
+
+    def step():
+        i = state["i"] = (state["i"] + 1) % n_batches
+        total = forward_loss(X[i], targets[i], g[i])
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
@@ -161,9 +170,10 @@ def make_step(name, args, device, data):
     return step
 
 
-def make_estimator_step(name, args, device, data):
+def make_estimator_step(name, args, device, data, compile_step=False):
     """One skorch ``train_step`` of the estimator that trains ``name`` (or, for a
-    baseline key, of the same estimator without a fairness term)."""
+    baseline key, of the same estimator without a fairness term), with
+    ``compile=compile_step``."""
     import numpy as np
 
     from skfair.estimators import (
@@ -186,7 +196,8 @@ def make_estimator_step(name, args, device, data):
         fairness, est_cls = "bias_amplification", HookPathMultiLabel
     targets = {"ce": y, "bce": yml, "l1": yreg}[base]
     kwargs = dict(fairness=fairness, lam=0.5 if fairness else 0.0, max_epochs=1,
-                  batch_size=args.batch, device=device.type, random_state=0)
+                  batch_size=args.batch, device=device.type, random_state=0,
+                  compile=compile_step)
     if args.module == "cnn":
         kwargs.update(module="cnn", module_params=dict(channels=(16, 32),
                                                        embedding_dim=args.hidden))
@@ -264,6 +275,13 @@ def main(argv=None):
     parser.add_argument("--losses", nargs="*", default=None,
                         help="default: every loss, and the reference rows of the harness")
     parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="compile every step's forward pass and loss with torch.compile (estimators: "
+        "compile=True), the baselines' too; the ratios are to the compiled baseline, and the "
+        "column 'vs eager' to the eager baseline timed in the same blocks",
+    )
+    parser.add_argument(
         "--clock",
         choices=["wall", "process"],
         default="wall",
@@ -311,16 +329,26 @@ def main(argv=None):
     maker = make_estimator_step if args.harness == "estimator" else make_step
     print(
         f"torch {torch.__version__} | {platform.processor() or platform.machine()} | "
-        f"harness={args.harness} | "
+        f"harness={args.harness} | compile={args.compile} | "
         f"device={device} | threads={torch.get_num_threads()} | module={args.module} "
         f"batch={B} input={tuple(X.shape[2:])} "
         f"hidden={args.hidden} classes={args.classes} groups={args.groups} clock={args.clock}"
     )
+    if args.compile and HOOKS in args.losses:
+        parser.error(f"{HOOKS} is an eager reference row; leave it out with --compile")
+    if args.compile:
+        # every row's step is its own closure of one code object: one cache entry each
+        import torch._dynamo.config as dynamo_config
+
+        dynamo_config.cache_size_limit = max(dynamo_config.cache_size_limit, 64)
     steps = {}
     for name in args.losses:
         for key in (name, baseline_of(name)):
             if key not in steps:
-                steps[key] = maker(key, args, device, data)
+                steps[key] = maker(key, args, device, data, compile_step=args.compile)
+        eager = EAGER + baseline_of(name)
+        if args.compile and eager not in steps:
+            steps[eager] = maker(baseline_of(name), args, device, data)
     for step in steps.values():
         time_block(step, args.warmup, device)
 
@@ -328,11 +356,14 @@ def main(argv=None):
     ratios = {name: [] for name in args.losses}
     base_t = {name: [] for name in args.losses}
     loss_t = {name: [] for name in args.losses}
+    vs_eager = {name: [] for name in args.losses}
     for r in range(args.rounds):
         order = list(args.losses)
         rng.shuffle(order)
         for name in order:
             pair = [baseline_of(name), name]
+            if args.compile:
+                pair.append(EAGER + baseline_of(name))
             if r % 2:
                 pair.reverse()
             t = {key: time_block(steps[key], args.steps, device, clock) for key in pair}
@@ -340,10 +371,13 @@ def main(argv=None):
             ratios[name].append(f / b)
             base_t[name].append(b)
             loss_t[name].append(f)
+            if args.compile:
+                vs_eager[name].append(f / t[EAGER + baseline_of(name)])
 
     print(
         f"{'loss':24s} {'baseline':>8s} {'base ms':>8s} {'loss ms':>8s} {'ratio':>7s} "
-        f"{'q25':>6s} {'q75':>6s} {'minratio':>8s}  target<=1.10"
+        f"{'q25':>6s} {'q75':>6s} {'minratio':>8s}"
+        + (f" {'vs eager':>8s}" if args.compile else "") + "  target<=1.10"
     )
     worst = 0.0
     for name in args.losses:
@@ -358,8 +392,9 @@ def main(argv=None):
         print(
             f"{name:24s} {baseline_of(name):>8s} {1e3 * statistics.median(base_t[name]):8.3f} "
             f"{1e3 * statistics.median(loss_t[name]):8.3f} {med:7.3f} {q[0]:6.3f} {q[2]:6.3f} "
-            f"{min_ratio:8.3f}  "
-            f"{'(reference)' if reference else 'ok' if med <= 1.10 else 'OVER'}"
+            f"{min_ratio:8.3f}"
+            + (f" {statistics.median(vs_eager[name]):8.3f}" if args.compile else "")
+            + f"  {'(reference)' if reference else 'ok' if med <= 1.10 else 'OVER'}"
         )
     print(f"worst median ratio over the fairness losses: {worst:.3f}")
 

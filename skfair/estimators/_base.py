@@ -144,6 +144,7 @@ class FairNetBase(BaseEstimator):
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "compile": ["boolean", dict],
         "batch_sampling": [StrOptions({"random", "group_balanced", "group_class_balanced"})],
         "valid_split": [Interval(Real, 0, 1, closed="neither"), None],
         "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
@@ -170,6 +171,7 @@ class FairNetBase(BaseEstimator):
         optimizer="adam",
         weight_decay=0.0,
         max_grad_norm=None,
+        compile=False,
         batch_sampling="random",
         valid_split=None,
         early_stopping=None,
@@ -192,6 +194,7 @@ class FairNetBase(BaseEstimator):
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.max_grad_norm = max_grad_norm
+        self.compile = compile
         self.batch_sampling = batch_sampling
         self.valid_split = valid_split
         self.early_stopping = early_stopping
@@ -444,6 +447,12 @@ class FairNetBase(BaseEstimator):
             kwargs["optimizer__fused"] = True
         return kwargs
 
+    def _step_compile(self):
+        """``torch.compile`` keyword arguments of the training step, or None (eager)."""
+        if isinstance(self.compile, dict):
+            return dict(self.compile)
+        return {} if self.compile else None
+
     # -------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
@@ -546,6 +555,7 @@ class FairNetBase(BaseEstimator):
                 callbacks=callbacks,
                 device=self.device_,
                 verbose=int(self.verbose),
+                step_compile=self._step_compile(),
                 **self._optimizer_kwargs(),
             )
             net.fit(data, y_net)

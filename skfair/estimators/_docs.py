@@ -56,6 +56,20 @@ COMMON_PARAMS = """\
         value before the optimizer step (``torch.nn.utils.clip_grad_norm_``);
         it damps the loss spikes a large ``lam`` can cause. ``None``: no
         clipping.
+    compile : bool or dict, default=False
+        Compile the training step's forward pass and loss together with
+        ``torch.compile`` (a dict: its keyword arguments, e.g.
+        ``{"mode": "max-autotune"}`` or ``{"backend": "aot_eager"}``). The
+        fairness losses then take their plain autograd form, whose backward
+        the compiler derives and fuses with the network's, so a penalty adds
+        little to the step: on a CPU MLP head (512-256-10, batch 256) 3-8 %
+        against the compiled plain step (the adversarial term, a second
+        network, 26 %), where the eager penalties add 8-21 %
+        (``benchmarks/bench_losses.py --harness estimator [--compile]``). The
+        first steps compile
+        (seconds; once more for a smaller last batch); the default backend
+        needs a C++ compiler on CPU and Triton on CUDA. Validation, prediction
+        and the optimizer step run eagerly.
     batch_sampling : {"random", "group_balanced", "group_class_balanced"}, \
             default="random"
         ``"group_balanced"`` draws training batches with

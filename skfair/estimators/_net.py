@@ -120,16 +120,21 @@ class FairNeuralNet(NeuralNet):
     augmentation : callable or None
         Applied to the training batch ``X`` on the device in
         :meth:`train_step_single`.
+    step_compile : dict or None
+        Keyword arguments of ``torch.compile`` for :meth:`forward_loss`, the
+        training step's forward pass and loss (``{}``: the defaults); ``None``
+        runs it eagerly. Validation and prediction always run eagerly.
     **kwargs
         Passed to ``skorch.NeuralNet``.
     """
 
     def __init__(self, module, *args, owner=None, batch_sampling="random",
-                 augmentation=None, **kwargs):
+                 augmentation=None, step_compile=None, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.owner = owner
         self.batch_sampling = batch_sampling
         self.augmentation = augmentation
+        self.step_compile = step_compile
 
     # -- data ---------------------------------------------------------------
     def get_iterator(self, dataset, training=False):
@@ -166,7 +171,31 @@ class FairNeuralNet(NeuralNet):
                 x = x.float().div_(255.0)
             Xi["X"] = self.augmentation(x)
             batch = (Xi, yi)
-        return super().train_step_single(batch, **fit_params)
+        if self.step_compile is None:
+            return super().train_step_single(batch, **fit_params)
+        # skorch's step, with the forward pass and the loss compiled together
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        if fit_params:
+            raise TypeError(f"unexpected forward parameters {sorted(fit_params)}.")
+        compiled = self.__dict__.get("_compiled_forward_loss")
+        if compiled is None:
+            compiled = self._compiled_forward_loss = torch.compile(
+                self.forward_loss, **self.step_compile)
+        loss, y_pred = compiled(Xi, yi)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def forward_loss(self, Xi, yi):
+        """``(loss, y_pred)`` of a training batch: :meth:`infer`, then :meth:`get_loss`
+        (the function that ``step_compile`` compiles)."""
+        y_pred = self.infer(Xi)
+        return self.get_loss(y_pred, yi, X=Xi, training=True), y_pred
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_compiled_forward_loss", None)  # rebuilt on the next training step
+        return state
 
     # -- loss -----------------------------------------------------------------
     def get_loss(self, y_pred, y_true, X=None, training=False):

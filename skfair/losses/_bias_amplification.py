@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from ._fused import Identity, Sigmoid, apply_penalty
-from ._ops import safe_inv
+from ._ops import autograd_path, safe_inv
 from ._validation import check_probs, group_matrix
 
 __all__ = ["bias_amplification_loss", "cooccurrence_ratio"]
@@ -216,7 +216,7 @@ def _ba_parts(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
     elif n_groups != target.shape[1]:
         raise ValueError(f"n_groups={n_groups} does not match b_train's {target.shape[1]} columns.")
     G, _ = group_matrix(groups, n_samples, n_groups, dtype=x.dtype, device=x.device)
-    core = None if G.requires_grad else _BiasAmplificationCore
+    core = None if autograd_path(G) else _BiasAmplificationCore
     return core, (G, target, finite, kind == "ratio")
 
 

@@ -46,7 +46,7 @@ from __future__ import annotations
 import torch
 
 from ._fused import Identity, Softmax, apply_penalty
-from ._ops import safe_inv, safe_log, softmax_rows, tiny
+from ._ops import autograd_path, safe_inv, safe_log, softmax_rows, tiny
 from ._validation import (
     cell_indicators,
     check_probs,
@@ -346,7 +346,7 @@ def _dp_parts(x, groups, kind, n_groups, from_logits=True):
     x = check_probs(x, "logits" if from_logits else "probs")
     kind = _check_kind(kind)
     G, _ = group_matrix(groups, x.shape[0], n_groups, dtype=x.dtype, device=x.device)
-    if G.requires_grad:
+    if autograd_path(G):
         return None, (softmax_rows(x) if from_logits else x, G, kind)
     if kind == "mi":
         return _DPMICore, (G,)
@@ -422,7 +422,7 @@ def _eo_parts(x, y, groups, kind, n_groups, from_logits=True):
     x = check_probs(x, "logits" if from_logits else "probs")
     kind = _check_kind(kind)
     n_samples, n_classes = x.shape
-    if isinstance(groups, torch.Tensor) and groups.ndim == 1:
+    if isinstance(groups, torch.Tensor) and groups.ndim == 1 and not autograd_path():
         # integer codes: the cell indicators straight from the codes (fewer operations)
         y = check_targets(y, n_samples)
         if y.device != x.device:
@@ -432,7 +432,7 @@ def _eo_parts(x, y, groups, kind, n_groups, from_logits=True):
                                with_classes=kind == "l2")
     else:
         Y, G = _prepare_targets(x, y, groups, n_groups)
-        if G.requires_grad:
+        if autograd_path(G):
             return None, (softmax_rows(x) if from_logits else x, Y, G, kind)
         n_groups = G.shape[1]
         Z = _cell_matrix(Y, G)
@@ -526,7 +526,7 @@ def _iou_parts(x, y, groups, pairwise, n_groups, from_logits=True):
         raise TypeError(f"pairwise must be a bool, got {pairwise!r}.")
     x = check_probs(x, "logits" if from_logits else "probs")
     Y, G = _prepare_targets(x, y, groups, n_groups)
-    if G.requires_grad:
+    if autograd_path(G):
         return None, (softmax_rows(x) if from_logits else x, Y, G, pairwise)
     return _IoUCore, (Y, G, pairwise)
 

@@ -548,6 +548,16 @@ class BiasAmplificationLoss(FairnessLoss):
         )
         return None if core is None else (Sigmoid, core, args)
 
+    def _penalty_on_probs(self, probs, groups, n_groups):
+        """The loss on per-label probabilities ``probs`` (whatever ``from_logits``
+        says): :func:`penalized_task_loss`'s straight-through indicator under
+        ``torch.compile``."""
+        b, prepared = self._target(probs)
+        return _bias_amplification(
+            probs, _require_groups(groups, "BiasAmplificationLoss"), b,
+            self._groups_count(n_groups), self.kind, from_logits=False, prepared=prepared,
+        )
+
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         input = _as_float(input)
         b, prepared = self._target(input)

@@ -6,8 +6,10 @@ import math
 from numbers import Real
 
 import torch
+import torch.nn.functional as F
 
 from ._fused import TASKS, StraightThroughBCETask, apply_objective
+from ._ops import is_compiling
 from ._validation import _check_tensor
 
 __all__ = ["penalized_task_loss"]
@@ -68,6 +70,25 @@ def _row_scale(sample_weight, n_samples, outputs):
     if sample_weight.dtype != outputs.dtype or sample_weight.device != outputs.device:
         sample_weight = sample_weight.to(dtype=outputs.dtype, device=outputs.device)
     return sample_weight * (1.0 / n_samples)
+
+
+def _task_value(x, task, y, row_scale):
+    """``sum_i row_scale_i * task_i(x)`` in plain autograd operations (the form that
+    ``torch.compile`` traces; the fused node computes the same)."""
+    if task == "cross_entropy":
+        per_row = F.cross_entropy(x, y, reduction="none")
+    elif task == "binary_cross_entropy":
+        per_row = F.binary_cross_entropy_with_logits(x, y, reduction="none").sum(1)
+    else:
+        err = x - y
+        per_row = (err.abs() if task == "l1" else err * err).mean(1)
+    return torch.dot(per_row, row_scale)
+
+
+def _straight_through_input(x, cut):
+    """``1[x > cut]`` forward, the sigmoid's gradient backward (plain autograd)."""
+    p = torch.sigmoid(x)
+    return (x > cut).to(x.dtype) + (p - p.detach())
 
 
 def _straight_through_task(threshold, task):
@@ -162,7 +183,12 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     x = _check_outputs(outputs, task)
     y = _check_y(y, x, task)
     row_scale = _row_scale(sample_weight, x.shape[0], x)
+    # under torch.compile: plain autograd operations, whose backward the compiler derives
+    # and fuses (the fused node would hide the penalty from it)
+    plain = is_compiling()
     if penalty is None or lam == 0:
+        if plain:
+            return _task_value(x, task, y, row_scale)
         return apply_objective(x, spec, y, row_scale)
     if groups is None:
         raise ValueError(f"penalty={type(penalty).__name__} needs the sensitive groups: "
@@ -178,6 +204,8 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
         weight = None if sample_weight is None else row_scale * x.shape[0]
         r = coefficients(groups, x.shape[0], n_groups=n_groups, sample_weight=weight,
                          dtype=x.dtype, device=x.device)
+        if plain:
+            return _task_value(x, task, y, row_scale.add(r, alpha=float(lam)))
         return apply_objective(x, spec, y, row_scale.add(r, alpha=float(lam)))
     if role != "penalty":
         raise TypeError(
@@ -185,6 +213,19 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
             f"{type(penalty).__name__} has role {role!r} (an adversarial loss needs its head: "
             "add lam * loss(head(embedding), y, groups) to the task loss yourself)."
         )
+    if plain:
+        if straight_through_threshold is None:
+            value = penalty(x, y, groups, n_groups=n_groups)
+        else:
+            on_probs = getattr(penalty, "_penalty_on_probs", None)
+            if on_probs is None:
+                raise TypeError(
+                    f"straight_through_threshold needs a penalty that reads per-label "
+                    f"probabilities (e.g. BiasAmplificationLoss); {type(penalty).__name__} "
+                    "has no such form."
+                )
+            value = on_probs(_straight_through_input(x, spec.cut), groups, n_groups)
+        return _task_value(x, task, y, row_scale) + lam * value
     parts_of = getattr(penalty, "_penalty_parts", None)
     parts = None if parts_of is None else parts_of(x, y, groups, n_groups)
     if parts is not None and parts[0] is spec.link:

@@ -13,6 +13,22 @@ import torch
 __all__: list[str] = []
 
 
+try:  # torch >= 2.3
+    from torch.compiler import is_compiling
+except ImportError:  # pragma: no cover - torch < 2.3
+    from torch._dynamo import is_compiling
+# ``is_compiling()``: whether torch.compile (dynamo) is tracing the caller. Under
+# torch.compile the losses take their plain autograd form: the compiler derives and fuses
+# its backward pass, which the hand-written fused nodes would hide from it.
+
+
+def autograd_path(*tensors):
+    """Whether a loss takes its plain autograd form: under ``torch.compile``, or
+    when an input that the fused nodes treat as constant (e.g. a soft group
+    assignment) needs gradients."""
+    return is_compiling() or any(t is not None and t.requires_grad for t in tensors)
+
+
 def tiny(dtype):
     """Smallest positive normal number of ``dtype`` (the floor of the safe logs)."""
     return torch.finfo(dtype).tiny

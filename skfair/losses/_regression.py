@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from ._fused import Identity, apply_penalty
-from ._ops import safe_inv
+from ._ops import autograd_path, safe_inv
 from ._validation import check_vector, group_matrix
 
 __all__ = ["group_mae_parity_loss", "group_mean_parity_loss"]
@@ -108,7 +108,7 @@ def _mean_parity_parts(pred, groups, n_groups):
     ``(None, (pred, G))`` when the group matrix needs gradients (plain autograd)."""
     pred = check_vector(pred, None, "pred")
     G, _ = group_matrix(groups, pred.shape[0], n_groups, dtype=pred.dtype, device=pred.device)
-    return (None if G.requires_grad else _MeanParityCore), (pred, G)
+    return (None if autograd_path(G) else _MeanParityCore), (pred, G)
 
 
 def group_mae_parity_loss(pred, y, groups, *, n_groups=None):
@@ -162,4 +162,4 @@ def _mae_parity_parts(pred, y, groups, n_groups):
         y = y.to(dtype=pred.dtype, device=pred.device)
     y = check_vector(y, pred.shape[0], "y")
     G, _ = group_matrix(groups, pred.shape[0], n_groups, dtype=pred.dtype, device=pred.device)
-    return (None if (G.requires_grad or y.requires_grad) else _MAEParityCore), (pred, y, G)
+    return (None if autograd_path(G, y) else _MAEParityCore), (pred, y, G)

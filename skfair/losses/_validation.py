@@ -12,6 +12,8 @@ import functools
 
 import torch
 
+from ._ops import is_compiling
+
 __all__: list[str] = []
 
 
@@ -74,9 +76,15 @@ def _check_n(n, name):
     return n
 
 
-@functools.lru_cache(maxsize=64)
 def _eye(n, dtype, device):
-    """Cached identity matrix; rows are the one-hot codes."""
+    """Identity matrix (cached in eager mode); rows are the one-hot codes."""
+    if is_compiling():  # a constant of the compiled graph
+        return torch.eye(n, dtype=dtype, device=device)
+    return _cached_eye(n, dtype, device)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_eye(n, dtype, device):
     with torch.inference_mode(False), torch.no_grad():
         return torch.eye(n, dtype=dtype, device=device)
 
@@ -103,16 +111,30 @@ def one_hot_targets(y, n_classes, dtype):
     return _one_hot(y, n_classes, dtype, "y")
 
 
-@functools.lru_cache(maxsize=64)
 def _arange(n, device):
-    """Cached ``arange(n)`` (int64): indexing it range-checks codes in one small op."""
+    """``arange(n)`` (int64, cached in eager mode): indexing it range-checks codes in one
+    small op."""
+    if is_compiling():
+        return torch.arange(n, device=device)
+    return _cached_arange(n, device)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_arange(n, device):
     with torch.inference_mode(False), torch.no_grad():
         return torch.arange(n, device=device)
 
 
-@functools.lru_cache(maxsize=64)
 def _class_of_cell(n_classes, n_groups, dtype, device):
-    """Cached ``(K, K * G)`` 0/1 matrix: row ``b`` marks the cells ``(b, c)`` of class ``b``."""
+    """``(K, K * G)`` 0/1 matrix (cached in eager mode): row ``b`` marks the cells
+    ``(b, c)`` of class ``b``."""
+    if is_compiling():
+        return torch.eye(n_classes, dtype=dtype, device=device).repeat_interleave(n_groups, 1)
+    return _cached_class_of_cell(n_classes, n_groups, dtype, device)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_class_of_cell(n_classes, n_groups, dtype, device):
     with torch.inference_mode(False), torch.no_grad():
         eye = torch.eye(n_classes, dtype=dtype, device=device)
         return eye.repeat_interleave(n_groups, dim=1)
