@@ -318,7 +318,7 @@ def main(argv=None):
 
     if args.losses is None:
         args.losses = CLASSIFICATION + OTHERS + (
-            [HOOKS] if args.harness == "estimator" else REFERENCES)
+            REFERENCES if args.harness == "bare" else [] if args.compile else [HOOKS])
     if args.harness == "bare" and HOOKS in args.losses:
         parser.error(f"{HOOKS} is a row of --harness estimator")
     if args.harness == "estimator":
