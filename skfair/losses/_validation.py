@@ -65,7 +65,7 @@ def check_targets(y, n_samples, name="y"):
         raise ValueError(
             f"{name} must be a 1-D tensor of {n_samples} class codes, got shape {tuple(y.shape)}."
         )
-    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+    if y.is_floating_point() or y.dtype.is_complex or y.dtype == torch.bool:
         raise TypeError(f"{name} must hold integer class codes (int64), got dtype {y.dtype}.")
     return y if y.dtype == torch.int64 else y.long()
 
@@ -164,7 +164,7 @@ def group_codes(groups, n_samples, n_groups=None, *, device=None, check_range=Tr
         raise ValueError(f"groups codes must be 1-D, got shape {tuple(groups.shape)}.")
     if groups.shape[0] != n_samples:
         raise ValueError(f"groups has {groups.shape[0]} rows, expected {n_samples}.")
-    if groups.is_floating_point() or groups.is_complex() or groups.dtype == torch.bool:
+    if groups.is_floating_point() or groups.dtype.is_complex or groups.dtype == torch.bool:
         raise TypeError(
             "groups must be int64 group codes of shape (n_samples,) or a floating soft "
             f"assignment of shape (n_samples, n_groups); got a 1-D {groups.dtype} tensor."
