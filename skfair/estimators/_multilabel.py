@@ -421,6 +421,8 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
                              where=weights[:, None] > 0)
         return samples.astype(np.float32), soft.astype(np.float32), weights.astype(np.float32)
 
+    # numpy, scikit-learn and the Langevin sampler: kept out of a compiled training step
+    @torch.compiler.disable
     def _descriptive_batch(self, device, dtype):
         """Samples, soft groups and weights for one step, as tensors on ``device``."""
         if self.descriptive_sampling == "offline":

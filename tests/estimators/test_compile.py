@@ -96,3 +96,22 @@ def test_default_backend_compiles_the_step(biased_data, fast):
     np.testing.assert_allclose(compiled.net_.history[:, "train_loss"],
                                eager.net_.history[:, "train_loss"], rtol=1e-3)
     assert np.mean(compiled.predict(X) == eager.predict(X)) > 0.98
+
+
+@pytest.mark.parametrize("sampling", ["offline", "online"])
+def test_compiled_step_with_descriptive_samples(sampling):
+    # the sampler (numpy, scikit-learn, Langevin) stays outside the compiled region
+    from skfair.generative import DescriptiveModel
+
+    ds = make_biased_multilabel(n_samples=300, n_labels=4, random_state=0)
+    X, Y, g = ds.data.astype(np.float32), ds.target, ds.sensitive["gender"].to_numpy()
+    kwargs = dict(
+        fairness="bias_amplification", expectation="descriptive",
+        descriptive_sampling=sampling, n_descriptive_samples=64,
+        descriptive_model=DescriptiveModel(hidden_sizes=(16,), max_iter=30, n_steps=5,
+                                           sample_steps=20, random_state=0),
+        hidden_sizes=(16,), max_epochs=3, lr=0.01, batch_size=64, device="cpu",
+        random_state=0)
+    eager, compiled = _fit_pair(FairNetMultiLabelClassifier, X, Y, g, **kwargs)
+    np.testing.assert_allclose(compiled.net_.history[:, "train_loss"],
+                               eager.net_.history[:, "train_loss"], rtol=1e-5)
