@@ -22,6 +22,13 @@ the penalty's small operations, but the compiled call costs about as much on thi
 step, so the 1.10 target is not reached this way either. (skfair's own
 ``penalized_task_loss`` is not compiled here: dynamo breaks its graph at the cached helpers
 and the custom autograd node.)
+
+Follow-up: compiling the network's forward pass *and* the loss as one function amortises
+the compiled call over the whole forward, and inductor then fuses the penalty's backward
+with the network's: that is the estimators' ``compile=True``, under which the losses take
+their plain autograd form. ``benchmarks/bench_losses.py --compile`` measures it (every
+penalty but the adversarial one within 1.10 of the compiled plain step; figures in
+``benchmarks/README.md``).
 """
 
 from __future__ import annotations
