@@ -75,3 +75,19 @@ def test_cnn_with_augmentation_on_cuda():
                             augmentation=Augmentation(random_state=0))
     clf.fit(images, y, sensitive_features=s)
     assert clf.predict(images).shape == y.shape
+
+
+@pytest.mark.parametrize("fairness", ["eo_l2", "bias_amplification"])
+def test_compiled_step_on_cuda_matches_eager(fairness):
+    # compile=True on CUDA: inductor with Triton kernels
+    X, y, s = _data()
+    make, target = FairNetClassifier, y
+    if fairness == "bias_amplification":
+        make, target = FairNetMultiLabelClassifier, np.column_stack([y, 1 - y, y ^ s])
+    losses = {}
+    for compile_ in (False, True):
+        torch._dynamo.reset()
+        est = make(**KW, fairness=fairness, lam=0.5, device="cuda", compile=compile_)
+        est.fit(X, target, sensitive_features=s)
+        losses[compile_] = est.net_.history[:, "train_loss"]
+    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-3)
