@@ -62,9 +62,9 @@ COMMON_PARAMS = """\
         ``{"mode": "max-autotune"}`` or ``{"backend": "aot_eager"}``). The
         fairness losses then take their plain autograd form, whose backward
         the compiler derives and fuses with the network's, so a penalty adds
-        little to the step: on a CPU MLP head (512-256-10, batch 256) 3-8 %
+        little to the step: on a CPU MLP head (512-256-10, batch 256) 2-8 %
         against the compiled plain step (the adversarial term, a second
-        network, 26 %), where the eager penalties add 8-21 %
+        network, 27 %), where the eager penalties add 8-21 %
         (``benchmarks/bench_losses.py --harness estimator [--compile]``). The
         first steps compile
         (seconds; once more for a smaller last batch); the default backend
