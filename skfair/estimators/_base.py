@@ -449,9 +449,17 @@ class FairNetBase(BaseEstimator):
 
     def _step_compile(self):
         """``torch.compile`` keyword arguments of the training step, or None (eager)."""
-        if isinstance(self.compile, dict):
-            return dict(self.compile)
-        return {} if self.compile else None
+        if not isinstance(self.compile, dict):
+            return {} if self.compile else None
+        kwargs = dict(self.compile)
+        try:
+            inspect.signature(torch.compile).bind(None, **kwargs)
+        except TypeError as exc:
+            raise ValueError(
+                f"compile={self.compile!r} must hold keyword arguments of torch.compile "
+                f"(e.g. mode, backend, dynamic, fullgraph): {exc}."
+            ) from None
+        return kwargs
 
     # -------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=False)

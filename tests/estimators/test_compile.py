@@ -115,3 +115,9 @@ def test_compiled_step_with_descriptive_samples(sampling):
     eager, compiled = _fit_pair(FairNetMultiLabelClassifier, X, Y, g, **kwargs)
     np.testing.assert_allclose(compiled.net_.history[:, "train_loss"],
                                eager.net_.history[:, "train_loss"], rtol=1e-5)
+
+
+def test_compile_dict_must_hold_torch_compile_arguments(biased_data, fast):
+    X, y, s = biased_data
+    with pytest.raises(ValueError, match="keyword arguments of torch.compile"):
+        FairNetClassifier(compile={"fast": True}, **fast).fit(X, y)
