@@ -204,9 +204,8 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
         weight = None if sample_weight is None else row_scale * x.shape[0]
         r = coefficients(groups, x.shape[0], n_groups=n_groups, sample_weight=weight,
                          dtype=x.dtype, device=x.device)
-        if plain:
-            return _task_value(x, task, y, row_scale.add(r, alpha=float(lam)))
-        return apply_objective(x, spec, y, row_scale.add(r, alpha=float(lam)))
+        scale = row_scale.add(r, alpha=float(lam))
+        return _task_value(x, task, y, scale) if plain else apply_objective(x, spec, y, scale)
     if role != "penalty":
         raise TypeError(
             f"penalized_task_loss takes penalties with role 'penalty' or 'reweight'; "

@@ -76,17 +76,26 @@ def _check_n(n, name):
     return n
 
 
+def _cached_when_eager(build):
+    """Decorate a constant-table builder: cached (built once, outside autograd and
+    inference mode) in eager mode; built afresh under ``torch.compile``, where the
+    table becomes a constant of the compiled graph."""
+    @functools.lru_cache(maxsize=64)
+    def cached(*args):
+        with torch.inference_mode(False), torch.no_grad():
+            return build(*args)
+
+    @functools.wraps(build)
+    def get(*args):
+        return build(*args) if is_compiling() else cached(*args)
+
+    return get
+
+
+@_cached_when_eager
 def _eye(n, dtype, device):
-    """Identity matrix (cached in eager mode); rows are the one-hot codes."""
-    if is_compiling():  # a constant of the compiled graph
-        return torch.eye(n, dtype=dtype, device=device)
-    return _cached_eye(n, dtype, device)
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_eye(n, dtype, device):
-    with torch.inference_mode(False), torch.no_grad():
-        return torch.eye(n, dtype=dtype, device=device)
+    """Identity matrix; rows are the one-hot codes."""
+    return torch.eye(n, dtype=dtype, device=device)
 
 
 def _rows(table, codes, name):
@@ -111,33 +120,16 @@ def one_hot_targets(y, n_classes, dtype):
     return _one_hot(y, n_classes, dtype, "y")
 
 
+@_cached_when_eager
 def _arange(n, device):
-    """``arange(n)`` (int64, cached in eager mode): indexing it range-checks codes in one
-    small op."""
-    if is_compiling():
-        return torch.arange(n, device=device)
-    return _cached_arange(n, device)
+    """``arange(n)`` (int64): indexing it range-checks codes in one small op."""
+    return torch.arange(n, device=device)
 
 
-@functools.lru_cache(maxsize=64)
-def _cached_arange(n, device):
-    with torch.inference_mode(False), torch.no_grad():
-        return torch.arange(n, device=device)
-
-
+@_cached_when_eager
 def _class_of_cell(n_classes, n_groups, dtype, device):
-    """``(K, K * G)`` 0/1 matrix (cached in eager mode): row ``b`` marks the cells
-    ``(b, c)`` of class ``b``."""
-    if is_compiling():
-        return torch.eye(n_classes, dtype=dtype, device=device).repeat_interleave(n_groups, 1)
-    return _cached_class_of_cell(n_classes, n_groups, dtype, device)
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_class_of_cell(n_classes, n_groups, dtype, device):
-    with torch.inference_mode(False), torch.no_grad():
-        eye = torch.eye(n_classes, dtype=dtype, device=device)
-        return eye.repeat_interleave(n_groups, dim=1)
+    """``(K, K * G)`` 0/1 matrix: row ``b`` marks the cells ``(b, c)`` of class ``b``."""
+    return torch.eye(n_classes, dtype=dtype, device=device).repeat_interleave(n_groups, 1)
 
 
 def check_codes(codes, n, name):
