@@ -60,7 +60,7 @@ class _GradientReversalFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        return grad_output.neg() * ctx.strength, None
+        return grad_output * -ctx.strength, None
 
 
 def grad_reverse(x, strength=1.0):

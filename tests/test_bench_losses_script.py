@@ -1,0 +1,56 @@
+"""Smoke test of ``benchmarks/bench_losses.py``: every requested row is timed and printed.
+
+The benchmark is a script, not part of the package; this runs its ``main`` on a
+tiny network for one round so that a change in the losses or the estimators that
+breaks it fails here rather than in the next benchmark session. No timing is
+asserted (timings belong to the benchmark's own output).
+"""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_losses.py"
+TINY = ["--dim", "16", "--hidden", "8", "--batch", "32", "--rounds", "2", "--steps", "1",
+        "--warmup", "1", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_losses", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _rows(out):
+    rows = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 8 and parts[1] in ("ce", "bce", "l1"):
+            rows[parts[0]] = parts
+    return rows
+
+
+@pytest.mark.parametrize("harness", ["bare", "estimator"])
+def test_every_requested_row_is_printed(bench, capsys, harness):
+    losses = ["dp_l2", "adversarial", "adversarial_linear", "mae_parity"]
+    bench.main([*TINY, "--harness", harness, "--losses", *losses])
+    rows = _rows(capsys.readouterr().out)
+    assert set(rows) == set(losses)
+    for name, parts in rows.items():
+        ratio = float(parts[4])
+        assert math.isfinite(ratio) and ratio > 0, (name, parts)
+    # the linear adversary is a reference row: it does not count towards the worst ratio
+    assert rows["adversarial_linear"][-1] == "(reference)"
+    assert rows["adversarial"][-1] in ("ok", "OVER")
+
+
+def test_linear_adversary_row_trains_a_linear_head(bench):
+    loss = bench.fairness_of(bench.ADV_LINEAR, 4)
+    head = loss.make_head(8, 4)
+    linears = [m for m in head.modules() if type(m).__name__ == "Linear"]
+    assert len(linears) == 1 and linears[0].in_features == 8
+    assert bench.fairness_of("adversarial", 4).hidden == (64,)
