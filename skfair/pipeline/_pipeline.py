@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from imblearn import pipeline as _imb
@@ -17,22 +19,50 @@ from ..weighting._support import encoding_frame
 __all__ = ["Pipeline", "align_metadata", "make_pipeline"]
 
 
+_COLUMN_TYPES = (np.ndarray, pd.Series, pd.Categorical, list, tuple)
+
+
+def _row_layout(value, n_rows):
+    """How ``value`` holds one entry per row, if it does.
+
+    ``"encoding"``: a :class:`~skfair.utils.SensitiveEncoding` of ``n_rows``;
+    ``"rows"``: an array-like of length ``n_rows`` (scikit-learn's rule for
+    per-sample metadata, as in cross-validation); ``"columns"``: a mapping, or a
+    list / tuple of arrays, whose every column has ``n_rows`` entries (multiple
+    sensitive attributes, as :func:`skfair.utils.check_sensitive_features` reads
+    them); ``None``: not per-row.
+    """
+    if isinstance(value, SensitiveEncoding):
+        return "encoding" if len(value.codes) == n_rows else None
+    if _is_arraylike_not_scalar(value):
+        try:
+            if _num_samples(value) == n_rows:
+                return "rows"
+        except TypeError:
+            pass
+    if isinstance(value, Mapping):
+        columns = list(value.values())
+    elif isinstance(value, list | tuple) and all(isinstance(v, _COLUMN_TYPES) for v in value):
+        columns = list(value)
+    else:
+        return None
+    if columns and all(_row_layout(v, n_rows) == "rows" for v in columns):
+        return "columns"
+    return None
+
+
 def _is_per_row(value, n_rows):
-    """scikit-learn's rule for per-sample metadata (as in cross-validation):
-    an array-like whose length is the number of rows."""
-    if isinstance(value, SensitiveEncoding):
-        return len(value.codes) == n_rows
-    if not _is_arraylike_not_scalar(value):
-        return False
-    try:
-        return _num_samples(value) == n_rows
-    except TypeError:
-        return False
+    return _row_layout(value, n_rows) is not None
 
 
-def _take(value, indices):
-    if isinstance(value, SensitiveEncoding):
+def _take(value, indices, n_rows):
+    layout = _row_layout(value, n_rows)
+    if layout == "encoding":
         return encoding_frame(value, indices)
+    if layout == "columns":
+        if isinstance(value, Mapping):
+            return {k: _take(v, indices, n_rows) for k, v in value.items()}
+        return type(value)(_take(v, indices, n_rows) for v in value)
     if isinstance(value, list):
         return [value[i] for i in indices]
     out = _safe_indexing(value, indices)
@@ -49,7 +79,9 @@ def align_metadata(metadata, sample_indices, n_samples):
     metadata : dict
         ``{name: value}``; a value is per-row when it is array-like with
         ``n_samples`` rows (scikit-learn's rule for splitting metadata in
-        cross-validation). Other values (scalars, column names) pass unchanged.
+        cross-validation), or a dict / list / tuple of such arrays (several
+        sensitive attributes), re-indexed column by column. Other values
+        (scalars, column names) pass unchanged.
     sample_indices : array-like of int
         Rows drawn by the sampler, in output order.
     n_samples : int
@@ -69,7 +101,8 @@ def align_metadata(metadata, sample_indices, n_samples):
     """
     indices = np.asarray(sample_indices)
     return {
-        k: (_take(v, indices) if _is_per_row(v, n_samples) else v) for k, v in metadata.items()
+        k: (_take(v, indices, n_samples) if _is_per_row(v, n_samples) else v)
+        for k, v in metadata.items()
     }
 
 

@@ -176,3 +176,46 @@ def test_align_metadata_helper():
                          np.array([1, 1, 2, 0]), 3)
     assert list(out["sensitive_features"]["race"]) == ["b", "b", "c", "a"]
     assert out["classes"] == [0, 1] and out["k"] == 3
+
+
+class MultiAttributeSpy(ClassifierMixin, BaseEstimator):
+    """Fails unless every attribute of a dict / list of arrays matches the rows of X
+    (column 0 of X: the group code; column 1: the second attribute's code)."""
+
+    def fit(self, X, y, sensitive_features=None):
+        X = np.asarray(X)
+        columns = (list(sensitive_features.values()) if isinstance(sensitive_features, dict)
+                   else list(sensitive_features))
+        assert len(columns) == 2
+        np.testing.assert_array_equal(np.asarray(columns[0]), GROUP_NAMES[X[:, 0].astype(int)])
+        np.testing.assert_array_equal(np.asarray(columns[1]), X[:, 1] > 0)
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+@pytest.mark.parametrize("form", ["dict", "list", "tuple"])
+@pytest.mark.parametrize("strategy", ["mean", "max"])
+def test_multi_attribute_containers_follow_the_rows(routing, form, strategy):
+    """A dict or a list of arrays (several sensitive attributes) is re-indexed column by
+    column, whether or not the sampler keeps the number of rows."""
+    X, y, S = _data(90)
+    second = X[:, 1] > 0
+    sf = {"dict": {"g": S, "pos": second}, "list": [S, second], "tuple": (S, second)}[form]
+    spy = MultiAttributeSpy().set_fit_request(sensitive_features=True)
+    pipe = make_pipeline(GroupResampler(strategy, random_state=0), spy)
+    pipe.fit(X, y, sensitive_features=sf)  # the spy checks every row of both attributes
+
+
+def test_align_metadata_multi_attribute_containers():
+    a, b = np.array(["x", "y", "z"]), [1, 2, 3]
+    out = align_metadata({"d": {"a": a, "b": b}, "l": [a, b], "t": (a, b)}, [2, 0], 3)
+    np.testing.assert_array_equal(out["d"]["a"], ["z", "x"])
+    assert out["d"]["b"] == [3, 1]
+    assert isinstance(out["t"], tuple) and out["l"][1] == [3, 1]
+    # a list of n_rows per-row values keeps scikit-learn's rule (one entry per row)
+    assert align_metadata({"s": [[1], [2], [3]]}, [1], 3)["s"] == [[2]]
+    # columns of another length are not per-row: passed unchanged
+    assert align_metadata({"c": [a[:2], b[:2]]}, [0], 3)["c"][0].tolist() == ["x", "y"]
