@@ -14,7 +14,6 @@ from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import _is_arraylike_not_scalar, _num_samples, check_memory
 
 from ..utils import SensitiveEncoding
-from ..weighting._support import encoding_frame
 
 __all__ = ["Pipeline", "align_metadata", "make_pipeline"]
 
@@ -58,7 +57,7 @@ def _is_per_row(value, n_rows):
 def _take(value, indices, n_rows):
     layout = _row_layout(value, n_rows)
     if layout == "encoding":
-        return encoding_frame(value, indices)
+        return value.to_frame(indices)
     if layout == "columns":
         if isinstance(value, Mapping):
             return {k: _take(v, indices, n_rows) for k, v in value.items()}

@@ -125,11 +125,12 @@ def check_sensitive_features(sensitive_features, *, n_samples=None, X=None,
     Parameters
     ----------
     sensitive_features : array-like, list of array-like, Series, DataFrame, \
-            dict, str or SensitiveColumns
+            dict, str, SensitiveColumns or SensitiveEncoding
         A 1-D array-like (one attribute), a list of 1-D arrays, a 2-D array or
         a DataFrame (several attributes, meaning intersectional groups), a
-        mapping ``name -> array``, or a column name / :class:`SensitiveColumns`
-        naming columns or index levels of ``X``.
+        mapping ``name -> array``, a column name / :class:`SensitiveColumns`
+        naming columns or index levels of ``X``, or a
+        :class:`SensitiveEncoding` (its attributes, categories kept).
     n_samples : int, optional
         Expected number of rows; a mismatch raises ``ValueError``.
     X : DataFrame, optional
@@ -171,6 +172,8 @@ def _as_frame(sensitive_features, *, n_samples, X, param, deep=True):
                 f"{param}={sf!r} names columns of X, but no X was given to read them from."
             )
         _, frame = split_sensitive_from_X(X, sf, param=param)
+    elif isinstance(sf, SensitiveEncoding):
+        frame = sf.to_frame()
     elif isinstance(sf, pd.DataFrame):
         frame = sf.copy(deep=deep)
         frame.columns = [
@@ -371,6 +374,24 @@ class SensitiveEncoding:
             sep.join(f"{n}={v}" for n, v in zip(self.names, row, strict=True))
             for row in self.groups.itertuples(index=False)
         ]
+
+    def to_frame(self, indices=None):
+        """The attribute values as categorical columns (every known category kept).
+
+        Parameters
+        ----------
+        indices : array-like of int, optional
+            Rows to take, in order (all rows by default).
+
+        Returns
+        -------
+        frame : pandas.DataFrame of shape (n_rows, n_attributes)
+        """
+        codes = self.attribute_codes if indices is None else self.attribute_codes[indices]
+        return pd.DataFrame({
+            name: pd.Categorical.from_codes(codes[:, j], categories=cats)
+            for j, (name, cats) in enumerate(zip(self.names, self.categories, strict=True))
+        })
 
     def attribute(self, name):
         """The encoding of a single attribute (marginal groups)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ._base import BaseWeighting, check_weights
 
@@ -38,12 +39,14 @@ def class_balanced_weights(y):
         y = y.ravel()
     if y.ndim != 1 or y.size == 0:
         raise ValueError(f"y must be a non-empty 1-D array of labels, got shape {y.shape}.")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise ValueError("y contains NaN or infinite values; they are not classes.")
+    if y.dtype.kind == "O" and pd.isna(pd.Series(y)).any():
+        raise ValueError("y contains missing values (None / NaN); they are not classes.")
     try:
         _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
     except TypeError as exc:
         raise ValueError("y holds labels of mixed, unorderable types.") from exc
-    if y.dtype.kind == "f" and not np.isfinite(y).all():
-        raise ValueError("y contains NaN or infinite values; they are not classes.")
     w = y.size / (len(counts) * counts[inverse.reshape(-1)].astype(np.float64))
     return check_weights(w, where="class_balanced_weights")
 

@@ -13,6 +13,9 @@ from ._support import _join_target
 
 __all__ = ["ManualWeighting", "manual_weights"]
 
+# the name check_sensitive_features gives a single attribute that has none
+UNNAMED = "sensitive_feature_0"
+
 
 def _check_table(table):
     if not isinstance(table, Mapping) or not table:
@@ -70,7 +73,7 @@ def manual_weights(sensitive_features, table):
     frame = check_sensitive_features(sensitive_features)
     names = list(frame.columns)
     keys = list(table)
-    if len(names) == 1 and len(keys) == 1:
+    if names == [UNNAMED] and len(keys) == 1:  # a single unnamed attribute: any key
         pairs = [(names[0], keys[0])]
     else:
         missing = [k for k in keys if str(k) not in names]

@@ -75,6 +75,32 @@ class ProductWeighting(BaseWeighting):
                     params[f"{name}__{key}"] = value
         return params
 
+    def set_params(self, **params):
+        """Set parameters; ``<name>=weighting`` replaces the factor of that name.
+
+        A replaced factor keeps its name: the factors are then stored as
+        ``(name, weighting)`` pairs, so ``<name>__<param>`` still reaches it.
+        ``<name>__<param>`` sets a parameter of a factor, the others are this
+        object's own.
+
+        Returns
+        -------
+        self : object
+        """
+        try:
+            named = self._named()
+        except (TypeError, ValueError):
+            named = []
+        replaced = {name: params.pop(name) for name, _ in named if name in params}
+        if "weightings" in params:
+            if replaced:
+                raise ValueError(
+                    f"set weightings or replace the factors {sorted(replaced)}, not both."
+                )
+        elif replaced:
+            self.weightings = [(name, replaced.get(name, w)) for name, w in named]
+        return super().set_params(**params)
+
     @property
     def _requires_sensitive(self):
         return any(w._requires_sensitive for _, w in self._named()

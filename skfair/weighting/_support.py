@@ -8,7 +8,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
-from ..utils import SensitiveEncoding, check_sensitive_features, encode_sensitive_features
+from ..utils import check_sensitive_features, encode_sensitive_features
 from ._base import (
     DEFAULT_TARGET_BINS,
     BaseWeighting,
@@ -136,25 +136,12 @@ def support_weights(sensitive_features, *, scheme="marginal", smoothing=5, n_val
     return check_weights(w, where="support_weights")
 
 
-def encoding_frame(encoding, indices=None):
-    """The attribute values of a :class:`SensitiveEncoding` as categorical columns
-    (every known category kept, so ``n_values`` does not change)."""
-    codes = encoding.attribute_codes if indices is None else encoding.attribute_codes[indices]
-    return pd.DataFrame({
-        name: pd.Categorical.from_codes(codes[:, j], categories=cats)
-        for j, (name, cats) in enumerate(zip(encoding.names, encoding.categories, strict=True))
-    })
-
-
 def select_attributes(sensitive_features, attributes, *, param="attributes"):
     """The named attributes of ``sensitive_features`` as a DataFrame (categories kept)."""
     names = [attributes] if isinstance(attributes, str) else list(attributes)
     if not names or not all(isinstance(n, str) for n in names):
         raise ValueError(f"{param} must be a str or a non-empty list of str, got {attributes!r}.")
-    if isinstance(sensitive_features, SensitiveEncoding):
-        frame = encoding_frame(sensitive_features)
-    else:
-        frame = check_sensitive_features(sensitive_features)
+    frame = check_sensitive_features(sensitive_features)
     unknown = [n for n in names if n not in frame.columns]
     if unknown:
         raise ValueError(
@@ -171,10 +158,7 @@ def _join_target(sensitive_features, y, target, bins):
     attr = target_attribute(y, target, bins=bins)
     if sensitive_features is None:
         return pd.DataFrame({"target": attr})
-    if isinstance(sensitive_features, SensitiveEncoding):
-        frame = encoding_frame(sensitive_features)
-    else:
-        frame = check_sensitive_features(sensitive_features)
+    frame = check_sensitive_features(sensitive_features)
     if len(frame) != len(attr):
         raise ValueError(
             f"sensitive_features has {len(frame)} rows but y has {len(attr)}."
@@ -245,16 +229,22 @@ class SupportWeighting(BaseWeighting):
         self.target_bins = target_bins
         self.attributes = attributes
 
+    def _no_attribute(self):
+        """``attributes=[]``: weight by the target alone."""
+        attributes = self.attributes
+        return attributes is not None and not isinstance(attributes, str) and not len(attributes)
+
     @property
     def _requires_sensitive(self):
-        return self.target is None
+        # naming attributes needs them, even with a target joined
+        return self.target is None or (self.attributes is not None and not self._no_attribute())
 
     @property
     def _requires_y(self):
         return self.target is not None
 
     def _get_weights(self, sensitive_features, y):
-        if self.attributes is not None and len(self.attributes) == 0:
+        if self._no_attribute():
             if self.target is None:
                 raise ValueError("attributes=[] leaves nothing to weight unless target is set.")
             sensitive_features = None

@@ -79,6 +79,20 @@ def test_attribute_marginal():
     assert sex.names == ["sex"]
 
 
+def test_an_encoding_is_read_back_as_its_attributes():
+    S = pd.DataFrame({"race": pd.Categorical(["b", "a", "b"], categories=["b", "a", "c"]),
+                      "sex": ["F", "M", "F"]})
+    enc = encode_sensitive_features(S)
+    frame = check_sensitive_features(enc, n_samples=3)
+    assert list(frame.columns) == ["race", "sex"]
+    assert list(frame["race"].cat.categories) == ["b", "a", "c"]  # unused level kept
+    assert frame["sex"].tolist() == ["F", "M", "F"]
+    np.testing.assert_array_equal(encode_sensitive_features(enc).codes, enc.codes)
+    assert enc.to_frame([2, 0])["race"].tolist() == ["b", "b"]
+    with pytest.raises(ValueError, match="has 3 rows but X has 4"):
+        check_sensitive_features(enc, n_samples=4)
+
+
 @pytest.mark.parametrize(
     "bad, match",
     [

@@ -68,6 +68,30 @@ def test_manual_single_unnamed_attribute_and_ignored_columns():
     np.testing.assert_allclose(manual_weights(S, {"g": {"a": 2, "b": 3}}), [2, 3])
 
 
+@pytest.mark.parametrize("S", [pd.Series([0, 1, 1], name="race"), {"race": [0, 1, 1]}])
+def test_manual_single_named_attribute_must_match_the_table(S):
+    """Only an unnamed attribute matches a single-entry table whatever its key."""
+    with pytest.raises(ValueError, match=r"\['sex'\] that are not among .*\['race'\]"):
+        manual_weights(S, {"sex": {0: 2.0, 1: 1.0}})
+
+
+def test_manual_and_affirmative_weightings_take_an_encoding():
+    from skfair.utils import encode_sensitive_features
+
+    S = {"sex": ["F", "M", "M", "M"]}
+    enc = encode_sensitive_features(S)
+    manual = ManualWeighting({"sex": {"F": 2.0, "M": 1.0}})
+    np.testing.assert_allclose(manual.get_weights(enc), manual.get_weights(S))
+    aa = AffirmativeActionWeighting({"sex": "F"})
+    np.testing.assert_allclose(aa.get_weights(enc), aa.get_weights(S))
+
+
+def test_manual_table_is_not_applied_to_the_target_by_accident():
+    """Without sensitive features, a table of 'sex' must not weight the labels."""
+    with pytest.raises(ValueError, match="not among the sensitive features"):
+        ManualWeighting({"sex": {0: 2.0, 1: 1.0}}, target="label").get_weights(None, [0, 1, 1])
+
+
 def test_class_balanced():
     y = np.array([0, 0, 0, 1, 2, 2])
     w = class_balanced_weights(y)
@@ -80,6 +104,12 @@ def test_class_balanced():
         ClassBalancedWeighting().get_weights(["a"])
     with pytest.raises(ValueError, match="NaN"):
         class_balanced_weights([0.0, np.nan])
+    for y_missing in (["a", None, "a"], np.array(["a", np.nan], dtype=object),
+                      pd.Series(["a", None], dtype="category")):
+        with pytest.raises(ValueError, match="missing values"):
+            class_balanced_weights(y_missing)
+    with pytest.raises(ValueError, match="mixed, unorderable"):
+        class_balanced_weights(np.array(["a", 1], dtype=object))
 
 
 def test_affirmative_action_formula():
@@ -172,6 +202,48 @@ def test_product_weighting_multiplies_and_grid_searches():
         ProductWeighting([]).get_weights(S, y)
     with pytest.raises(TypeError, match="get_weights"):
         ProductWeighting([("x", LogisticRegression())]).get_weights(S, y)
+
+
+@pytest.mark.parametrize("named", [False, True])
+def test_product_weighting_set_params_replaces_a_whole_factor(named):
+    S = {"sex": ["F", "M", "M", "M"]}
+    y = [0, 0, 0, 1]
+    factors = [SupportWeighting(smoothing=0), ClassBalancedWeighting()]
+    if named:
+        factors = list(zip(["supportweighting", "classbalancedweighting"], factors,
+                           strict=True))
+    pw = ProductWeighting(factors)
+    pw.set_params(supportweighting=SupportWeighting(smoothing=1000))
+    expected = ProductWeighting([SupportWeighting(smoothing=1000), ClassBalancedWeighting()])
+    np.testing.assert_allclose(pw.get_weights(S, y), expected.get_weights(S, y))
+    assert pw.get_params()["supportweighting"].smoothing == 1000
+    # the replaced factor keeps its name: its parameters are still reachable
+    pw.set_params(supportweighting__smoothing=3)
+    assert pw.get_params()["supportweighting__smoothing"] == 3
+    assert isinstance(pw.get_params()["classbalancedweighting"], ClassBalancedWeighting)
+    with pytest.raises(ValueError, match="not both"):
+        pw.set_params(weightings=factors, supportweighting=SupportWeighting())
+
+
+def test_grid_search_over_whole_factors_uses_them():
+    import sklearn
+    from sklearn.model_selection import GridSearchCV
+
+    from skfair.weighting import WeightedEstimator
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 2))
+    y = (X[:, 0] > 0).astype(int)
+    S = np.where(rng.rand(60) < 0.8, "a", "b")
+    grid = {"weighting__supportweighting": [SupportWeighting(smoothing=0),
+                                            SupportWeighting(smoothing=1e6)]}
+    est = WeightedEstimator(LogisticRegression(),
+                            ProductWeighting([SupportWeighting(), ClassBalancedWeighting()]))
+    with sklearn.config_context(enable_metadata_routing=True):
+        gs = GridSearchCV(est, grid, cv=2).fit(X, y, sensitive_features=S)
+    chosen = gs.best_params_["weighting__supportweighting"].smoothing
+    used = dict(gs.best_estimator_.weighting_.weightings)["supportweighting"]
+    assert used.smoothing == chosen
 
 
 def test_a_fitted_affirmative_weighting_is_used_as_is_by_weighted_estimator():

@@ -269,3 +269,18 @@ def test_support_weighting_attributes_selects_named_columns():
     )
     with pytest.raises(ValueError, match=r"\['age'\] not among the sensitive attributes"):
         SupportWeighting(attributes="age").get_weights(S)
+
+
+@pytest.mark.parametrize("attributes", ["sex", ["sex"]])
+def test_named_attributes_need_the_sensitive_features_even_with_a_target(attributes):
+    """attributes= names columns: without sensitive features that is an error, not a
+    silent fall-back to target-only weights."""
+    from skfair.weighting import SupportWeighting
+
+    ages = [10.0, 30.0, 35.0, 70.0]
+    with pytest.raises(ValueError, match="needs sensitive_features"):
+        SupportWeighting(attributes=attributes, target="binned").get_weights(None, ages)
+    # attributes=[] asks for the target alone: no sensitive features needed
+    alone = SupportWeighting(attributes=[], target="binned", smoothing=0).get_weights(None, ages)
+    target_only = SupportWeighting(target="binned", smoothing=0).get_weights(None, ages)
+    np.testing.assert_allclose(alone, target_only)
