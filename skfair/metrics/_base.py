@@ -138,6 +138,35 @@ def _sorted_unique(values):
         return np.array(sorted(values, key=lambda v: (type(v).__name__, str(v))), dtype=object)
 
 
+_NUMBER_KINDS = {"integer", "floating", "mixed-integer-float", "boolean", "decimal"}
+
+
+def _label_kind(labels):
+    """``"number"``, ``"string"`` or ``"mixed"`` (both), else ``None`` (other objects)."""
+    kind = labels.dtype.kind
+    if kind in "biuf":
+        return "number"
+    if kind in "US":
+        return "string"
+    inferred = pd.api.types.infer_dtype(labels, skipna=True)
+    if inferred in _NUMBER_KINDS:
+        return "number"
+    if inferred == "string":
+        return "string"
+    return "mixed" if inferred == "mixed-integer" else None
+
+
+def _check_label_kinds(y_true, y_pred):
+    """Strings and numbers never name the same class: mixing them is an error
+    (as in scikit-learn), not a set of classes that never match."""
+    kinds = {_label_kind(y_true), _label_kind(y_pred)}
+    if "mixed" in kinds or {"number", "string"} <= kinds:
+        raise ValueError(
+            "Mix of label input types (string and number) in y_true / y_pred: a label "
+            "'1' and a label 1 are different classes. Convert both to one type."
+        )
+
+
 def _class_codes(y_true, y_pred, labels=None):
     """Map both label arrays onto shared class indices ``0..K-1``.
 
@@ -176,6 +205,7 @@ def _class_codes(y_true, y_pred, labels=None):
                 return values.astype(dtype), ts, ps
             lookup = np.cumsum(present, dtype=np.int64) - 1
             return values.astype(dtype), lookup[ts], lookup[ps]
+    _check_label_kinds(y_true, y_pred)
     both = np.concatenate([y_true.astype(object), y_pred.astype(object)]) if (
         y_true.dtype != y_pred.dtype
     ) else np.concatenate([y_true, y_pred])
@@ -188,7 +218,12 @@ def _class_codes(y_true, y_pred, labels=None):
 
 
 def _resolve_pos_label(classes, pos_label):
-    """Index of the positive class for binary rates (fairlearn's convention)."""
+    """Index of the positive class for binary rates (fairlearn's convention).
+
+    ``None`` when ``pos_label`` is absent from the data (the callers add it as
+    an empty class); a ``ValueError`` when it cannot be one of these labels (a
+    string against numbers, or the reverse).
+    """
     if pos_label is None:
         values = set(classes.tolist())
         if values <= {0, 1} or values <= {-1, 1}:
@@ -199,7 +234,18 @@ def _resolve_pos_label(classes, pos_label):
                 "a subset of {0, 1} or {-1, 1}."
             )
     matches = np.flatnonzero(classes == pos_label) if len(classes) else np.array([])
-    return int(matches[0]) if len(matches) else None
+    if len(matches):
+        return int(matches[0])
+    kinds = {_label_kind(np.asarray(classes)), _label_kind(np.asarray([pos_label]))}
+    if {"number", "string"} <= kinds:
+        # '1' against labels 0 / 1 (or 1 against '0' / '1') never matches: padding an
+        # empty positive class would report a silent zero
+        raise ValueError(
+            f"pos_label={pos_label!r} is not one of the labels "
+            f"{[c.item() if hasattr(c, 'item') else c for c in classes[:10]]}: a string "
+            "and a number never name the same class."
+        )
+    return None  # the positive class is absent from these rows (e.g. a small fold)
 
 
 # --------------------------------------------------------------------------

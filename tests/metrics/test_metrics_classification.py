@@ -294,6 +294,31 @@ def test_string_labels_need_pos_label():
                                          pos_label="yes") == 1.0
 
 
+@pytest.mark.parametrize("metric", [equal_opportunity_score, equalized_odds_difference,
+                                    iou_fairness, group_error_spread])
+@pytest.mark.parametrize("y_true", [np.array(["0", "1", "2"] * 4),
+                                    np.array([0, "1", 2] * 4, dtype=object)])
+def test_strings_and_numbers_mixed_in_the_labels_are_an_error(metric, y_true):
+    """'1' and 1 never match: a silent set of never-matching classes would look fair."""
+    y_pred = np.array([0, 1, 2, 0, 1, 2, 1, 2, 0, 1, 2, 0])
+    with pytest.raises(ValueError, match="Mix of label input types"):
+        metric(y_true, y_pred, sensitive_features=list("aaaaaabbbbbb"))
+
+
+def test_pos_label_of_the_other_type_is_an_error_not_a_silent_zero():
+    y_true, y_pred, s = [0, 1, 0, 1, 1, 0], [1, 1, 1, 0, 0, 0], list("aaabbb")
+    for metric in (demographic_parity_difference, demographic_parity_ratio,
+                   equalized_odds_difference):
+        with pytest.raises(ValueError, match="pos_label='1' is not one of the labels"):
+            metric(y_true, y_pred, sensitive_features=s, pos_label="1")
+        with pytest.raises(ValueError, match="pos_label=1 is not one of the labels"):
+            metric(np.asarray(y_true).astype(str), np.asarray(y_pred).astype(str),
+                   sensitive_features=s, pos_label=1)
+    # a positive class of the right type absent from the rows (a small fold) is a zero class
+    assert demographic_parity_difference([0, 0, 2, 2], [0, 2, 2, 0], sensitive_features=s[1:5],
+                                         pos_label=1) == 0.0
+
+
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "int32", "str"])
 def test_label_dtypes_give_the_same_metrics(dtype):
     rng = np.random.default_rng(3)

@@ -99,6 +99,8 @@ def test_multiclass_rates_need_pos_label_and_errors():
         report = group_report(y, y, sensitive_features=list("aabb"), metrics="tpr",
                               pos_label=2)
     assert pd.isna(report["tpr"].iloc[1])  # group a has no class 2 rows
+    with pytest.raises(ValueError, match="not one of the labels"):
+        group_report(y, y, sensitive_features=list("aabb"), metrics="tpr", pos_label="2")
     with pytest.raises(ValueError, match="Unknown metric"):
         group_report(y, y, sensitive_features=list("aabb"), metrics="nope")
     with pytest.raises(ValueError, match="looks continuous"):
