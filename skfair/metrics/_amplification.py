@@ -31,12 +31,24 @@ def _indicators(named):
     indicator matrices (arrays or DataFrames, whose columns name the labels)
     or all 1-D class labels (one-hot encoded over the union of classes).
     """
-    arrays, label_names = [], None
+    arrays, label_names, first = [], None, None
     for name, values in named:
         if sp.issparse(values):
             values = values.toarray()
-        if isinstance(values, pd.DataFrame) and label_names is None:
-            label_names = [str(c) for c in values.columns]
+        if isinstance(values, pd.DataFrame):
+            columns = [str(c) for c in values.columns]
+            if label_names is None:
+                label_names, first = columns, name
+            elif columns != label_names:
+                # labels are matched by name: the same labels in another order are
+                # reordered, other labels are an error
+                if sorted(columns) != sorted(label_names) or len(set(columns)) != len(columns):
+                    raise ValueError(
+                        f"{name} has the label columns {columns[:10]}, {first} has "
+                        f"{label_names[:10]}; the indicator matrices must name the same "
+                        "labels."
+                    )
+                values = values.set_axis(columns, axis=1)[label_names]
         arrays.append((name, _to_numpy(values)))
     ndims = {a.ndim for _, a in arrays}
     if not ndims <= {1, 2} or len(ndims) != 1:

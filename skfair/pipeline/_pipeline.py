@@ -14,11 +14,9 @@ from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import _is_arraylike_not_scalar, _num_samples, check_memory
 
 from ..utils import SensitiveEncoding
+from ..utils._sensitive import _is_column
 
 __all__ = ["Pipeline", "align_metadata", "make_pipeline"]
-
-
-_COLUMN_TYPES = (np.ndarray, pd.Series, pd.Categorical, list, tuple)
 
 
 def _row_layout(value, n_rows):
@@ -41,7 +39,7 @@ def _row_layout(value, n_rows):
             pass
     if isinstance(value, Mapping):
         columns = list(value.values())
-    elif isinstance(value, list | tuple) and all(isinstance(v, _COLUMN_TYPES) for v in value):
+    elif isinstance(value, list | tuple) and all(_is_column(v) for v in value):
         columns = list(value)
     else:
         return None

@@ -103,11 +103,11 @@ def split_sensitive_from_X(X, columns, *, param="sensitive_features"):
     data, from_columns = {}, []
     index_names = [n for n in X.index.names if n is not None]
     for name in columns.names:
-        if name in X.columns:
-            data[name] = X[name].to_numpy()
+        if name in X.columns:  # .array keeps a categorical's categories and order
+            data[name] = X[name].array
             from_columns.append(name)
         elif name in index_names:
-            data[name] = X.index.get_level_values(name).to_numpy()
+            data[name] = X.index.get_level_values(name).array
         else:
             raise ValueError(
                 f"{param}: {name!r} is neither a column nor an index level of X; "
@@ -184,21 +184,20 @@ def _as_frame(sensitive_features, *, n_samples, X, param, deep=True):
         name = sf.name if sf.name is not None else "sensitive_feature_0"
         frame = pd.DataFrame({str(name): _as_1d(sf, param)})
     elif isinstance(sf, Mapping):
-        frame = pd.DataFrame({str(k): _as_1d(v, param) for k, v in sf.items()})
-    elif isinstance(sf, list | tuple) and len(sf) > 0 and all(
-        isinstance(v, np.ndarray | pd.Series | list | tuple | pd.Categorical) for v in sf
-    ):
-        cols = {}
+        frame = _frame_of_columns([str(k) for k in sf], [_as_1d(v, param) for v in sf.values()],
+                                  param)
+    elif isinstance(sf, list | tuple) and len(sf) > 0 and all(_is_column(v) for v in sf):
         lengths = {len(v) for v in sf}
         if len(lengths) != 1:
             raise ValueError(
                 f"{param}: the arrays in the list have different lengths {sorted(lengths)}; "
                 "each must hold one value per row."
             )
+        names = []
         for i, v in enumerate(sf):
             name = getattr(v, "name", None)
-            cols[str(name) if name is not None else f"sensitive_feature_{i}"] = _as_1d(v, param)
-        frame = pd.DataFrame(cols)
+            names.append(str(name) if name is not None else f"sensitive_feature_{i}")
+        frame = _frame_of_columns(names, [_as_1d(v, param) for v in sf], param)
     else:
         arr = np.asarray(sf) if not isinstance(sf, pd.Categorical) else sf
         if getattr(arr, "ndim", 1) == 0:
@@ -242,14 +241,36 @@ def _raise_if_missing(frame, param):
         )
 
 
+def _is_column(values):
+    """Whether ``values`` is one attribute's column in a list of attributes: an array,
+    a Series / Index, a pandas extension array, a list or tuple, a 1-D tensor."""
+    if isinstance(values, np.ndarray | pd.Series | pd.Index | pd.api.extensions.ExtensionArray
+                  | list | tuple):
+        return True
+    return hasattr(values, "__array__") and getattr(values, "ndim", None) == 1
+
+
+def _frame_of_columns(names, columns, param):
+    """A DataFrame of named columns; two columns of one name are an error (a dict would
+    keep the last one only and lose an attribute)."""
+    if len(set(names)) != len(names):
+        raise ValueError(
+            f"{param} has duplicate attribute names {names}; give every attribute its own "
+            "name."
+        )
+    return pd.DataFrame(dict(zip(names, columns, strict=True)))
+
+
 def _as_1d(values, param):
     """Values of one attribute, index-free, keeping a categorical dtype."""
-    if isinstance(values, pd.Series):
+    if isinstance(values, pd.Series | pd.Index):
         return values.array if isinstance(values.dtype, pd.CategoricalDtype) else (
             values.to_numpy()
         )
     if isinstance(values, pd.Categorical):
         return values
+    if hasattr(values, "detach"):  # a tensor, possibly on a GPU
+        values = values.detach().cpu().numpy()
     arr = np.asarray(values)
     if arr.ndim != 1:
         raise ValueError(f"{param}: every attribute must be 1-D, got shape {arr.shape}.")
@@ -291,7 +312,8 @@ def _factorize(col, out):
     if values.dtype.kind in "iu" and values.size:
         lo, hi = int(values.min()), int(values.max())
         if -(2**62) < lo and hi < 2**62 and hi - lo <= max(4 * values.size, 1 << 16):
-            np.subtract(values, lo, out=out, casting="unsafe")
+            # in int64: a narrow dtype's range may not hold hi - lo (int8: -100..100)
+            np.subtract(values, np.int64(lo), out=out, dtype=np.int64, casting="unsafe")
             present = np.bincount(out, minlength=hi - lo + 1) > 0
             uniques = (np.flatnonzero(present) + lo).astype(values.dtype)
             if not present.all():  # values lo..hi do not all occur: compact them

@@ -168,3 +168,16 @@ def test_directional_errors():
         directional_bias_amplification(T, ["a", "b"], np.array([[0.3], [0.9]]))
     with pytest.raises(ValueError, match="single group"):
         directional_bias_amplification(T, ["a", "a"], T)
+
+
+def test_label_columns_are_matched_by_name():
+    A = ["m", "m", "m", "w", "w", "w"]
+    Y_train = pd.DataFrame({"cook": [0, 0, 1, 1, 1, 1], "drive": [1, 1, 1, 0, 0, 1]})
+    Y_pred = pd.DataFrame({"cook": [0, 0, 0, 1, 1, 1], "drive": [1, 1, 1, 0, 0, 0]})
+    swapped = Y_pred[["drive", "cook"]]
+    assert bias_amplification(Y_train, A, swapped, A) == pytest.approx(
+        bias_amplification(Y_train, A, Y_pred, A))
+    assert directional_bias_amplification(Y_train, A, swapped) == pytest.approx(
+        directional_bias_amplification(Y_train, A, Y_pred))
+    with pytest.raises(ValueError, match="must name the same labels"):
+        bias_amplification(Y_train, A, Y_pred.rename(columns={"cook": "bake"}), A)

@@ -93,6 +93,52 @@ def test_an_encoding_is_read_back_as_its_attributes():
         check_sensitive_features(enc, n_samples=4)
 
 
+def test_attributes_of_one_name_are_an_error_not_a_lost_attribute():
+    race, sex = pd.Series(["a", "a", "b", "b"], name="attr"), pd.Series(list("FMFM"), name="attr")
+    with pytest.raises(ValueError, match="duplicate attribute names"):
+        encode_sensitive_features([race, sex])
+    with pytest.raises(ValueError, match="duplicate attribute names"):
+        encode_sensitive_features({1: ["a", "b"], "1": ["F", "M"]})
+
+
+@pytest.mark.parametrize("wrap", [pd.Index, pd.array, np.asarray])
+def test_a_list_of_index_or_extension_arrays_is_a_list_of_attributes(wrap):
+    race, sex = ["a", "a", "b", "b"], ["F", "M", "F", "M"]
+    enc = encode_sensitive_features([wrap(race), wrap(sex)], n_samples=4)
+    assert (enc.n_attributes, len(enc.codes), enc.n_groups) == (2, 4, 4)
+
+
+def test_a_list_of_tensors_is_a_list_of_attributes():
+    torch = pytest.importorskip("torch")
+    enc = encode_sensitive_features([torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 0, 1])],
+                                    n_samples=4)
+    assert (enc.n_attributes, enc.n_groups) == (2, 4)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "uint8"])
+def test_narrow_integer_attributes_do_not_overflow(dtype):
+    values = np.array([-100, 100, -100, 100, 27, 27]) % 256 if dtype == "uint8" else np.array(
+        [-100, 100, -100, 100, 27, 27])
+    enc = encode_sensitive_features(values.astype(dtype))
+    reference = encode_sensitive_features(values.astype(np.int64))
+    np.testing.assert_array_equal(enc.codes, reference.codes)
+    assert enc.n_groups == 3
+
+
+def test_sensitive_columns_keep_a_categorical_dtype():
+    X = pd.DataFrame({"race": pd.Categorical(list("wbwb"), categories=["w", "b", "a"]),
+                      "x": [1.0, 2.0, 3.0, 4.0]})
+    _, S = split_sensitive_from_X(X, "race")
+    assert isinstance(S["race"].dtype, pd.CategoricalDtype)
+    via_columns = encode_sensitive_features(SensitiveColumns("race"), X=X)
+    direct = encode_sensitive_features(X["race"])
+    np.testing.assert_array_equal(via_columns.codes, direct.codes)
+    assert list(via_columns.categories[0]) == ["w", "b", "a"]  # unused level kept
+    Xi = X.set_index("race")
+    _, Si = split_sensitive_from_X(Xi, "race")
+    assert isinstance(Si["race"].dtype, pd.CategoricalDtype)
+
+
 @pytest.mark.parametrize(
     "bad, match",
     [
