@@ -418,20 +418,39 @@ def statistical_parity_difference(y_true, y_pred, *, sensitive_features, sample_
 
 
 def _consistent_classes(stats, defined, metric, what):
-    """Classes kept for every group: those defined in every group.
+    """Groups and classes a per-class metric is summed over.
 
-    ``defined`` is ``(n_groups, n_classes)``; a class undefined in some groups
-    (but not all) is dropped from *every* group's sum with a warning. Classes
-    undefined in every group (never in ``y_true``) are dropped silently.
+    ``defined`` is ``(n_groups, n_classes)``. A group where no class is
+    defined (every row of zero weight) is left out with a warning, like the
+    other metrics' empty groups. Among the remaining groups, a class undefined
+    in some groups (but not all) is dropped from *every* group's sum with a
+    warning; classes undefined in every group (never in ``y_true``) are
+    dropped silently.
+
+    Returns
+    -------
+    groups : ndarray of bool, shape (n_groups,)
+    keep : ndarray of bool, shape (n_classes,)
     """
+    labels = _group_labels(stats.enc)
+    groups = defined.any(axis=1)
+    _warn_excluded([labels[g] for g in np.flatnonzero(~groups)],
+                   f"no class has {what} in the group (zero total weight)", metric=metric,
+                   stacklevel=4)
+    if groups.sum() < 2:
+        raise ValueError(
+            f"{metric} is undefined: fewer than two groups have {what} (see the warnings "
+            "above)."
+        )
+    defined = defined[groups]
     present = defined.any(axis=0)
     keep = defined.all(axis=0)
     dropped = np.flatnonzero(present & ~keep)
     if len(dropped):
-        labels = _group_labels(stats.enc)
+        kept_labels = [labels[g] for g in np.flatnonzero(groups)]
         detail = "; ".join(
             f"class {_class_text(stats, c)} missing in "
-            + ", ".join(repr(labels[g]) for g in np.flatnonzero(~defined[:, c])[:5])
+            + ", ".join(repr(kept_labels[g]) for g in np.flatnonzero(~defined[:, c])[:5])
             for c in dropped[:5]
         )
         _warn_excluded(
@@ -445,7 +464,14 @@ def _consistent_classes(stats, defined, metric, what):
         raise ValueError(
             f"{metric} is undefined: no class has {what} defined in every group."
         )
-    return keep
+    return groups, keep
+
+
+def _over_groups(values, groups):
+    """``values`` for the groups kept, NaN for the groups left out (per-group tables)."""
+    out = np.full(len(groups), np.nan)
+    out[groups] = values
+    return out
 
 
 def _per_group_frame(stats, **columns):
@@ -514,15 +540,15 @@ def equal_opportunity_score(y_true, y_pred, *, sensitive_features, sample_weight
     stats = _confusion_stats(y_true, y_pred, sensitive_features, sample_weight, labels,
                              metric=metric)
     recall, defined = stats.true_positive_rate()
-    keep = _consistent_classes(stats, defined, metric, "a recall (rows of the class)")
-    opportunity = recall[:, keep].sum(axis=1)
+    groups, keep = _consistent_classes(stats, defined, metric, "a recall (rows of the class)")
+    opportunity = recall[groups][:, keep].sum(axis=1)
     top = opportunity.max()
     score = float(opportunity.min() / top) if top > 0 else 1.0
     if not return_per_group:
         return score
-    cols = {"opportunity": opportunity}
+    cols = {"opportunity": _over_groups(opportunity, groups)}
     for c in np.flatnonzero(keep):
-        cols[f"recall[{stats.classes[c]}]"] = recall[:, c]
+        cols[f"recall[{stats.classes[c]}]"] = _over_groups(recall[groups, c], groups)
     return score, _per_group_frame(stats, **cols)
 
 
@@ -575,12 +601,13 @@ def iou_fairness(y_true, y_pred, *, sensitive_features, sample_weight=None, labe
                              metric=metric)
     union = stats.true + stats.pred - stats.hit
     iou, defined = _safe_divide(stats.hit, union)
-    keep = _consistent_classes(stats, defined, metric, "an IoU (rows true or predicted)")
-    group_iou = iou[:, keep].mean(axis=1)
+    groups, keep = _consistent_classes(stats, defined, metric,
+                                       "an IoU (rows true or predicted)")
+    group_iou = iou[groups][:, keep].mean(axis=1)
     std = float(np.std(group_iou))
     if not return_per_group:
         return std
-    return std, _per_group_frame(stats, iou=group_iou)
+    return std, _per_group_frame(stats, iou=_over_groups(group_iou, groups))
 
 
 class GroupErrorSpread(NamedTuple):

@@ -352,3 +352,15 @@ def test_absent_groups_are_named_and_left_out():
     with pytest.warns(UndefinedGroupWarning, match="race=b, sex=M"):
         value = equal_opportunity_score(y_true, y_pred, sensitive_features=sf)
     assert 0.0 <= value <= 1.0
+
+
+@pytest.mark.parametrize("metric", [equal_opportunity_score, iou_fairness])
+def test_a_zero_weight_group_is_left_out_with_a_warning(metric):
+    y_true, y_pred, s = [0, 1, 0, 1, 0, 1], [0, 1, 1, 1, 0, 0], list("aabbcc")
+    with pytest.warns(UndefinedGroupWarning, match=r"left out 'c' \(no class has"):
+        value, table = metric(y_true, y_pred, sensitive_features=s,
+                              sample_weight=[1, 1, 1, 1, 0, 0], return_per_group=True)
+    assert value == pytest.approx(metric(y_true[:4], y_pred[:4], sensitive_features=s[:4]))
+    assert table.iloc[:, -1].isna().tolist() == [False, False, True]
+    with pytest.warns(UndefinedGroupWarning), pytest.raises(ValueError, match="fewer than two"):
+        metric(y_true, y_pred, sensitive_features=s, sample_weight=[1, 1, 0, 0, 0, 0])
