@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..estimators._net import _as_input
+
 __all__ = [
     "cnn_channels",
     "embed_images",
@@ -105,8 +107,9 @@ def embed_images(estimator, images, *, batch_size=256):
     out = []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            x = torch.as_tensor(np.ascontiguousarray(images[start:start + batch_size],
-                                                     dtype=np.float32), device=device)
+            # uint8 scaled to [0, 1] as in the estimator's own forward pass
+            x = _as_input(torch.as_tensor(np.ascontiguousarray(images[start:start + batch_size]),
+                                          device=device)).float()
             res = body(x)
             emb = res[1] if isinstance(res, tuple | list) else res
             out.append(emb.reshape(emb.shape[0], -1).float().cpu().numpy())

@@ -37,6 +37,11 @@ from ._sampler import GroupBalancedBatchSampler
 __all__ = ["FairModule", "FairNeuralNet", "SliceDataset", "collate_batch"]
 
 
+def _as_input(x):
+    """A ``uint8`` image batch as float [0, 1]; anything else unchanged."""
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x
+
+
 def _on_device(x, device):
     """``skorch.utils.to_tensor(x, device)``, without a dispatch for a tensor already on
     ``device`` (the training step's batch tensors: this runs several times per step)."""
@@ -150,11 +155,15 @@ class FairNeuralNet(NeuralNet):
 
     # -- forward --------------------------------------------------------------
     def infer(self, x, **fit_params):
-        """Run the module on the batch's ``"X"`` (and ``"extra"``) only."""
+        """Run the module on the batch's ``"X"`` (and ``"extra"``) only.
+
+        ``uint8`` images are scaled to float [0, 1] on the device first, for every
+        module and in training, validation and prediction alike.
+        """
         if fit_params:
             raise TypeError(f"unexpected forward parameters {sorted(fit_params)}.")
         extra = x.get("extra")
-        return self.module_(_on_device(x["X"], self.device),
+        return self.module_(_as_input(_on_device(x["X"], self.device)),
                             None if extra is None else _on_device(extra, self.device))
 
     def train_step_single(self, batch, **fit_params):
@@ -166,10 +175,7 @@ class FairNeuralNet(NeuralNet):
         if self.augmentation is not None:
             Xi, yi = unpack_data(batch)
             Xi = dict(Xi)
-            x = to_tensor(Xi["X"], device=self.device)
-            if not x.is_floating_point():
-                x = x.float().div_(255.0)
-            Xi["X"] = self.augmentation(x)
+            Xi["X"] = self.augmentation(_as_input(to_tensor(Xi["X"], device=self.device)))
             batch = (Xi, yi)
         if self.step_compile is None:
             return super().train_step_single(batch, **fit_params)

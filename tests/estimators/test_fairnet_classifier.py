@@ -298,6 +298,36 @@ def test_custom_module_class_and_plain_tensor_output(biased_data, fast):
             X, y, sensitive_features=s)
 
 
+@pytest.mark.parametrize("module", ["mlp", "custom"])
+@pytest.mark.parametrize("augment", [None, "identity"])
+def test_uint8_images_are_scaled_alike_in_training_and_prediction(fast, module, augment):
+    """Every module sees uint8 images as float [0, 1], with or without an augmentation
+    (which needs float input) and at predict time."""
+    rng = np.random.RandomState(0)
+    n = 64
+    y = rng.randint(0, 2, size=n)
+    images = rng.randint(0, 120, size=(n, 1, 6, 6)).astype(np.uint8)
+    images[y == 1, :, :3] += 100
+    seen = []
+
+    class Flat(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(36, 2)
+
+        def forward(self, X):
+            seen.append(float(X.max()))
+            return self.lin(X.reshape(len(X), -1))
+
+    clf = FairNetClassifier(module="mlp" if module == "mlp" else Flat,
+                            augmentation=None if augment is None else (lambda b: b),
+                            **{**fast, "max_epochs": 2}).fit(images, y)
+    np.testing.assert_allclose(clf.predict_proba(images),
+                               clf.predict_proba(images.astype(np.float32) / 255), rtol=1e-5)
+    if module == "custom":
+        assert seen and max(seen) <= 1.0  # training, validation and prediction batches
+
+
 def test_image_modules_and_augmentation_only_at_training(fast):
     rng = np.random.RandomState(0)
     n = 48
