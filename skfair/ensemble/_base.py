@@ -50,6 +50,7 @@ from sklearn.utils.validation import (
 )
 
 from ..utils import check_sensitive_features
+from ..weighting._base import prepare_weighting
 
 __all__ = ["_BaseExpertEnsemble"]
 
@@ -422,14 +423,9 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
         ``baseline`` (the expert) as its default baseline, as ``WeightedEstimator`` does."""
         if weighting is None:
             return None, None
-        w = weighting
         try:
-            if getattr(w, "_needs_fit", lambda: False)():
-                w = clone(w)
-                fit_kw = {"sensitive_features": sensitive_features}
-                if baseline is not None and _accepts(w, "baseline"):
-                    fit_kw["baseline"] = baseline
-                w.fit(X, y, **fit_kw)
+            w = prepare_weighting(weighting, X, y, sensitive_features=sensitive_features,
+                                  baseline=baseline)
             weights = np.asarray(
                 w.get_weights(sensitive_features=sensitive_features, y=y), dtype=np.float64
             )

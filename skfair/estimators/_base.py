@@ -68,6 +68,7 @@ from skorch.helper import SliceDict, predefined_split
 from torch import nn
 
 from skfair.utils import encode_sensitive_features
+from skfair.weighting._base import prepare_weighting
 
 from ._cnn import SmallCNN
 from ._fairness import make_fairness_term, needs_embedding
@@ -317,7 +318,14 @@ class FairNetBase(BaseEstimator):
             w *= _check_sample_weight(sample_weight, X, dtype=np.float64)
         self.weighting_ = None
         if self.weighting is not None:
-            self.weighting_ = clone(self.weighting)
+            # fitted here if it must be (affirmative action picking its subgroups, against
+            # this estimator without weighting and fairness term as the baseline); one
+            # given fitted keeps its state
+            self.weighting_ = prepare_weighting(
+                self.weighting, X, y, sensitive_features=sensitive_features,
+                baseline=clone(self).set_params(weighting=None, fairness=None))
+            if self.weighting_ is self.weighting:
+                self.weighting_ = copy.deepcopy(self.weighting)
             ww = np.asarray(
                 self.weighting_.get_weights(sensitive_features=sensitive_features, y=y),
                 dtype=np.float64,

@@ -38,7 +38,10 @@ COMMON_PARAMS = """\
     weighting : weighting object, optional
         An object of :mod:`skfair.weighting` (``get_weights(sensitive_features,
         y)``); its weights multiply ``sample_weight``. Its parameters are
-        grid-searchable as ``weighting__<name>``.
+        grid-searchable as ``weighting__<name>``. One that must be fitted
+        (``AffirmativeActionWeighting(k=...)``) is fitted on the training data,
+        with this estimator without ``weighting`` and ``fairness`` as its
+        default baseline; one given fitted keeps its state.
     max_epochs : int, default=30
         Training epochs (fewer with ``early_stopping``).
     lr : float, default=1e-3
@@ -109,7 +112,7 @@ COMMON_ATTRIBUTES = """\
     sensitive_groups_ : DataFrame or None
         Attribute values of every group code.
     weighting_ : weighting object or None
-        The fitted clone of ``weighting``.
+        The weighting used: a fitted clone of ``weighting``, or a copy of it.
     device_ : str
         Device the network was trained on.
     n_features_in_ : int

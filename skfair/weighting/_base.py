@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 
 __all__ = ["BaseWeighting", "target_attribute"]
 
@@ -185,4 +186,42 @@ class BaseWeighting(BaseEstimator):
         raise NotImplementedError
 
     def _needs_fit(self):
+        return False
+
+
+def prepare_weighting(weighting, X, y, *, sensitive_features=None, baseline=None):
+    """The weighting ready for ``get_weights``: fitted on ``X, y`` if it must be.
+
+    A weighting that must be fitted first (``_needs_fit()``: affirmative action
+    picking its subgroups with ``k=``) is cloned and fitted, with ``baseline`` as
+    its baseline estimator unless it has its own; any other weighting (stateless,
+    or fitted already) is returned as it is.
+
+    Parameters
+    ----------
+    weighting : weighting object
+    X, y : array-like
+        The rows the weighting is fitted on.
+    sensitive_features : array-like, optional
+    baseline : estimator, optional
+        Default baseline of a weighting whose ``fit`` takes one.
+
+    Returns
+    -------
+    weighting : weighting object
+    """
+    if not getattr(weighting, "_needs_fit", lambda: False)():
+        return weighting
+    weighting = clone(weighting)
+    fit_kw = {"sensitive_features": sensitive_features}
+    if baseline is not None and _fit_accepts(weighting, "baseline"):
+        fit_kw["baseline"] = baseline
+    return weighting.fit(X, y, **fit_kw)
+
+
+def _fit_accepts(obj, name):
+    """Whether ``obj.fit`` names ``name`` in its signature."""
+    try:
+        return name in inspect.signature(obj.fit).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
         return False

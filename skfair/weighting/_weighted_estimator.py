@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
 )
 
 from ..utils import encode_sensitive_features
+from ._base import prepare_weighting
 
 __all__ = ["WeightedEstimator"]
 
@@ -161,10 +162,9 @@ class WeightedEstimator(MetaEstimatorMixin, BaseEstimator):
         if sensitive_features is not None:
             # validate early: NaN, length mismatch (the weighting encodes again)
             encode_sensitive_features(sensitive_features, n_samples=n_samples)
-        weighting = self.weighting
-        if getattr(weighting, "_needs_fit", lambda: False)():
-            weighting = clone(weighting)
-            weighting.fit(X, y, sensitive_features=sensitive_features, baseline=self.estimator)
+        weighting = prepare_weighting(self.weighting, X, y,
+                                      sensitive_features=sensitive_features,
+                                      baseline=self.estimator)
         w = np.asarray(weighting.get_weights(sensitive_features=sensitive_features, y=y),
                        dtype=np.float64)
         if w.shape != (n_samples,):

@@ -139,3 +139,28 @@ def test_fused_adam_support_probe():
 
     assert _fused_adam_supported("cpu") is (
         tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 4))
+
+
+def test_affirmative_action_weighting_is_fitted_or_kept_fitted(fast):
+    """weighting=AffirmativeActionWeighting(k=...) picks its subgroups at fit (against the
+    estimator itself, without weighting, as the baseline); a fitted one keeps them."""
+    from sklearn.linear_model import LogisticRegression
+
+    from skfair.estimators import FairNetClassifier
+    from skfair.weighting import AffirmativeActionWeighting
+
+    rng = np.random.RandomState(0)
+    n = 120
+    s = rng.choice(["a", "b", "c"], size=n)
+    X = rng.normal(size=(n, 3)).astype(np.float32)
+    y = (X[:, 0] + (s == "c") * rng.normal(scale=3, size=n) > 0).astype(int)
+    fitted = AffirmativeActionWeighting(k=1, boost=3, random_state=0).fit(
+        X, y, sensitive_features=s, baseline=LogisticRegression())
+    clf = FairNetClassifier(weighting=fitted, **fast).fit(X, y, sensitive_features=s)
+    assert clf.weighting_.subgroups_ == fitted.subgroups_ and clf.weighting_ is not fitted
+    unfitted = AffirmativeActionWeighting(k=1, boost=3, random_state=0)
+    clf = FairNetClassifier(weighting=unfitted, fairness="dp_l2", **fast).fit(
+        X, y, sensitive_features=s)
+    assert len(clf.weighting_.subgroups_) == 1 and not hasattr(unfitted, "subgroups_")
+    boosted = clf.weighting_.get_weights(s) == 3
+    assert boosted.any() and (~boosted).any()
