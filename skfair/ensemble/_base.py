@@ -458,6 +458,7 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
         return check_sensitive_features(sensitive_features, n_samples=_num_samples(X), X=X)
 
     def _fit_ensemble(self, X, y, y_weighting, sensitive_features, sample_weight):
+        self.__dict__.pop("feature_names_in_", None)  # set again below from this X only
         X = _indexable(X)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)

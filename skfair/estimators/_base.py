@@ -551,6 +551,7 @@ class FairNetBase(BaseEstimator):
                 embedding_dim=(self._embedding_dim(body, data["X"], data.get("extra"))
                                if needs_embedding(self.fairness) else None),
                 params=self.fairness_params, y_train=y_net, groups_train=groups_train,
+                n_outputs=n_outputs,
             )
             net = FairNeuralNet(
                 FairModule(body, term),

@@ -74,7 +74,7 @@ class FairnessTerm(nn.Module):
 
 
 def make_fairness_term(fairness, *, task, n_groups, embedding_dim=None, params=None,
-                       y_train=None, groups_train=None):
+                       y_train=None, groups_train=None, n_outputs=1):
     """Build the :class:`FairnessTerm` of an estimator's ``fairness`` parameter.
 
     Parameters
@@ -93,6 +93,9 @@ def make_fairness_term(fairness, *, task, n_groups, embedding_dim=None, params=N
     y_train, groups_train : array-like, optional
         Training targets (as the network sees them) and group codes, for
         losses with ``requires_fit`` (bias amplification).
+    n_outputs : int, default=1
+        Outputs of a regressor; the regression penalties (``mean_parity``,
+        ``mae_parity``) compare one prediction per row.
 
     Returns
     -------
@@ -107,6 +110,12 @@ def make_fairness_term(fairness, *, task, n_groups, embedding_dim=None, params=N
         raise ValueError(
             f"fairness={fairness!r} is a loss for {loss.task} ({type(loss).__name__}); "
             f"this estimator does {task}."
+        )
+    if task == "regression" and loss.role == "penalty" and n_outputs > 1:
+        raise ValueError(
+            f"fairness={fairness!r} compares one prediction per row across groups; y has "
+            f"{n_outputs} outputs. Fit one regressor per output, or use a fairness term "
+            "that takes several outputs ('group_balanced', 'adversarial')."
         )
     if getattr(loss, "requires_fit", False):
         loss.fit(y_train, groups_train, n_groups=n_groups)

@@ -240,6 +240,18 @@ def test_final_weighting_and_passthrough():
         "expertensembleregressor_a", "expertensembleregressor_b", "x0", "x1", "x2", "x3"]
 
 
+def test_refit_on_an_array_forgets_the_dataframe_feature_names():
+    X, y, _ = make_data()
+    ens = ExpertEnsembleRegressor([("a", Ridge(), None)], cv=3, passthrough=True)
+    ens.fit(pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])]), y)
+    assert "f0" in ens.get_feature_names_out()
+    ens.fit(X[:, :3], y)
+    assert not hasattr(ens, "feature_names_in_")
+    names = ens.get_feature_names_out()
+    assert list(names) == ["expertensembleregressor_a", "x0", "x1", "x2"]
+    assert ens.transform(X[:2, :3]).shape[1] == len(names)
+
+
 def test_passthrough_needs_2d_X():
     X, y, _ = make_data()
     ens = ExpertEnsembleRegressor([("a", Ridge(), None)], passthrough=True)

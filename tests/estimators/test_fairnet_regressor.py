@@ -74,3 +74,14 @@ def test_multi_output(ages, fast):
     pred = reg.predict(X)
     assert pred.shape == (len(age), 2) and reg.n_outputs_ == 2
     assert reg.score(X, Y) > 0.9
+
+
+@pytest.mark.parametrize("fairness", ["mean_parity", "mae_parity"])
+def test_one_prediction_penalties_reject_several_outputs(ages, fast, fairness):
+    X, age, groups = ages
+    Y = np.column_stack([age, -2 * age])
+    with pytest.raises(ValueError, match=f"fairness='{fairness}' .* y has 2 outputs"):
+        FairNetRegressor(fairness=fairness, **fast).fit(X, Y, sensitive_features=groups)
+    # the terms that take several outputs train
+    FairNetRegressor(fairness="group_balanced", **{**fast, "max_epochs": 1}).fit(
+        X, Y, sensitive_features=groups)
