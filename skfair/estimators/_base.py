@@ -68,6 +68,7 @@ from skorch.helper import SliceDict, predefined_split
 from torch import nn
 
 from skfair.utils import encode_sensitive_features
+from skfair.utils._sensitive import _is_sensitive_columns_spec
 from skfair.weighting._base import prepare_weighting
 
 from ._cnn import SmallCNN
@@ -106,6 +107,13 @@ def resolve_device(device):
         )
     if device == "mps" and not torch.backends.mps.is_available():
         raise ValueError("device='mps' was requested but MPS is not available.")
+    try:
+        torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda', "
+            "'cuda:<index>' or 'mps'."
+        ) from exc
     return device
 
 
@@ -304,6 +312,13 @@ class FairNetBase(BaseEstimator):
             self.n_groups_ = 1
             self.sensitive_groups_ = None
             return np.zeros(n_samples, dtype=np.int64)
+        if _is_sensitive_columns_spec(sensitive_features):
+            raise ValueError(
+                f"sensitive_features={sensitive_features!r} names columns of X; "
+                f"{type(self).__name__} takes the sensitive features' values (one per row), "
+                "e.g. X[name], with the column dropped from X if the network must not see "
+                "it. The AttributeAware estimators read named columns from X."
+            )
         enc = encode_sensitive_features(sensitive_features, n_samples=n_samples)
         self.n_groups_ = int(enc.n_groups)
         self.sensitive_groups_ = enc.groups
@@ -384,6 +399,11 @@ class FairNetBase(BaseEstimator):
                 f"(n, C, H, W); got X of shape {X.shape}. Use module='mlp' for tables."
             )
         in_channels = X.shape[1] if X.ndim == 4 else 1
+        if X.ndim == 4 and X.shape[3] in (1, 3, 4) and X.shape[1] not in (1, 3, 4):
+            raise ValueError(
+                f"module={module!r} takes channels-first images (n, C, H, W); X of shape "
+                f"{X.shape} looks channels-last (n, H, W, C). Pass X.transpose(0, 3, 1, 2)."
+            )
         if name == "cnn":
             return SmallCNN(in_channels, n_outputs, dropout=self.dropout, n_extra=n_extra,
                             **params)

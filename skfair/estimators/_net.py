@@ -148,6 +148,15 @@ class FairNeuralNet(NeuralNet):
             if self.batch_sampling == "group_class_balanced":
                 labels = self.owner._stratify_labels(np.asarray(dataset.y))
                 codes = codes * (int(labels.max()) + 1) + labels
+            n_cells = len(np.unique(codes))
+            if self.batch_size < n_cells:
+                what = ("(group, class) cells" if self.batch_sampling == "group_class_balanced"
+                        else "groups")
+                raise ValueError(
+                    f"batch_size={self.batch_size} is smaller than the {n_cells} {what} of the "
+                    f"training rows; batch_sampling={self.batch_sampling!r} puts a row of "
+                    f"each in every batch. Raise batch_size to at least {n_cells}."
+                )
             seed = int(torch.randint(2**31 - 1, (1,)))
             sampler = GroupBalancedBatchSampler(codes, self.batch_size, random_state=seed)
             return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_batch)

@@ -3,6 +3,7 @@
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -326,6 +327,24 @@ def test_uint8_images_are_scaled_alike_in_training_and_prediction(fast, module, 
                                clf.predict_proba(images.astype(np.float32) / 255), rtol=1e-5)
     if module == "custom":
         assert seen and max(seen) <= 1.0  # training, validation and prediction batches
+
+
+def test_clear_errors_for_channels_last_images_a_bad_device_and_small_batches(fast):
+    rng = np.random.RandomState(0)
+    images = rng.uniform(size=(24, 8, 8, 3)).astype(np.float32)
+    y = np.arange(24) % 2
+    with pytest.raises(ValueError, match=r"looks channels-last .*transpose\(0, 3, 1, 2\)"):
+        FairNetClassifier(module="cnn", **fast).fit(images, y)
+    X = rng.normal(size=(24, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match="device='gpu' is not a torch device"):
+        FairNetClassifier(**{**fast, "device": "gpu"}).fit(X, y)
+    s = np.arange(24) % 3
+    with pytest.raises(ValueError, match=r"smaller than the 6 \(group, class\) cells"):
+        FairNetClassifier(batch_sampling="group_class_balanced",
+                          **{**fast, "batch_size": 4}).fit(X, y, sensitive_features=s)
+    with pytest.raises(ValueError, match="names columns of X; FairNetClassifier takes"):
+        FairNetClassifier(**fast).fit(pd.DataFrame(X, columns=list("abc")), y,
+                                      sensitive_features="a")
 
 
 def test_image_modules_and_augmentation_only_at_training(fast):
