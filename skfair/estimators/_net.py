@@ -208,7 +208,7 @@ class FairNeuralNet(NeuralNet):
         return self.get_loss(y_pred, yi, X=Xi, training=True), y_pred
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: pickling leaves this object as it is
         state.pop("_compiled_forward_loss", None)  # rebuilt on the next training step
         return state
 

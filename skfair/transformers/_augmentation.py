@@ -266,7 +266,7 @@ class Augmentation(BaseEstimator):
         return gens[key]
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: pickling leaves this object as it is
         state.pop("_generators", None)
         return state
 

@@ -2,6 +2,7 @@
 
 import contextlib
 import hashlib
+import io
 import os
 import warnings
 from numbers import Integral
@@ -157,7 +158,7 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     Attributes
     ----------
     model_ : torch.nn.Module
-        The feature network (eval mode, on ``device_``). Rebuilt lazily after
+        The feature network (eval mode, on ``device_``). Loaded lazily after
         unpickling.
     embedding_dim_ : int
         Number of output features.
@@ -208,8 +209,9 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     size is resized, paths have none), so, like scikit-learn's text
     vectorizers, this transformer does not define ``n_features_in_``.
 
-    **Pickling.** ``model_`` is pickled as a CPU state dict and rebuilt on
-    first use, so a fitted extractor can be sent to joblib workers or saved
+    **Pickling.** ``model_`` is pickled whole (``torch.save``, so the
+    architecture settings a weights enum applied come with it) and loaded on
+    the CPU at first use, so a fitted extractor can be sent to joblib workers or saved
     with ``pickle``/``joblib.dump`` and loaded on a machine without a GPU
     (with ``device="auto"``). Parameters hold no model or CUDA handle, so
     ``clone`` works before and after ``fit``.
@@ -324,11 +326,13 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         self.device_ = str(device)
 
     def _get_model(self, device):
-        """The network on ``device`` (rebuilt from its state dict after unpickling)."""
+        """The network on ``device`` (loaded from its pickled bytes after unpickling)."""
         if self._model is None:
-            backbone, layer = self._arch
-            model, _ = build_backbone(backbone, "none", None, layer=layer, seed=0)
-            model.load_state_dict(self._model_state)
+            # the whole module, as pickled: the architecture settings that torchvision
+            # takes from a weights enum (inception's transform_input, a ViT's image size)
+            # come back with it, which a rebuild from weights=None would lose
+            model = torch.load(io.BytesIO(self._model_state), map_location="cpu",
+                               weights_only=False)
             self._model_state = None
             self._place_model(model, device)
         elif str(device) != self.device_:
@@ -495,10 +499,12 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: pickling leaves this object as it is
         model = state.get("_model")
         if model is not None:
-            state["_model_state"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+            buffer = io.BytesIO()
+            torch.save(model, buffer)  # tensors saved from any device, loaded on the CPU
+            state["_model_state"] = buffer.getvalue()
             state["_model"] = None
         return state
 

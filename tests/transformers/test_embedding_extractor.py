@@ -187,14 +187,25 @@ def test_feature_names_pickle_clone(fitted, images):
     names = fitted.get_feature_names_out()
     assert names.shape == (512,) and names[0] == "embeddingextractor0"
     blob = pickle.dumps(fitted)
-    assert b"Conv2d" not in blob  # the module is stored as a state dict
+    assert fitted._model is not None  # pickling leaves the fitted object as it is
     restored = pickle.loads(blob)
-    assert restored._model is None  # rebuilt lazily
+    assert restored._model is None  # loaded lazily, on the CPU first
     np.testing.assert_array_equal(restored.transform(images), fitted.transform(images))
     assert clone(fitted).get_params() == fitted.get_params()
     assert not hasattr(clone(fitted), "embedding_dim_")
     df = clone(fitted).set_output(transform="pandas").fit(images).transform(images)
     assert list(df.columns[:2]) == ["embeddingextractor0", "embeddingextractor1"]
+
+
+def test_pickling_keeps_the_whole_module(fitted, images):
+    """Settings outside the state dict (torchvision sets some from a weights enum, e.g.
+    inception's transform_input) survive pickling: the module itself is stored."""
+    fitted.model_.marker = "set after fit"
+    before = fitted.transform(images)
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert restored.model_.marker == "set after fit"
+    np.testing.assert_array_equal(restored.transform(images), before)
+    np.testing.assert_array_equal(fitted.transform(images), before)
 
 
 def test_api_contract(images):

@@ -93,6 +93,18 @@ def test_seeded_sequence_reproducible_and_clone_resets():
     assert torch.equal(restored(x), first)
 
 
+
+def test_pickling_or_copying_does_not_restart_the_original_stream():
+    import copy
+
+    x = batch()
+    a, b = Augmentation(random_state=0, hue=0.1), Augmentation(random_state=0, hue=0.1)
+    assert torch.equal(a(x), b(x))
+    pickle.dumps(a)
+    copy.deepcopy(a)
+    assert torch.equal(a(x), b(x))  # the second draw, not the first again
+
+
 def test_shape_dtype_single_image_and_grayscale():
     aug = Augmentation(saturation=0.3, hue=0.1, invert=0.5, random_state=0)
     x = batch()
