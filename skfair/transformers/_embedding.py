@@ -379,6 +379,8 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             emb, failed = func(
                 key, extractor=self, source=source, device=device, precision=precision
             )
+        if failed and self.on_error == "raise":  # a cached result of on_error="nan"/"skip"
+            _raise_unreadable(sorted(failed), source)
         if len(failed) == len(source):
             raise ValueError(
                 f"none of the {len(source)} images could be read: "
@@ -458,11 +460,7 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                 for index, xb, errors in batches:
                     if errors:
                         if self.on_error == "raise":
-                            raise ValueError(
-                                "could not read image file "
-                                + format_errors(errors, source.data, limit=1)
-                                + ". Pass on_error='nan' or 'skip' to go on without it."
-                            )
+                            _raise_unreadable(errors, source)
                         failed.extend(errors)
                     if xb is not None:
                         x = _to_device(xb, device, copy_stream)
@@ -515,3 +513,10 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         tags.input_tags.string = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def _raise_unreadable(errors, source):
+    raise ValueError(
+        "could not read image file " + format_errors(errors, source.data, limit=1)
+        + ". Pass on_error='nan' or 'skip' to go on without it."
+    )

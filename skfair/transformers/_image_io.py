@@ -324,6 +324,30 @@ def format_errors(errors, paths, limit=3):
     return "; ".join(shown) + more
 
 
+def _side_of_first_readable(paths, on_error):
+    """The side of the first readable image (which must be square); unreadable ones
+    before it raise (``on_error="raise"``) or are passed over (the decoding pass
+    reports them)."""
+    errors = []
+    for i, path in enumerate(paths):
+        try:
+            first = read_image_file(path)
+        except Exception as exc:  # noqa: BLE001 - reported with the file name
+            errors.append((i, f"{type(exc).__name__}: {exc}"))
+            if on_error == "raise":
+                raise ValueError(
+                    "could not read image file " + format_errors(errors, paths, limit=1)
+                ) from exc
+            continue
+        if first.shape[0] != first.shape[1]:
+            raise ValueError(f"size is required: {path!r} is not square ({first.shape[:2]}).")
+        return first.shape[0]
+    raise ValueError(
+        f"none of the {len(paths)} image files could be read: "
+        + format_errors(errors, paths)
+    )
+
+
 def read_images(paths, *, size=None, num_workers=0, on_error="raise"):
     """Decode image files into one uint8 ``(n, size, size, 3)`` array.
 
@@ -377,12 +401,7 @@ def read_images(paths, *, size=None, num_workers=0, on_error="raise"):
     if source.kind != "paths":
         raise TypeError("paths must be image file paths; got an array of images.")
     if size is None:
-        first = read_image_file(source.data[0])
-        if first.shape[0] != first.shape[1]:
-            raise ValueError(
-                f"size is required: {source.data[0]!r} is not square ({first.shape[:2]})."
-            )
-        size = first.shape[0]
+        size = _side_of_first_readable(source.data, on_error)
     prep = Preprocessing(crop_size=int(size), resize_size=int(size))
     out = np.empty((len(source), size, size, 3), dtype=np.uint8)
     keep = np.zeros(len(source), dtype=bool)

@@ -310,6 +310,18 @@ def test_unreadable_file_nan_and_skip(fitted, images, paths_with_bad):
         skip_ext.transform([paths_with_bad[1], paths_with_bad[3]])
 
 
+def test_on_error_raise_raises_on_a_cache_hit_too(fitted, paths_with_bad, tmp_path):
+    """The cache key ignores on_error: a result cached with on_error='nan' still makes
+    on_error='raise' raise."""
+    cached = clone(fitted).set_params(cache=tmp_path, on_error="nan").fit()
+    with pytest.warns(UserWarning, match="filled with NaN"):
+        cached.transform(paths_with_bad)
+    strict = clone(cached).set_params(on_error="raise").fit()
+    with pytest.raises(ValueError, match=r"broken\.jpg.*row 1"):
+        strict.transform(paths_with_bad)
+    assert strict.n_forward_passes_ == 0  # answered from the cache, then raised
+
+
 @pytest.mark.parametrize("empty", [[], np.empty((0, SIZE, SIZE, 3), np.uint8), np.array([])])
 def test_empty_input(fitted, empty):
     with pytest.raises(ValueError, match="no images"):

@@ -42,3 +42,19 @@ def test_unreadable_files(tmp_path):
         read_images([])
     with pytest.raises(ValueError, match="size is required"):
         read_images([write(tmp_path / "wide.png", np.zeros((4, 6, 3), np.uint8))])
+
+
+def test_an_unreadable_first_file_with_size_none(tmp_path):
+    """The size comes from the first readable file; the unreadable ones are skipped or
+    named in a ValueError, as anywhere else in the list."""
+    good = write(tmp_path / "ok.png", np.zeros((4, 4, 3), np.uint8))
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG broken")
+    missing = tmp_path / "missing.png"
+    with pytest.warns(UserWarning, match=r"skipped 2 of 3"):
+        assert read_images([bad, missing, good], on_error="skip").shape == (1, 4, 4, 3)
+    for first in (bad, missing):
+        with pytest.raises(ValueError, match=rf"{first.name}.*row 0"):
+            read_images([first, good])
+    with pytest.raises(ValueError, match="none of the 2 image files could be read"):
+        read_images([bad, missing], on_error="skip")
