@@ -198,20 +198,24 @@ def _prefetch(iterable, depth=2):
     q = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def put(item):
+        """Queue ``item`` unless the consumer has stopped; whether it was queued."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce():
         try:
             for item in iterable:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(item):
                     return
-            q.put(_END)
+            put(_END)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
-            q.put(("__error__", exc))
+            put(("__error__", exc))
 
     thread = threading.Thread(target=produce, daemon=True, name="skfair-prefetch")
     thread.start()

@@ -58,3 +58,23 @@ def test_an_unreadable_first_file_with_size_none(tmp_path):
             read_images([first, good])
     with pytest.raises(ValueError, match="none of the 2 image files could be read"):
         read_images([bad, missing], on_error="skip")
+
+
+def test_prefetch_thread_ends_when_the_consumer_stops_early():
+    """A consumer that stops after the producer has read everything (an error in the
+    forward pass, Ctrl-C) leaves no prefetch thread behind: the producer's last put (the
+    end marker, into a full queue) gives up once the consumer has stopped."""
+    import threading
+    import time
+
+    from skfair.transformers._image_io import _prefetch
+
+    def live():
+        return sum(t.name == "skfair-prefetch" and t.is_alive() for t in threading.enumerate())
+
+    before = live()
+    gen = _prefetch(iter(range(2)), depth=1)
+    assert next(gen) == 0
+    time.sleep(0.3)  # item 1 fills the queue; the producer waits to queue the end marker
+    gen.close()
+    assert live() == before
