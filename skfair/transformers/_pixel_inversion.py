@@ -3,7 +3,7 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 __all__ = ["PixelInverter"]
 
 
-class PixelInverter(TransformerMixin, BaseEstimator):
+class PixelInverter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Invert images, each with probability ``p``.
 
     uint8 images become ``255 - x`` and float images (values in ``[0, 1]``)
@@ -131,8 +131,31 @@ class PixelInverter(TransformerMixin, BaseEstimator):
         -------
         self : PixelInverter
         """
-        self._check_images(X, reset=True)
+        self._flat_input = self._check_images(X, reset=True).ndim == 2
         return self
+
+    def get_feature_names_out(self, input_features=None):
+        """The input's feature names (one output column per input column).
+
+        Defined for 2-D input (flattened images, ``n_samples x n_pixels``); image
+        arrays have no columns to name.
+
+        Parameters
+        ----------
+        input_features : array-like of str, optional
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        check_is_fitted(self)
+        if not self._flat_input:
+            raise ValueError(
+                "PixelInverter was fitted on image arrays (more than 2 dimensions), which "
+                "have no feature names; fit it on 2-D (n_samples, n_pixels) input to name "
+                "its output columns."
+            )
+        return super().get_feature_names_out(input_features)
 
     def transform(self, X):
         """Invert each image with probability ``p`` (unless ``apply_on="fit"``).

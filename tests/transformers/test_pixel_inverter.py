@@ -144,3 +144,18 @@ def test_contract_on_image_data(tmp_path):
         data = X if dtype != np.uint8 else (X * 255).astype(np.uint8)
         assert always.transform(data.astype(dtype)).dtype == dtype
     assert joblib.hash(inv.get_params()) == joblib.hash(clone(inv).get_params())
+
+
+def test_feature_names_and_pandas_output_for_flat_input():
+    import pandas as pd
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X = pd.DataFrame(np.random.default_rng(0).uniform(size=(4, 3)), columns=["p0", "p1", "p2"])
+    pipe = make_pipeline(PixelInverter(), FunctionTransformer()).set_output(transform="pandas")
+    out = pipe.fit_transform(X)
+    assert list(out.columns) == ["p0", "p1", "p2"]
+    np.testing.assert_allclose(out.to_numpy(), 1 - X.to_numpy())
+    images = np.zeros((2, 3, 4, 4), dtype=np.uint8)
+    with pytest.raises(ValueError, match="no feature names"):
+        PixelInverter().fit(images).get_feature_names_out()
