@@ -260,9 +260,14 @@ class DescriptiveModel(BaseEstimator):
         )
 
     def _energy_grad(self, net, z):
-        """``dU/dz`` at ``z`` (no graph kept)."""
-        with torch.enable_grad():
-            z = z.detach().requires_grad_(True)
+        """``dU/dz`` at ``z`` (no graph kept); also under the caller's
+        ``torch.inference_mode()`` (whose tensors cannot enter autograd: ``z`` is
+        copied out of it)."""
+        with torch.inference_mode(False), torch.enable_grad():
+            z = z.detach()
+            if z.is_inference():
+                z = z.clone()
+            z.requires_grad_(True)
             (grad,) = torch.autograd.grad(net(z).sum(), z)
         return grad + z.detach() / self.sigma**2
 

@@ -103,6 +103,15 @@ def test_fit_deterministic_and_global_rng_untouched(gaussian):
     assert m1.cd_gap_ == m2.cd_gap_ and m1.n_iter_ == 20
 
 
+def test_sample_under_inference_mode_and_no_grad(fitted):
+    """An evaluation wrapper around sampling gives the same draws."""
+    plain = fitted.sample(20, n_steps=10, random_state=3)
+    with torch.inference_mode():
+        np.testing.assert_array_equal(fitted.sample(20, n_steps=10, random_state=3), plain)
+    with torch.no_grad():
+        np.testing.assert_array_equal(fitted.sample(20, n_steps=10, random_state=3), plain)
+
+
 def test_zero_steps_returns_reference_in_original_units(gaussian, fitted):
     S = fitted.sample(20_000, n_steps=0, random_state=0)
     assert np.all(np.abs(S.mean(axis=0) - fitted.mean_) < 0.05 * STD)
