@@ -461,7 +461,8 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
         self.__dict__.pop("feature_names_in_", None)  # set again below from this X only
         X = _indexable(X)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                                 ensure_non_negative=True)
         kept = self._validate_experts()
         names = [n for n, _, _ in kept]
         S = self._check_sensitive(sensitive_features, X)

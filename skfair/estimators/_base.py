@@ -330,7 +330,8 @@ class FairNetBase(BaseEstimator):
         n = len(y)
         w = np.ones(n, dtype=np.float64)
         if sample_weight is not None:
-            w *= _check_sample_weight(sample_weight, X, dtype=np.float64)
+            w *= _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                      ensure_non_negative=True)
         self.weighting_ = None
         if self.weighting is not None:
             # fitted here if it must be (affirmative action picking its subgroups, against

@@ -173,7 +173,8 @@ class WeightedEstimator(MetaEstimatorMixin, BaseEstimator):
                 f"({n_samples},)."
             )
         if sample_weight is not None:
-            w = w * _check_sample_weight(sample_weight, np.empty((n_samples, 0)))
+            w = w * _check_sample_weight(sample_weight, np.empty((n_samples, 0)),
+                                         ensure_non_negative=True)
         self.weighting_ = weighting
         self.sample_weight_ = w
         self.estimator_ = clone(self.estimator).fit(X, y, sample_weight=w, **inner_params)

@@ -164,3 +164,12 @@ def test_affirmative_action_weighting_is_fitted_or_kept_fitted(fast):
     assert len(clf.weighting_.subgroups_) == 1 and not hasattr(unfitted, "subgroups_")
     boosted = clf.weighting_.get_weights(s) == 3
     assert boosted.any() and (~boosted).any()
+
+
+def test_negative_sample_weight_is_an_error():
+    from skfair.estimators import FairNetClassifier
+
+    X = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    y = np.arange(20) % 2
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        FairNetClassifier(max_epochs=1).fit(X, y, sample_weight=np.r_[-1.0, np.ones(19)])

@@ -169,3 +169,15 @@ def test_without_routing_sensitive_features_reach_an_inner_fit_that_takes_them()
         X, y, sensitive_features=S
     )  # LogisticRegression.fit has no such parameter: not passed
     assert we.estimator_.n_features_in_ == 3
+
+
+def test_negative_sample_weight_is_an_error():
+    from sklearn.linear_model import LogisticRegression
+
+    from skfair.weighting import ClassBalancedWeighting, WeightedEstimator
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    y = np.arange(20) % 2
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        WeightedEstimator(LogisticRegression(), ClassBalancedWeighting()).fit(
+            X, y, sample_weight=np.r_[-1.0, np.ones(19)])
