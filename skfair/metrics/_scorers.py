@@ -15,6 +15,7 @@ ways to hand them to a scorer inside ``GridSearchCV`` / ``cross_validate``:
 
 from __future__ import annotations
 
+import inspect
 from functools import partial
 
 from sklearn.metrics import get_scorer
@@ -282,6 +283,15 @@ def make_fairness_scorer(metric, *, greater_is_better=None, sensitive_columns=No
     )
 
 
+def _takes_sample_weight(func):
+    """Whether ``func`` accepts a ``sample_weight`` keyword (or any keyword)."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):  # builtins: let the call itself tell
+        return True
+    return any(p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in params)
+
+
 class _Tradeoff:
     """``performance - alpha * disparity`` as a picklable metric callable."""
 
@@ -298,6 +308,12 @@ class _Tradeoff:
 
     def __call__(self, y_true, y_pred, *, sensitive_features, sample_weight=None):
         extra = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if extra and not _takes_sample_weight(self.performance):
+            raise TypeError(
+                f"performance={self.performance_name!r} takes no sample_weight, but sample "
+                "weights reached the scorer; give the callable a sample_weight parameter, or "
+                "stop routing sample_weight to it."
+            )
         perf = self.performance_sign * self.performance(y_true, y_pred, **extra)
         fair = self.fairness(
             y_true, y_pred, sensitive_features=sensitive_features, **self.fairness_kwargs,
@@ -323,7 +339,8 @@ def make_tradeoff_scorer(performance="accuracy", fairness="equalized_odds_differ
         A scikit-learn scorer name that predicts labels or values
         (``"accuracy"``, ``"balanced_accuracy"``, ``"f1_macro"``,
         ``"neg_mean_absolute_error"``, ...) or a callable ``f(y_true, y_pred)``
-        where higher is better.
+        where higher is better (with a ``sample_weight`` parameter if sample
+        weights are routed to the scorer).
     fairness : str or callable, default="equalized_odds_difference"
         As ``metric`` of :func:`make_fairness_scorer` (a callable is taken as
         lower-is-better).

@@ -136,3 +136,22 @@ def test_tradeoff_scorer_value():
     assert ratio(clf, X, y, sensitive_features=s) == pytest.approx(0.5 - (1 - f))
     with pytest.raises(ValueError, match="probabilities"):
         make_tradeoff_scorer("roc_auc")
+
+
+
+def test_tradeoff_scorer_callable_performance_and_sample_weight():
+    X, y = np.zeros((6, 1)), np.array([0, 1, 1, 0, 1, 1])
+    s = np.array(list("aaabbb"))
+    w = np.array([1.0, 2, 1, 1, 2, 1])
+    clf = DummyClassifier(strategy="constant", constant=1).fit(X, y)
+
+    def weighted_acc(y_true, y_pred, sample_weight=None):
+        return np.average(y_true == y_pred, weights=sample_weight)
+
+    scorer = make_tradeoff_scorer(weighted_acc, "equalized_odds_difference", alpha=0.0)
+    assert scorer(clf, X, y, sensitive_features=s, sample_weight=w) == pytest.approx(
+        weighted_acc(y, clf.predict(X), w))
+    unweighted = make_tradeoff_scorer(lambda t, p: np.mean(t == p), alpha=0.0)
+    assert unweighted(clf, X, y, sensitive_features=s) == pytest.approx(4 / 6)
+    with pytest.raises(TypeError, match="takes no sample_weight"):
+        unweighted(clf, X, y, sensitive_features=s, sample_weight=w)
