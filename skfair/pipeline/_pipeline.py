@@ -53,7 +53,10 @@ def _is_per_row(value, n_rows):
 
 
 def _take(value, indices, n_rows):
+    """``value``'s entries at ``indices`` if it is per-row, else ``value`` itself."""
     layout = _row_layout(value, n_rows)
+    if layout is None:
+        return value
     if layout == "encoding":
         return value.to_frame(indices)
     if layout == "columns":
@@ -97,10 +100,7 @@ def align_metadata(metadata, sample_indices, n_samples):
     {'sensitive_features': array(['c', 'c', 'a'], dtype='<U1'), 'k': 5}
     """
     indices = np.asarray(sample_indices)
-    return {
-        k: (_take(v, indices, n_samples) if _is_per_row(v, n_samples) else v)
-        for k, v in metadata.items()
-    }
+    return {k: _take(v, indices, n_samples) for k, v in metadata.items()}
 
 
 class Pipeline(_imb.Pipeline):
