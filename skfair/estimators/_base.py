@@ -37,6 +37,9 @@ A concrete estimator (classifier, regressor, multi-label classifier) sets
     Validate the target, set the target's fitted attributes (``classes_``,
     ...) and return ``(y_net, n_outputs)``: the array the network is trained
     against and the number of output units.
+``_scale_y(y_net, train_rows)``
+    The target as the network sees it, with statistics fitted on the training
+    rows (the regressor standardises it); identity by default.
 ``get_task_loss(outputs, y_true)``
     Per-row task loss, shape ``(B,)`` (no reduction).
 ``_class_sample_weight(y)``
@@ -68,8 +71,9 @@ from skorch.helper import SliceDict, predefined_split
 from torch import nn
 
 from skfair.utils import encode_sensitive_features
+from skfair.utils._rows import take_rows
 from skfair.utils._sensitive import _is_sensitive_columns_spec
-from skfair.weighting._base import prepare_weighting
+from skfair.weighting._base import needs_fit, prepare_weighting
 
 from ._cnn import SmallCNN
 from ._fairness import make_fairness_term, needs_embedding
@@ -217,6 +221,12 @@ class FairNetBase(BaseEstimator):
         """Validate ``y``, set target attributes; return ``(y_net, n_outputs)``."""
         raise NotImplementedError
 
+    def _scale_y(self, y_net, train_rows):
+        """``y_net`` as the network is trained against, with any statistic of it
+        (the regressor's standardisation) fitted on ``train_rows`` (all rows
+        when None)."""
+        return y_net
+
     def get_task_loss(self, outputs, y_true):
         """Per-row task loss of shape ``(B,)`` for network ``outputs``."""
         raise NotImplementedError
@@ -324,24 +334,49 @@ class FairNetBase(BaseEstimator):
         self.sensitive_groups_ = enc.groups
         return enc.codes.astype(np.int64)
 
-    def _row_weights(self, y, sensitive_features, sample_weight, X):
+    def _row_weights(self, y, sensitive_features, sample_weight, X, split=None):
         """Product of ``sample_weight``, the weighting object's and the class
-        weights, normalised to mean 1 (float32)."""
+        weights, normalised to mean 1 (float32).
+
+        With a validation ``split`` ``(train, valid)``, the weighting is fitted,
+        and every weight computed and normalised, on the training rows alone;
+        the validation rows get theirs from their own rows, so nothing of them
+        reaches training."""
         n = len(y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                                 ensure_non_negative=True)
+        self.weighting_ = None
+        if split is None:
+            return self._subset_weights(y, sensitive_features, sample_weight, X)
+        train, valid = split
+        w = np.empty(n, dtype=np.float32)
+        for rows in (train, valid):
+            sub = functools.partial(take_rows, indices=rows, n_rows=n)
+            w[rows] = self._subset_weights(
+                sub(y), sub(sensitive_features), sub(sample_weight),
+                # only a weighting fitted here reads X (a copy of the rows)
+                X[rows] if self.weighting_ is None and needs_fit(self.weighting) else X,
+                n_rows=len(rows),
+            )
+        return w
+
+    def _subset_weights(self, y, sensitive_features, sample_weight, X, n_rows=None):
+        """Row weights of one set of rows; prepares ``weighting_`` on the first."""
+        n = len(y) if n_rows is None else n_rows
         w = np.ones(n, dtype=np.float64)
         if sample_weight is not None:
-            w *= _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                      ensure_non_negative=True)
-        self.weighting_ = None
+            w *= sample_weight
         if self.weighting is not None:
-            # fitted here if it must be (affirmative action picking its subgroups, against
-            # this estimator without weighting and fairness term as the baseline); one
-            # given fitted keeps its state
-            self.weighting_ = prepare_weighting(
-                self.weighting, X, y, sensitive_features=sensitive_features,
-                baseline=clone(self).set_params(weighting=None, fairness=None))
-            if self.weighting_ is self.weighting:
-                self.weighting_ = copy.deepcopy(self.weighting)
+            if self.weighting_ is None:
+                # fitted here if it must be (affirmative action picking its subgroups,
+                # against this estimator without weighting and fairness term as the
+                # baseline); one given fitted keeps its state
+                self.weighting_ = prepare_weighting(
+                    self.weighting, X, y, sensitive_features=sensitive_features,
+                    baseline=clone(self).set_params(weighting=None, fairness=None))
+                if self.weighting_ is self.weighting:
+                    self.weighting_ = copy.deepcopy(self.weighting)
             ww = np.asarray(
                 self.weighting_.get_weights(sensitive_features=sensitive_features, y=y),
                 dtype=np.float64,
@@ -532,15 +567,17 @@ class FairNetBase(BaseEstimator):
                 "predicts no classes. Use 'group_balanced'."
             )
         groups = self._encode_groups(sensitive_features, n)
-        weights = self._row_weights(y_orig, sensitive_features, sample_weight, X)
-        extra = self._extra_inputs(sensitive_features, n, reset=True)
         self.device_ = resolve_device(self.device)
         seed = _seed_from(self.random_state)
+        split = self._train_valid_indices(y_net, groups, seed)
+        # statistics fitted on the target and the weights see the training rows only
+        y_net = self._scale_y(y_net, None if split is None else split[0])
+        weights = self._row_weights(y_orig, sensitive_features, sample_weight, X, split)
+        extra = self._extra_inputs(sensitive_features, n, reset=True)
 
         data = SliceDict(X=X, groups=groups, sample_weight=weights)
         if extra is not None:
             data["extra"] = extra
-        split = self._train_valid_indices(y_net, groups, seed)
         train_split = None
         groups_train = groups
         if split is not None:

@@ -84,7 +84,10 @@ COMMON_PARAMS = """\
         Fraction of rows held out for validation, stratified on the
         sensitive group x class cells (falling back to groups, then classes);
         the validation loss (with the fairness term) appears in the epoch
-        table.
+        table. Nothing fitted sees the held-out rows: the network, the
+        ``weighting`` (and its subgroups), the class weights and the
+        regressor's target scaling use the training rows; the validation
+        rows are weighed on their own.
     early_stopping : int, optional
         Patience in epochs: stop when the validation loss (training loss
         without ``valid_split``) has not improved and restore the best

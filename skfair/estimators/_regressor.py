@@ -25,10 +25,15 @@ class _RegressorMixin:
         self._y_was_1d = y.ndim == 1
         y2 = y.reshape(len(y), -1)
         self.n_outputs_ = y2.shape[1]
-        self.y_mean_ = y2.mean(axis=0)
-        scale = y2.std(axis=0)
+        return y2, self.n_outputs_
+
+    def _scale_y(self, y_net, train_rows):
+        # standardised with the training rows' statistics (a valid_split part unseen)
+        fit_on = y_net if train_rows is None else y_net[train_rows]
+        self.y_mean_ = fit_on.mean(axis=0)
+        scale = fit_on.std(axis=0)
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
-        return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32), self.n_outputs_
+        return ((y_net - self.y_mean_) / self.y_scale_).astype(np.float32)
 
     def get_task_loss(self, outputs, y_true):
         """Per-row loss on the standardised target, averaged over outputs."""
@@ -79,7 +84,8 @@ class FairNetRegressor(_RegressorMixin, RegressorMixin, FairNetBase):
     n_outputs_ : int
         Number of regression targets.
     y_mean_, y_scale_ : ndarray of shape (n_outputs_,)
-        Target standardisation.
+        Target standardisation, fitted on the training rows (a
+        ``valid_split`` part left out).
 %(common_attributes)s
 
     See Also

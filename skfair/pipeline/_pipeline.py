@@ -2,73 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
-import pandas as pd
 from imblearn import pipeline as _imb
 from sklearn.base import clone
 from sklearn.pipeline import _name_estimators
-from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import _routing_enabled
-from sklearn.utils.validation import _is_arraylike_not_scalar, _num_samples, check_memory
+from sklearn.utils.validation import _num_samples, check_memory
 
-from ..utils import SensitiveEncoding
-from ..utils._sensitive import _is_column
+from ..utils._rows import row_layout, take_rows
 
 __all__ = ["Pipeline", "align_metadata", "make_pipeline"]
 
 
-def _row_layout(value, n_rows):
-    """How ``value`` holds one entry per row, if it does.
-
-    ``"encoding"``: a :class:`~skfair.utils.SensitiveEncoding` of ``n_rows``;
-    ``"rows"``: an array-like of length ``n_rows`` (scikit-learn's rule for
-    per-sample metadata, as in cross-validation); ``"columns"``: a mapping, or a
-    list / tuple of arrays, whose every column has ``n_rows`` entries (multiple
-    sensitive attributes, as :func:`skfair.utils.check_sensitive_features` reads
-    them); ``None``: not per-row.
-    """
-    if isinstance(value, SensitiveEncoding):
-        return "encoding" if len(value.codes) == n_rows else None
-    if _is_arraylike_not_scalar(value):
-        try:
-            if _num_samples(value) == n_rows:
-                return "rows"
-        except TypeError:
-            pass
-    if isinstance(value, Mapping):
-        columns = list(value.values())
-    elif isinstance(value, list | tuple) and all(_is_column(v) for v in value):
-        columns = list(value)
-    else:
-        return None
-    if columns and all(_row_layout(v, n_rows) == "rows" for v in columns):
-        return "columns"
-    return None
-
-
 def _is_per_row(value, n_rows):
-    return _row_layout(value, n_rows) is not None
-
-
-def _take(value, indices, n_rows):
-    """``value``'s entries at ``indices`` if it is per-row, else ``value`` itself."""
-    layout = _row_layout(value, n_rows)
-    if layout is None:
-        return value
-    if layout == "encoding":
-        return value.to_frame(indices)
-    if layout == "columns":
-        if isinstance(value, Mapping):
-            return {k: _take(v, indices, n_rows) for k, v in value.items()}
-        return type(value)(_take(v, indices, n_rows) for v in value)
-    if isinstance(value, list):
-        return [value[i] for i in indices]
-    out = _safe_indexing(value, indices)
-    if isinstance(out, pd.DataFrame | pd.Series):
-        out = out.reset_index(drop=True)
-    return out
+    return row_layout(value, n_rows) is not None
 
 
 def align_metadata(metadata, sample_indices, n_samples):
@@ -100,7 +47,7 @@ def align_metadata(metadata, sample_indices, n_samples):
     {'sensitive_features': array(['c', 'c', 'a'], dtype='<U1'), 'k': 5}
     """
     indices = np.asarray(sample_indices)
-    return {k: _take(v, indices, n_samples) for k, v in metadata.items()}
+    return {k: take_rows(v, indices, n_samples) for k, v in metadata.items()}
 
 
 class Pipeline(_imb.Pipeline):

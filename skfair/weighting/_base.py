@@ -210,13 +210,18 @@ def prepare_weighting(weighting, X, y, *, sensitive_features=None, baseline=None
     -------
     weighting : weighting object
     """
-    if not getattr(weighting, "_needs_fit", lambda: False)():
+    if not needs_fit(weighting):
         return weighting
     weighting = clone(weighting)
     fit_kw = {"sensitive_features": sensitive_features}
     if baseline is not None and _fit_accepts(weighting, "baseline"):
         fit_kw["baseline"] = baseline
     return weighting.fit(X, y, **fit_kw)
+
+
+def needs_fit(weighting):
+    """Whether :func:`prepare_weighting` fits ``weighting`` (on ``X, y``)."""
+    return bool(getattr(weighting, "_needs_fit", lambda: False)())
 
 
 def _fit_accepts(obj, name):

@@ -173,3 +173,80 @@ def test_negative_sample_weight_is_an_error():
     y = np.arange(20) % 2
     with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
         FairNetClassifier(max_epochs=1).fit(X, y, sample_weight=np.r_[-1.0, np.ones(19)])
+
+
+class _SpyWeighting:
+    """A weighting that records (in the class, across clones) the rows it is fitted on
+    and weighs."""
+
+    fitted_on, weighed = [], []
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+    def _needs_fit(self):
+        return True
+
+    def fit(self, X, y, *, sensitive_features=None):
+        self.fitted_on.append(np.asarray(y).copy())
+        return self
+
+    def get_weights(self, sensitive_features=None, y=None):
+        self.weighed.append((np.asarray(y).copy(), np.asarray(sensitive_features).copy()))
+        return np.where(np.asarray(sensitive_features) == 1, 3.0, 1.0)
+
+
+def test_valid_split_rows_stay_out_of_the_weighting_and_the_class_weights(fast, monkeypatch):
+    """The weighting is fitted and weighs on the training rows alone; the validation rows
+    are weighed apart, each part normalised to mean 1 on its own."""
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    import skfair.estimators._base as base
+    from skfair.estimators import FairNetClassifier
+    from skfair.estimators._base import _seed_from
+
+    monkeypatch.setattr(_SpyWeighting, "fitted_on", [])
+    monkeypatch.setattr(_SpyWeighting, "weighed", [])
+    rng = np.random.RandomState(0)
+    n = 80
+    s = rng.randint(0, 2, size=n)
+    X = rng.normal(size=(n, 2)).astype(np.float32)
+    y = rng.randint(0, 2, size=n)
+    clf = FairNetClassifier(weighting=_SpyWeighting(), valid_split=0.25,
+                            class_weight="balanced", **{**fast, "max_epochs": 1})
+    train, valid = clf._train_valid_indices(y, s, _seed_from(0))
+    seen = {}
+    real = base.FairNeuralNet.fit
+
+    def record(net, X, y=None, **kw):
+        seen["train"] = np.asarray(X["sample_weight"]).copy()
+        seen["valid"] = np.asarray(net.train_split.keywords["valid_ds"].X["sample_weight"])
+        return real(net, X, y, **kw)
+
+    monkeypatch.setattr(base.FairNeuralNet, "fit", record)
+    clf.fit(X, y, sensitive_features=s)
+    assert len(_SpyWeighting.fitted_on) == 1
+    np.testing.assert_array_equal(_SpyWeighting.fitted_on[0], y[train])
+    assert [len(w[0]) for w in _SpyWeighting.weighed] == [len(train), len(valid)]
+    np.testing.assert_array_equal(_SpyWeighting.weighed[0][0], y[train])
+    np.testing.assert_array_equal(_SpyWeighting.weighed[1][1], s[valid])
+    for rows, w in ((train, seen["train"]), (valid, seen["valid"])):
+        expected = np.where(s[rows] == 1, 3.0, 1.0) * compute_sample_weight("balanced", y[rows])
+        np.testing.assert_allclose(w, expected * len(rows) / expected.sum(), rtol=1e-6)
+
+
+def test_regressor_target_scaling_leaves_the_validation_rows_out(fast):
+    from skfair.estimators import FairNetRegressor
+    from skfair.estimators._base import _seed_from
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 2)).astype(np.float32)
+    y = 10 * X[:, 0] + 50
+    reg = FairNetRegressor(valid_split=0.3, **{**fast, "max_epochs": 1}).fit(X, y)
+    train, _ = reg._train_valid_indices(None, np.zeros(60, dtype=int), _seed_from(0))
+    np.testing.assert_allclose(reg.y_mean_, [y[train].mean()], rtol=1e-6)
+    np.testing.assert_allclose(reg.y_scale_, [y[train].std()], rtol=1e-6)
+    assert not np.isclose(reg.y_mean_[0], y.mean())
