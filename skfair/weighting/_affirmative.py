@@ -25,6 +25,14 @@ __all__ = [
 ]
 
 
+def _same_value(a, b):
+    """Whether a parameter value is unchanged (identity, or equal scalars / strings)."""
+    if a is b:
+        return True
+    scalar = (str, bytes, int, float, np.number, type(None))
+    return isinstance(a, scalar) and isinstance(b, scalar) and type(a) is type(b) and a == b
+
+
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
@@ -247,8 +255,38 @@ class AffirmativeActionWeighting(BaseWeighting):
         self.min_size = min_size
         self.random_state = random_state
 
+    #: the parameters that decide which subgroups ``fit`` picks
+    _selection_params = ("subgroups", "k", "baseline", "scoring", "validation_size",
+                         "min_size", "random_state")
+
     def _needs_fit(self):
         return self.subgroups is None and not hasattr(self, "subgroups_")
+
+    def set_params(self, **params):
+        """Set the parameters; a change to one that picks the subgroups (``k``,
+        ``baseline``, ...) forgets the subgroups picked by an earlier :meth:`fit`,
+        which would no longer match them (``boost`` keeps them).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : object
+        """
+        stale = False
+        for key, value in params.items():
+            name, nested, _ = key.partition("__")
+            if name in self._selection_params and (
+                    nested or not _same_value(value, getattr(self, name))):
+                stale = True
+        super().set_params(**params)
+        if stale:
+            for attr in ("subgroups_", "subgroup_scores_"):
+                self.__dict__.pop(attr, None)
+        return self
 
     def fit(self, X=None, y=None, *, sensitive_features=None, baseline=None, **fit_params):
         """Pick the subgroups to boost (or take ``subgroups`` as given).

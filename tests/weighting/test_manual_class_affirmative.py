@@ -175,6 +175,26 @@ def test_affirmative_action_fit_with_fitted_and_unfitted_baseline():
         AffirmativeActionWeighting(k=1).fit(X, y, sensitive_features=S)
 
 
+def test_changing_a_selection_parameter_forgets_the_picked_subgroups():
+    """set_params(k=...) on a fitted weighting must not keep the old k's subgroups (they
+    would be applied, unrefitted, by an estimator that keeps a fitted weighting)."""
+    X, y, S = _biased_data()
+    aa = AffirmativeActionWeighting(k=1, baseline=LogisticRegression().fit(X, y)).fit(
+        X, y, sensitive_features=S)
+    assert not aa._needs_fit()
+    aa.set_params(boost=3, k=1)  # same k, new boost: the subgroups still hold
+    assert aa.subgroups_ == [{"sensitive_feature_0": "b"}]
+    np.testing.assert_allclose(aa.get_weights(S), np.where(S == "b", 3.0, 1.0))
+    aa.set_params(k=2)
+    assert not hasattr(aa, "subgroups_") and not hasattr(aa, "subgroup_scores_")
+    assert aa._needs_fit()
+    with pytest.raises(ValueError, match="no subgroups"):
+        aa.get_weights(S)
+    assert len(aa.fit(X, y, sensitive_features=S).subgroups_) == 2
+    aa.set_params(baseline__C=0.5)  # a nested change of the baseline too
+    assert aa._needs_fit()
+
+
 def test_dummy_baseline_picks_the_cell_it_gets_wrong():
     X = np.zeros((6, 1))
     y = np.array([0, 0, 0, 0, 1, 1])
