@@ -17,6 +17,7 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_is_fitted, check_memory
 from torchvision.models import WeightsEnum
 from tqdm.auto import tqdm
@@ -150,8 +151,9 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         aligned with ``y`` and sensitive features; pair with an imputer or drop
         them using ``failed_indices_``). ``"skip"``: its row is dropped, so the
         output has fewer rows than the input -- use it outside a ``Pipeline``
-        and index ``y`` with ``failed_indices_``. Both warn with the count and
-        the first file names.
+        and index ``y`` with ``failed_indices_`` (under pandas output, a
+        DataFrame or Series input's index keeps the surviving rows' labels).
+        Both warn with the count and the first file names.
     random_state : int, RandomState instance or None, default=None
         Seeds the random initialisation when ``weights=None``.
 
@@ -396,8 +398,23 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                 UserWarning,
             )
             if self.on_error == "skip":
-                emb = np.delete(emb, self.failed_indices_, axis=0)
+                emb = self._without_failed_rows(emb, X)
         return emb
+
+    def _without_failed_rows(self, emb, X):
+        """``emb`` without the unreadable rows; under pandas output a DataFrame or
+        Series input's index loses them too (scikit-learn would reuse the whole
+        index)."""
+        emb = np.delete(emb, self.failed_indices_, axis=0)
+        if _get_output_config("transform", self)["dense"] != "pandas":
+            return emb
+        import pandas as pd
+
+        if not isinstance(X, pd.DataFrame | pd.Series):
+            return emb
+
+        return pd.DataFrame(emb, index=X.index.delete(self.failed_indices_),
+                            columns=self.get_feature_names_out())
 
     def _config_key(self, device, precision):
         return (

@@ -310,6 +310,26 @@ def test_unreadable_file_nan_and_skip(fitted, images, paths_with_bad):
         skip_ext.transform([paths_with_bad[1], paths_with_bad[3]])
 
 
+@pytest.mark.parametrize("container", ["frame", "series"])
+def test_skip_under_pandas_output_keeps_the_surviving_index(fitted, images, paths_with_bad,
+                                                            container):
+    """scikit-learn's pandas output reuses the input's index, which is longer than the
+    output once rows are skipped: the surviving rows keep their own labels."""
+    pd = pytest.importorskip("pandas")
+    index = pd.Index([10, 11, 12, 13])
+    X = (pd.DataFrame({"path": paths_with_bad}, index=index) if container == "frame"
+         else pd.Series(paths_with_bad, index=index))
+    skip_ext = clone(fitted).set_params(on_error="skip").fit().set_output(transform="pandas")
+    with pytest.warns(UserWarning, match="rows were dropped"):
+        out = skip_ext.transform(X)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.index) == [10, 12]
+    assert list(out.columns) == list(skip_ext.get_feature_names_out())
+    np.testing.assert_array_equal(out.to_numpy(), fitted.transform(images[[0, 2]]))
+    with pytest.warns(UserWarning, match="rows were dropped"):  # default output: an array
+        assert isinstance(skip_ext.set_output(transform="default").transform(X), np.ndarray)
+
+
 def test_on_error_raise_raises_on_a_cache_hit_too(fitted, paths_with_bad, tmp_path):
     """The cache key ignores on_error: a result cached with on_error='nan' still makes
     on_error='raise' raise."""
