@@ -188,7 +188,7 @@ def _dp_l2_map(G):
     present_g / B``, so ``(A^T P)[g]`` is group ``g``'s mean of ``P`` minus the batch
     mean, and 0 for a group absent from the batch."""
     counts = G.sum(0)
-    inv = counts.clamp_min(1).reciprocal_()
+    inv = safe_inv(counts)  # soft groups may weigh less than one row
     return (G * inv).sub_(counts.sign_().mul_(1.0 / G.shape[0]))
 
 
@@ -199,8 +199,8 @@ def _eo_l2_map(Z, C):
     rows' (soft) cell indicators; ``C``: their mass on every cell of their class."""
     counts = Z.sum(0)
     class_counts = C.sum(0)  # n_b, repeated for every cell of class b
-    return torch.addcmul(Z * counts.clamp_min(1).reciprocal_(), C,
-                         counts.sign_().div_(class_counts.clamp_min_(1)), value=-1)
+    return torch.addcmul(Z * safe_inv(counts), C,
+                         counts.sign_().mul_(safe_inv(class_counts)), value=-1)
 
 
 class _DPMICore:

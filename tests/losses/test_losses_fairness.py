@@ -282,17 +282,21 @@ def test_zero_when_predictions_do_not_depend_on_group(name):
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
-@pytest.mark.parametrize("normalised", [True, False])
+@pytest.mark.parametrize("normalised", [True, False, "light"])
 def test_fused_soft_groups_equal_the_reference(name, normalised):
     """A soft assignment without grad (the fused path) against the same assignment with
     grad (the autograd reference): values and gradients, group 3 without mass; rows of
-    the assignment summing to 1 or not (they are not checked per call)."""
+    the assignment summing to 1 or not (they are not checked per call); "light": group 2
+    weighs less than one row in all (its mean is still a mean: an early fused L2 path
+    divided by max(mass, 1))."""
     P, y, _ = _batch(4, n=25)
     probs, yt, _ = _t(P, y, np.zeros(25))
     rng = np.random.default_rng(4)
     w = rng.dirichlet(np.ones(3), size=25)
-    if not normalised:
+    if normalised is False:
         w = w * rng.uniform(0.5, 1.5, size=(25, 1))
+    elif normalised == "light":
+        w[:, 2] *= 0.3 / w[:, 2].sum()
     soft = torch.tensor(np.hstack([w, np.zeros((25, 1))]))
     probs2 = probs.detach().clone().requires_grad_()
     a = LOSSES[name](probs, yt, soft, None)
