@@ -517,6 +517,29 @@ class BiasAmplificationLoss(FairnessLoss):
         self._prepared = None
         return super()._apply(fn, *args, **kwargs)
 
+    def set_params(self, **params):
+        """Set constructor parameters; a new ``kind`` or ``b_train`` drops the
+        fitted ``b_train_`` (call :meth:`fit` again)."""
+        stale = any(k in params and params[k] is not getattr(self, k)
+                    for k in ("kind", "b_train"))
+        super().set_params(**params)
+        if stale:
+            self.b_train_ = None
+            self._prepared = None
+        return self
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys, error_msgs):
+        # the target comes with the state, whatever this module held (None before a fit,
+        # another label count): take its shape, then let torch copy the values
+        key = prefix + "b_train_"
+        if key in state_dict and isinstance(state_dict[key], torch.Tensor):
+            device = None if self.b_train_ is None else self.b_train_.device
+            self.b_train_ = torch.empty_like(state_dict[key], device=device)
+        self._prepared = None
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
+
     def _target(self, input):
         """``(b_train_, prepared)`` for the dtype and device of ``input``."""
         b = self.b_train_

@@ -123,3 +123,27 @@ def test_bad_inputs():
         )
     with pytest.raises(ValueError, match="kind"):
         cooccurrence_ratio(np.ones((2, 2)), np.array([0, 1]), kind="rate")
+
+
+def test_module_state_dict_carries_the_target_and_set_params_drops_a_stale_one():
+    """load_state_dict sets b_train_ (into a fresh module too) and the next call uses it,
+    not a target prepared before; a new kind forgets the fitted target."""
+    from skfair.losses import BiasAmplificationLoss
+
+    g = torch.tensor([0, 0, 1, 1])
+    x = torch.zeros(4, 2)
+    a = BiasAmplificationLoss().fit(torch.tensor([[1, 0], [1, 1], [0, 1], [0, 1]]), g)
+    expected = a(x, None, g).item()
+    fresh = BiasAmplificationLoss()
+    fresh.load_state_dict(a.state_dict())
+    assert fresh(x, None, g).item() == pytest.approx(expected)
+    used = BiasAmplificationLoss().fit(torch.tensor([[0, 1], [0, 1], [1, 0], [1, 0]]), g)
+    before = used(x, None, g).item()  # prepares (caches) its own target
+    used.load_state_dict(a.state_dict())
+    assert used(x, None, g).item() == pytest.approx(expected) != pytest.approx(before)
+    a.set_params(kind="ratio")  # unchanged: the target stays
+    assert a(x, None, g).item() == pytest.approx(expected)
+    a.set_params(kind="joint")
+    assert a.b_train_ is None
+    with pytest.raises(RuntimeError, match="call fit"):
+        a(x, None, g)
