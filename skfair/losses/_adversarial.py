@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validation import _check_tensor, group_matrix
+from ._validation import _check_tensor, check_codes, check_sample_weight, group_matrix
 
 __all__ = [
     "AdversarialHead",
@@ -42,8 +42,10 @@ __all__ = [
 
 
 def _check_strength(strength):
-    if isinstance(strength, bool) or not isinstance(strength, numbers.Real) or strength < 0:
-        raise ValueError(f"strength must be a non-negative real number, got {strength!r}.")
+    if (isinstance(strength, bool) or not isinstance(strength, numbers.Real)
+            or not 0 <= strength < float("inf")):
+        raise ValueError(f"strength must be a finite non-negative real number, got "
+                         f"{strength!r}.")
     return float(strength)
 
 
@@ -243,7 +245,9 @@ def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=N
             raise ValueError(f"groups has {groups.shape[0]} rows, expected {n_samples}.")
         if groups.is_floating_point():
             raise TypeError(f"groups codes must be int64, got dtype {groups.dtype}.")
-        per_row = F.cross_entropy(adversary_logits, groups.long(), reduction="none")
+        # range-checked: F.cross_entropy would drop a row coded -100 silently
+        groups = check_codes(groups.long(), width, "groups")
+        per_row = F.cross_entropy(adversary_logits, groups, reduction="none")
     else:
         target, _ = group_matrix(
             groups, n_samples, width, dtype=adversary_logits.dtype, device=adversary_logits.device
@@ -251,7 +255,8 @@ def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=N
         per_row = -(target * F.log_softmax(adversary_logits, dim=1)).sum(1)
     if sample_weight is None:
         return per_row.mean()
-    sample_weight = sample_weight.to(per_row)
+    sample_weight = check_sample_weight(sample_weight, n_samples, per_row.dtype,
+                                        per_row.device)
     return (sample_weight * per_row).sum() / sample_weight.sum().clamp_min(
         torch.finfo(per_row.dtype).tiny
     )

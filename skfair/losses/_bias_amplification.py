@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from ._fused import Identity, Sigmoid, apply_penalty
-from ._ops import autograd_path, safe_inv
+from ._ops import as_float, autograd_path, safe_inv
 from ._validation import check_probs, group_matrix
 
 __all__ = ["bias_amplification_loss", "cooccurrence_ratio"]
@@ -181,7 +181,8 @@ def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="rati
     >>> round(float(bias_amplification_loss(probs, groups, b_train)), 4)
     0.6
     """
-    return _bias_amplification(probs, groups, b_train, n_groups, kind, from_logits=False)
+    return _bias_amplification(as_float(probs), groups, b_train, n_groups, kind,
+                               from_logits=False)
 
 
 def _prepare_target(b_train, dtype, device):

@@ -46,7 +46,7 @@ from __future__ import annotations
 import torch
 
 from ._fused import Identity, Softmax, apply_penalty
-from ._ops import autograd_path, safe_inv, safe_log, softmax_rows, tiny
+from ._ops import as_float, autograd_path, safe_inv, safe_log, softmax_rows, tiny
 from ._validation import (
     cell_indicators,
     check_probs,
@@ -337,7 +337,7 @@ def demographic_parity_loss(probs, groups, kind="l2", *, n_groups=None):
     >>> round(float(demographic_parity_loss(probs, groups, kind="mi")), 4)
     0.1325
     """
-    return _demographic_parity(probs, groups, kind, n_groups, from_logits=False)
+    return _demographic_parity(as_float(probs), groups, kind, n_groups, from_logits=False)
 
 
 def _dp_parts(x, groups, kind, n_groups, from_logits=True):
@@ -413,7 +413,7 @@ def equalized_odds_loss(probs, y, groups, kind="l2", *, n_groups=None):
     >>> round(float(equalized_odds_loss(probs, y, groups)), 4)
     0.13
     """
-    return _equalized_odds(probs, y, groups, kind, n_groups, from_logits=False)
+    return _equalized_odds(as_float(probs), y, groups, kind, n_groups, from_logits=False)
 
 
 def _eo_parts(x, y, groups, kind, n_groups, from_logits=True):
@@ -516,7 +516,7 @@ def iou_fairness_loss(probs, y, groups, pairwise=False, *, n_groups=None):
     >>> round(float(iou_fairness_loss(probs, y, groups)), 4)
     0.0328
     """
-    return _iou_fairness(probs, y, groups, pairwise, n_groups, from_logits=False)
+    return _iou_fairness(as_float(probs), y, groups, pairwise, n_groups, from_logits=False)
 
 
 def _iou_parts(x, y, groups, pairwise, n_groups, from_logits=True):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ._ops import safe_inv, tiny
-from ._validation import _check_tensor, group_matrix
+from ._ops import as_float, safe_inv, tiny
+from ._validation import _check_tensor, check_sample_weight, group_matrix
 
 __all__ = ["group_balanced_coefficients", "group_balanced_loss"]
 
@@ -64,6 +64,7 @@ def group_balanced_loss(
             f"(use reduction='none'), got shape {tuple(per_sample_loss.shape)} and dtype "
             f"{per_sample_loss.dtype}."
         )
+    per_sample_loss = as_float(per_sample_loss)
     if per_sample_loss.ndim > 1:
         per_sample_loss = per_sample_loss.reshape(per_sample_loss.shape[0], -1).mean(1)
     n_samples = per_sample_loss.shape[0]
@@ -122,13 +123,7 @@ def group_balanced_coefficients(groups, n_samples, *, n_groups=None, sample_weig
 def _check_weights(groups, n_samples, n_groups, sample_weight, group_weights, dtype, device):
     G, n_groups = group_matrix(groups, n_samples, n_groups, dtype=dtype, device=device)
     if sample_weight is not None:
-        _check_tensor(sample_weight, "sample_weight")
-        if sample_weight.shape != (n_samples,):
-            raise ValueError(
-                f"sample_weight must have shape ({n_samples},), got {tuple(sample_weight.shape)}."
-            )
-        if sample_weight.dtype != dtype or sample_weight.device != device:
-            sample_weight = sample_weight.to(dtype=dtype, device=device)
+        sample_weight = check_sample_weight(sample_weight, n_samples, dtype, device)
     if group_weights is not None:
         _check_tensor(group_weights, "group_weights")
         if group_weights.shape != (n_groups,):

@@ -51,6 +51,7 @@ from ._fairness import (
 )
 from ._fused import Identity, Sigmoid, Softmax
 from ._group_balanced import group_balanced_coefficients, group_balanced_loss
+from ._ops import as_float
 from ._regression import (
     _mae_parity_parts,
     _mean_parity_parts,
@@ -71,20 +72,13 @@ __all__ = [
 ]
 
 
-def _as_float(x):
-    """Fairness statistics are computed in float32 at least (mixed precision)."""
-    if x.dtype in (torch.float16, torch.bfloat16):
-        return x.float()
-    return x
-
-
 def _class_input(x, from_logits):
     """(B, K) scores as they are; a (B,) or (B, 1) binary score -> two columns.
 
     A binary logit ``z`` becomes the logits ``(0, z)`` (softmax = sigmoid), a
     binary probability ``p`` the probabilities ``(1 - p, p)``.
     """
-    x = _as_float(x)
+    x = as_float(x)
     if x.ndim == 1 or (x.ndim == 2 and x.shape[1] == 1):
         x = x.reshape(-1, 1)
         first = torch.zeros_like(x) if from_logits else 1 - x
@@ -156,7 +150,7 @@ class FairnessLoss(nn.Module):
         group matrix that needs gradients)."""
         if not (getattr(self, "from_logits", False) and input.ndim == 2 and input.shape[1] > 1):
             return None
-        core, core_args = parts_of(_as_float(input), *args)
+        core, core_args = parts_of(as_float(input), *args)
         return None if core is None else (Softmax, core, core_args)
 
     def _penalty_parts(self, input, y, groups, n_groups):
@@ -430,7 +424,7 @@ class AdversarialLoss(FairnessLoss):
 
     def forward(self, input, y=None, groups=None, *, n_groups=None, sample_weight=None):
         return adversarial_loss(
-            _as_float(input),
+            as_float(input),
             _require_groups(groups, "AdversarialLoss"),
             n_groups=self._groups_count(n_groups),
             sample_weight=sample_weight,
@@ -563,7 +557,7 @@ class BiasAmplificationLoss(FairnessLoss):
     def _penalty_parts(self, input, y, groups, n_groups):
         if not self.from_logits:
             return None
-        input = _as_float(input)
+        input = as_float(input)
         b, prepared = self._target(input)
         core, args = _ba_parts(
             input, _require_groups(groups, "BiasAmplificationLoss"), b,
@@ -582,7 +576,7 @@ class BiasAmplificationLoss(FairnessLoss):
         )
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
-        input = _as_float(input)
+        input = as_float(input)
         b, prepared = self._target(input)
         return _bias_amplification(
             input,
@@ -619,14 +613,14 @@ class MeanParityLoss(FairnessLoss):
         super().__init__(n_groups=n_groups)
 
     def _penalty_parts(self, input, y, groups, n_groups):
-        core, (_, G) = _mean_parity_parts(_as_float(input),
+        core, (_, G) = _mean_parity_parts(as_float(input),
                                           _require_groups(groups, "MeanParityLoss"),
                                           self._groups_count(n_groups))
         return None if core is None else (Identity, core, (G,))
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         return group_mean_parity_loss(
-            _as_float(input),
+            as_float(input),
             _require_groups(groups, "MeanParityLoss"),
             n_groups=self._groups_count(n_groups),
         )
@@ -656,14 +650,14 @@ class MAEParityLoss(FairnessLoss):
         super().__init__(n_groups=n_groups)
 
     def _penalty_parts(self, input, y, groups, n_groups):
-        core, (_, y, G) = _mae_parity_parts(_as_float(input), self._need_y(y),
+        core, (_, y, G) = _mae_parity_parts(as_float(input), self._need_y(y),
                                             _require_groups(groups, "MAEParityLoss"),
                                             self._groups_count(n_groups))
         return None if core is None else (Identity, core, (y, G))
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         return group_mae_parity_loss(
-            _as_float(input),
+            as_float(input),
             self._need_y(y),
             _require_groups(groups, "MAEParityLoss"),
             n_groups=self._groups_count(n_groups),

@@ -9,14 +9,10 @@ import torch
 import torch.nn.functional as F
 
 from ._fused import TASKS, StraightThroughBCETask, apply_objective
-from ._ops import is_compiling
-from ._validation import _check_tensor
+from ._ops import as_float, is_compiling
+from ._validation import _check_tensor, check_codes, check_sample_weight
 
 __all__ = ["penalized_task_loss"]
-
-
-def _as_float(x):
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 def _check_outputs(outputs, task):
@@ -33,7 +29,7 @@ def _check_outputs(outputs, task):
             "task='cross_entropy' needs one logit per class (at least 2 columns), got "
             f"{outputs.shape[1]}."
         )
-    return _as_float(outputs)
+    return as_float(outputs)
 
 
 def _check_y(y, outputs, task):
@@ -47,7 +43,9 @@ def _check_y(y, outputs, task):
                 f"task='cross_entropy' needs y as ({n_samples},) integer class codes, got "
                 f"shape {tuple(y.shape)} and dtype {y.dtype}."
             )
-        return y if y.dtype == torch.int64 else y.long()
+        # a bounds-checked gather: a code outside [0, K) (-100 included, which
+        # F.cross_entropy would silently ignore) is a ValueError naming y
+        return check_codes(y if y.dtype == torch.int64 else y.long(), outputs.shape[1], "y")
     if y.numel() != outputs.numel():
         raise ValueError(
             f"task={task!r} needs y with the shape of outputs {tuple(outputs.shape)}, got "
@@ -62,13 +60,8 @@ def _row_scale(sample_weight, n_samples, outputs):
     if sample_weight is None:
         return torch.full((n_samples,), 1.0 / n_samples, dtype=outputs.dtype,
                           device=outputs.device)
-    _check_tensor(sample_weight, "sample_weight")
-    if sample_weight.shape != (n_samples,):
-        raise ValueError(
-            f"sample_weight must have shape ({n_samples},), got {tuple(sample_weight.shape)}."
-        )
-    if sample_weight.dtype != outputs.dtype or sample_weight.device != outputs.device:
-        sample_weight = sample_weight.to(dtype=outputs.dtype, device=outputs.device)
+    sample_weight = check_sample_weight(sample_weight, n_samples, outputs.dtype,
+                                        outputs.device)
     return sample_weight * (1.0 / n_samples)
 
 
@@ -175,8 +168,8 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}.")
-    if isinstance(lam, bool) or not isinstance(lam, Real) or not lam >= 0:
-        raise ValueError(f"lam must be a non-negative real number, got {lam!r}.")
+    if isinstance(lam, bool) or not isinstance(lam, Real) or not 0 <= lam < float("inf"):
+        raise ValueError(f"lam must be a finite non-negative real number, got {lam!r}.")
     spec = TASKS[task]
     if straight_through_threshold is not None:
         spec = _straight_through_task(straight_through_threshold, task)

@@ -29,6 +29,17 @@ def autograd_path(*tensors):
     return is_compiling() or any(t is not None and t.requires_grad for t in tensors)
 
 
+def as_float(x):
+    """A half-precision (float16 / bfloat16) tensor in float32; anything else as it is.
+
+    The fairness statistics are computed in float32 at least: under mixed
+    precision a batch's group means and logs lose several per cent in bfloat16.
+    """
+    if isinstance(x, torch.Tensor) and x.dtype in (torch.float16, torch.bfloat16):
+        return x.float()
+    return x
+
+
 def tiny(dtype):
     """Smallest positive normal number of ``dtype`` (the floor of the safe logs)."""
     return torch.finfo(dtype).tiny

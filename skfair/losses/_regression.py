@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from ._fused import Identity, apply_penalty
-from ._ops import autograd_path, safe_inv
+from ._ops import as_float, autograd_path, safe_inv
 from ._validation import check_vector, group_matrix
 
 __all__ = ["group_mae_parity_loss", "group_mean_parity_loss"]
@@ -96,7 +96,7 @@ def group_mean_parity_loss(pred, groups, *, n_groups=None):
     >>> float(group_mean_parity_loss(pred, torch.tensor([0, 0, 1, 1])))
     50.0
     """
-    core, args = _mean_parity_parts(pred, groups, n_groups)
+    core, args = _mean_parity_parts(as_float(pred), groups, n_groups)
     if core is None:
         means, present = _group_means(*args)
         return ((means - args[0].mean()).pow(2) * present).sum()
@@ -143,7 +143,7 @@ def group_mae_parity_loss(pred, y, groups, *, n_groups=None):
     >>> float(group_mae_parity_loss(pred, y, torch.tensor([0, 0, 1, 1])))
     1.5
     """
-    core, (pred, y, G) = _mae_parity_parts(pred, y, groups, n_groups)
+    core, (pred, y, G) = _mae_parity_parts(as_float(pred), as_float(y), groups, n_groups)
     if core is not None:
         return apply_penalty(pred, Identity, core, y, G)
     mae, present = _group_means((pred - y).abs(), G)

@@ -2,8 +2,9 @@
 
 The checks here look only at shapes and dtypes, never at values, so they do
 not force a device synchronisation on a GPU (no ``.item()``, no ``unique``).
-The one exception is inferring ``n_groups`` from the codes when it is not
-given; pass ``n_groups`` to avoid it.
+The exceptions: inferring ``n_groups`` from the codes when it is not given
+(pass ``n_groups`` to avoid it), and the value check of ``sample_weight``,
+which runs on CPU tensors only (see :func:`check_sample_weight`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,30 @@ def check_vector(x, n_samples, name):
     if x.shape[0] == 0:
         raise ValueError(f"{name} is empty: a mini-batch needs at least one row.")
     return x
+
+
+def check_sample_weight(sample_weight, n_samples, dtype, device):
+    """Validate ``(B,)`` row weights; return them in ``dtype`` on ``device``.
+
+    Negative or non-finite weights are a ``ValueError``. That check reads
+    values, so it runs on CPU tensors in eager mode only: on a GPU it would
+    synchronise every step (the estimators check their weights once, at fit).
+    """
+    _check_tensor(sample_weight, "sample_weight")
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), got {tuple(sample_weight.shape)}."
+        )
+    if sample_weight.dtype != dtype or sample_weight.device != device:
+        sample_weight = sample_weight.to(dtype=dtype, device=device)
+    if sample_weight.device.type == "cpu" and not is_compiling():
+        lo, hi = torch.aminmax(sample_weight.detach())
+        if not (lo >= 0 and hi < float("inf")):
+            raise ValueError(
+                "sample_weight must be finite and non-negative; got values in "
+                f"[{float(lo)}, {float(hi)}]."
+            )
+    return sample_weight
 
 
 def check_targets(y, n_samples, name="y"):

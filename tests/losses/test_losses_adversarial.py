@@ -90,3 +90,22 @@ def test_adversarial_loss_values():
         adversarial_loss(logits, groups, n_groups=4)
     with pytest.raises(TypeError, match="int64"):
         adversarial_loss(logits, groups.float())
+
+
+def test_adversarial_loss_checks_weights_and_codes():
+    """A (B, 1) or length-1 weight broadcast to the sum over rows; a group coded -100 was
+    dropped as cross-entropy's ignore_index."""
+    logits = torch.zeros(4, 2)
+    groups = torch.tensor([0, 1, 1, 0])
+    for sw in (torch.ones(4, 1), torch.ones(1)):
+        with pytest.raises(ValueError, match=r"sample_weight must have shape \(4,\)"):
+            adversarial_loss(logits, groups, sample_weight=sw)
+    for code in (-100, 2):
+        with pytest.raises(ValueError, match=r"groups must hold codes in \[0, 2\)"):
+            adversarial_loss(logits, torch.tensor([0, 1, 1, code]))
+
+
+@pytest.mark.parametrize("strength", [float("nan"), float("inf")])
+def test_grad_reverse_rejects_non_finite_strength(strength):
+    with pytest.raises(ValueError, match="finite non-negative"):
+        grad_reverse(torch.ones(2, requires_grad=True), strength=strength)

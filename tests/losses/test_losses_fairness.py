@@ -416,3 +416,16 @@ def test_equalized_odds_codes_equal_one_hot_soft_groups():
         (gb,) = torch.autograd.grad(vb, b)
         torch.testing.assert_close(va, vb)
         torch.testing.assert_close(ga, gb)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_half_precision_probabilities_are_computed_in_float32(name, dtype):
+    """The functional forms upcast as the modules do: a half input gives the float32
+    value of the same (rounded) probabilities, in float32."""
+    P, y, s = _batch(6, n=30)
+    half = torch.tensor(P, dtype=dtype)
+    value = LOSSES[name](half, torch.tensor(y), torch.tensor(s), 4)
+    assert value.dtype == torch.float32
+    expected = LOSSES[name](half.float(), torch.tensor(y), torch.tensor(s), 4)
+    assert value.item() == pytest.approx(expected.item(), rel=1e-6)

@@ -261,8 +261,8 @@ def test_float32_and_half_outputs():
     "kwargs, error, match",
     [
         ({"task": "hinge"}, ValueError, "task must be one of"),
-        ({"lam": -1.0}, ValueError, "lam must be a non-negative"),
-        ({"lam": True}, ValueError, "lam must be a non-negative"),
+        ({"lam": -1.0}, ValueError, "lam must be a finite non-negative"),
+        ({"lam": True}, ValueError, "lam must be a finite non-negative"),
         ({"penalty": AdversarialLoss()}, TypeError, "role 'penalty' or 'reweight'"),
         ({"penalty": DemographicParityLoss(), "groups": None}, ValueError, "groups is None"),
         ({"sample_weight": torch.ones(3)}, ValueError, "sample_weight must have shape"),
@@ -314,3 +314,36 @@ def test_create_graph_gives_first_order_grads_and_refuses_second_order(fused):
     x = logits.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(fn(x), x)
     assert not g.requires_grad
+
+
+@pytest.mark.parametrize("bad", [[1.0, -2.0, 1.0, 1.0], [1.0, float("nan"), 1.0, 1.0],
+                                 [1.0, float("inf"), 1.0, 1.0]])
+def test_negative_or_non_finite_sample_weights_are_an_error(bad):
+    """They gave -inf, 1e38 or a silently dropped group (a net zero group weight)."""
+    sw = torch.tensor(bad)
+    x = torch.zeros(4, 2)
+    y = torch.tensor([0, 1, 0, 1])
+    g = torch.tensor([0, 0, 1, 1])
+    match = "sample_weight must be finite and non-negative"
+    with pytest.raises(ValueError, match=match):
+        penalized_task_loss(x, y, sample_weight=sw)
+    with pytest.raises(ValueError, match=match):
+        penalized_task_loss(x, y, g, penalty=GroupBalancedLoss(), sample_weight=sw)
+    with pytest.raises(ValueError, match=match):
+        group_balanced_loss(torch.arange(1.0, 5.0), g, sample_weight=sw)
+    with pytest.raises(ValueError, match=match):
+        AdversarialLoss()(x, None, g, sample_weight=sw)
+
+
+@pytest.mark.parametrize("code", [-100, 2])
+def test_cross_entropy_targets_out_of_range_are_an_error_naming_y(code):
+    """-100 is F.cross_entropy's ignore_index: it must not drop the row silently."""
+    with pytest.raises(ValueError, match=r"y must hold codes in \[0, 2\)"):
+        penalized_task_loss(torch.zeros(4, 2), torch.tensor([0, 1, 0, code]))
+
+
+def test_lam_must_be_finite():
+    with pytest.raises(ValueError, match="lam must be a finite"):
+        penalized_task_loss(torch.zeros(4, 2), torch.tensor([0, 1, 0, 1]),
+                            torch.tensor([0, 0, 1, 1]), penalty=DemographicParityLoss(),
+                            lam=float("inf"))
