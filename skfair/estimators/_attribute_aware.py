@@ -39,6 +39,11 @@ class _AttributeAwareMixin:
         X_rest, S = split_sensitive_from_X(X, self.sensitive_columns, param="sensitive_columns")
         return X_rest, S
 
+    def _weighting_input(self, X_given, X):
+        # the default baseline of a weighting fitted here is this estimator: with
+        # sensitive_columns it reads the attributes from X's columns, so it gets them
+        return X if self.sensitive_columns is None else X_given
+
     def _extra_inputs(self, sensitive_features, n_samples, *, reset):
         if reset:
             if sensitive_features is None:

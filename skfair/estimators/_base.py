@@ -78,7 +78,7 @@ from skfair.weighting._base import needs_fit, prepare_weighting
 from ._cnn import SmallCNN
 from ._fairness import make_fairness_term, needs_embedding
 from ._mlp import MLP
-from ._net import FairModule, FairNeuralNet, SliceDataset, collate_batch
+from ._net import FairModule, FairNeuralNet, SliceDataset, _as_input, collate_batch
 from ._torchvision import TorchvisionBackbone
 
 __all__ = ["FairNetBase", "resolve_device"]
@@ -334,6 +334,13 @@ class FairNetBase(BaseEstimator):
         self.sensitive_groups_ = enc.groups
         return enc.codes.astype(np.int64)
 
+    def _weighting_input(self, X_given, X):
+        """The ``X`` a weighting fitted at fit (affirmative action's baseline, this
+        estimator without weighting and fairness term) is fitted and scored on:
+        the validated features; the attribute-aware estimators reading their
+        attributes from columns give ``X`` as it came, columns included."""
+        return X
+
     def _row_weights(self, y, sensitive_features, sample_weight, X, split=None):
         """Product of ``sample_weight``, the weighting object's and the class
         weights, normalised to mean 1 (float32).
@@ -356,7 +363,8 @@ class FairNetBase(BaseEstimator):
             w[rows] = self._subset_weights(
                 sub(y), sub(sensitive_features), sub(sample_weight),
                 # only a weighting fitted here reads X (a copy of the rows)
-                X[rows] if self.weighting_ is None and needs_fit(self.weighting) else X,
+                take_rows(X, rows, n) if self.weighting_ is None and needs_fit(self.weighting)
+                else X,
                 n_rows=len(rows),
             )
         return w
@@ -454,7 +462,7 @@ class FairNetBase(BaseEstimator):
         was_training = body.training
         body.eval()
         with torch.no_grad():
-            x = torch.as_tensor(X[:2])
+            x = _as_input(torch.as_tensor(X[:2]))  # uint8 images in [0, 1], as in infer
             out = body(x) if extra is None else body(x, extra=torch.as_tensor(extra[:2]))
         body.train(was_training)
         if isinstance(out, tuple | list) and len(out) > 1:
@@ -550,6 +558,7 @@ class FairNetBase(BaseEstimator):
         self : object
             The fitted estimator.
         """
+        X_given = X
         X, sensitive_features = self._split_sensitive(X, sensitive_features, reset=True)
         X, y = self._validate_X(X, reset=True, y=y)
         n = X.shape[0]
@@ -572,7 +581,8 @@ class FairNetBase(BaseEstimator):
         split = self._train_valid_indices(y_net, groups, seed)
         # statistics fitted on the target and the weights see the training rows only
         y_net = self._scale_y(y_net, None if split is None else split[0])
-        weights = self._row_weights(y_orig, sensitive_features, sample_weight, X, split)
+        weights = self._row_weights(y_orig, sensitive_features, sample_weight,
+                                    self._weighting_input(X_given, X), split)
         extra = self._extra_inputs(sensitive_features, n, reset=True)
 
         data = SliceDict(X=X, groups=groups, sample_weight=weights)

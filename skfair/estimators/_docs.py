@@ -41,7 +41,9 @@ COMMON_PARAMS = """\
         grid-searchable as ``weighting__<name>``. One that must be fitted
         (``AffirmativeActionWeighting(k=...)``) is fitted on the training data,
         with this estimator without ``weighting`` and ``fairness`` as its
-        default baseline; one given fitted keeps its state.
+        default baseline (an attribute-aware estimator with
+        ``sensitive_columns`` passes it ``X`` with those columns, so the
+        baseline sees the attributes too); one given fitted keeps its state.
     max_epochs : int, default=30
         Training epochs (fewer with ``early_stopping``).
     lr : float, default=1e-3

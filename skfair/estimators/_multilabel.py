@@ -15,6 +15,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn.base import ClassifierMixin, clone
@@ -384,6 +385,8 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
             )
         rng = check_random_state(self.random_state)
         flat = X.reshape(len(X), -1).astype(np.float64)
+        if X.dtype == np.uint8:  # the units the network trains on (infer scales to [0, 1])
+            flat /= 255.0
         model = (DescriptiveModel() if self.descriptive_model is None
                  else clone(self.descriptive_model))
         if "random_state" in model.get_params() and model.get_params()["random_state"] is None:
@@ -491,7 +494,7 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, C, H, W)
             Features, embeddings or images.
-        y : array-like of shape (n_samples, n_labels)
+        y : array-like or sparse matrix of shape (n_samples, n_labels)
             0/1 label indicator matrix.
         sensitive_features : array-like, list of arrays or DataFrame, optional
             Sensitive attributes (several columns mean intersectional groups);
@@ -505,6 +508,8 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         self : object
             The fitted estimator.
         """
+        if sp.issparse(y):  # MultiLabelBinarizer(sparse_output=True): the labels are few
+            y = y.toarray()
         try:
             super().fit(X, y, sensitive_features=sensitive_features,
                         sample_weight=sample_weight)

@@ -308,12 +308,16 @@ class _Tradeoff:
 
     def __call__(self, y_true, y_pred, *, sensitive_features, sample_weight=None):
         extra = {} if sample_weight is None else {"sample_weight": sample_weight}
-        if extra and not _takes_sample_weight(self.performance):
-            raise TypeError(
-                f"performance={self.performance_name!r} takes no sample_weight, but sample "
-                "weights reached the scorer; give the callable a sample_weight parameter, or "
-                "stop routing sample_weight to it."
-            )
+        if extra:
+            for role, func, name in (
+                    ("performance", self.performance, self.performance_name),
+                    ("fairness", self.fairness, getattr(self.fairness, "__name__", "?"))):
+                if not _takes_sample_weight(func):
+                    raise TypeError(
+                        f"{role}={name!r} takes no sample_weight, but sample weights "
+                        "reached the scorer; give the callable a sample_weight parameter, "
+                        "or stop routing sample_weight to it."
+                    )
         perf = self.performance_sign * self.performance(y_true, y_pred, **extra)
         fair = self.fairness(
             y_true, y_pred, sensitive_features=sensitive_features, **self.fairness_kwargs,

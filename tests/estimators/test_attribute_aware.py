@@ -97,3 +97,18 @@ def test_attribute_aware_regressor(fast):
     reg = AttributeAwareRegressor(**{**fast, "max_epochs": 40})
     reg.fit(X, y, sensitive_features=s)
     assert reg.score(X, y, sensitive_features=s) > 0.9
+
+
+def test_affirmative_action_baseline_reads_the_attribute_columns(xor_frame, fast):
+    """With sensitive_columns, the default baseline (this estimator) is fitted on X with
+    its attribute columns (it failed on the bare feature array before)."""
+    from skfair.weighting import AffirmativeActionWeighting
+
+    X, y = xor_frame
+    X = X.drop(columns="race")
+    clf = AttributeAwareClassifier(sensitive_columns="sex",
+                                   weighting=AffirmativeActionWeighting(k=1, boost=3),
+                                   **{**fast, "max_epochs": 2})
+    clf.fit(X, y)
+    assert len(clf.weighting_.subgroups_) == 1
+    assert set(clf.weighting_.subgroups_[0]) == {"sex"}

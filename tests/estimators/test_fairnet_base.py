@@ -250,3 +250,25 @@ def test_regressor_target_scaling_leaves_the_validation_rows_out(fast):
     np.testing.assert_allclose(reg.y_mean_, [y[train].mean()], rtol=1e-6)
     np.testing.assert_allclose(reg.y_scale_, [y[train].std()], rtol=1e-6)
     assert not np.isclose(reg.y_mean_[0], y.mean())
+
+
+def test_custom_module_embedding_probe_sees_scaled_images(fast):
+    """The embedding size of a custom module is probed on a uint8 batch scaled to [0, 1]
+    as in training (the raw uint8 batch failed in the first convolution)."""
+    from skfair.estimators import FairNetClassifier
+
+    class Net(torch.nn.Module):
+        def __init__(self, n_outputs):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+            self.head = torch.nn.Linear(4, n_outputs)
+
+        def forward(self, X):
+            z = self.conv(X).mean((2, 3))
+            return self.head(z), z
+
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(40, 3, 8, 8)).astype(np.uint8)
+    y, s = np.arange(40) % 2, (np.arange(40) // 2) % 2
+    clf = FairNetClassifier(module=Net, fairness="adversarial", **{**fast, "max_epochs": 1})
+    assert clf.fit(X, y, sensitive_features=s).predict(X).shape == (40,)

@@ -247,3 +247,31 @@ def test_pickle_and_no_transient_state(small):
     assert leftovers == []
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+def test_sparse_indicator_targets_fit_as_the_dense_ones(small):
+    import scipy.sparse as sp
+
+    X, Y, _ = small
+    dense = FairNetMultiLabelClassifier(**TINY).fit(X, Y)
+    sparse = FairNetMultiLabelClassifier(**TINY).fit(X, sp.csr_matrix(Y))
+    np.testing.assert_array_equal(sparse.predict_proba(X), dense.predict_proba(X))
+
+
+def test_descriptive_pool_is_in_the_units_the_network_trains_on(small):
+    """uint8 inputs are scaled to [0, 1] by the network's forward pass; the descriptive
+    model, its group classifier and its pool must be too (they were in 0-255 units,
+    which saturated the network on the pool)."""
+    X, Y, g = small
+    lo, hi = X.min(0), X.max(0)
+    # as (1, 4, 8) images: uint8 images stay uint8 until the forward pass
+    X8 = np.round(255 * (X - lo) / (hi - lo)).astype(np.uint8).reshape(-1, 1, 4, 8)
+    kw = dict(fairness="bias_amplification", expectation="descriptive",
+              n_descriptive_samples=50, descriptive_model=DescriptiveModel(**TINY_EBM), **TINY)
+    raw = FairNetMultiLabelClassifier(**kw).fit(X8, Y, sensitive_features=g)
+    scaled = FairNetMultiLabelClassifier(**kw).fit(X8.astype(np.float32) / 255, Y,
+                                                   sensitive_features=g)
+    np.testing.assert_allclose(raw.descriptive_samples_, scaled.descriptive_samples_,
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(raw.predict_proba(X8), scaled.predict_proba(X8 / 255),
+                               rtol=1e-4, atol=1e-6)

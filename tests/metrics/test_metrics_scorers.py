@@ -153,5 +153,13 @@ def test_tradeoff_scorer_callable_performance_and_sample_weight():
         weighted_acc(y, clf.predict(X), w))
     unweighted = make_tradeoff_scorer(lambda t, p: np.mean(t == p), alpha=0.0)
     assert unweighted(clf, X, y, sensitive_features=s) == pytest.approx(4 / 6)
-    with pytest.raises(TypeError, match="takes no sample_weight"):
+    with pytest.raises(TypeError, match="performance=.* takes no sample_weight"):
         unweighted(clf, X, y, sensitive_features=s, sample_weight=w)
+
+    def gap(y_true, y_pred, *, sensitive_features):  # a disparity without weights
+        return 0.0
+
+    custom = make_tradeoff_scorer("accuracy", gap, alpha=1.0)
+    assert custom(clf, X, y, sensitive_features=s) == pytest.approx(4 / 6)
+    with pytest.raises(TypeError, match="fairness='gap' takes no sample_weight"):
+        custom(clf, X, y, sensitive_features=s, sample_weight=w)
