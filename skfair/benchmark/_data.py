@@ -3,8 +3,9 @@
 Every method of a benchmark run sees the same :class:`BenchmarkData`: the same
 train / validation / test rows, the same feature matrix (float32, standardised
 with the training split's mean and standard deviation) and the same sensitive
-attributes. Image features are computed once and cached under the output
-folder (``<out>/cache``), keyed by everything they depend on.
+attributes. Image features are computed once and cached (the CLI's
+``--cache-dir``: ``<out>/cache``, or ``skfair_results/cache`` without
+``--out``), keyed by everything they depend on.
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ class DatasetSpec:
     folders : tuple of str
         Sub-folders tried under ``--data-dir`` (and under the default data
         folder) to find the files; empty for the embedded dataset.
+    derived : dict of str -> str
+        Attribute -> the column it is computed from (``age_group`` from
+        ``age``): such an attribute reveals a target of that name, and that
+        column is no feature when the attribute is sensitive.
     """
 
     name: str
@@ -65,6 +70,7 @@ class DatasetSpec:
     default_sensitive: dict
     images: bool
     folders: tuple = ()
+    derived: dict = field(default_factory=dict)
 
 
 DATASETS = {
@@ -84,6 +90,7 @@ DATASETS = {
         default_sensitive={"gender": ("race",), "race": ("gender",), "age": ("race", "gender")},
         images=True,
         folders=("", "images", "utkface/images", "utkface"),
+        derived={"age_group": "age"},
     ),
     "fairface": DatasetSpec(
         name="fairface",
@@ -102,6 +109,7 @@ DATASETS = {
         default_sensitive={"income": ("sex",)},
         images=False,
         folders=("", "tabular"),
+        derived={"age_group": "age"},
     ),
     "compas": DatasetSpec(
         name="compas",
@@ -111,6 +119,7 @@ DATASETS = {
         default_sensitive={"recid": ("race",)},
         images=False,
         folders=("", "tabular"),
+        derived={"age_cat": "age"},
     ),
 }
 
@@ -233,6 +242,16 @@ class BenchmarkData:
         return list(self.S_train.columns)
 
     @property
+    def target_revealing_attributes(self):
+        """Sensitive attributes that are the target, or computed from it (UTKFace's
+        ``age_group`` for the task ``age``): a model given them at predict time
+        would be handed the label."""
+        spec = DATASETS.get(self.dataset)
+        derived = spec.derived if spec is not None else {}
+        return [a for a in self.sensitive_names
+                if a == self.task or derived.get(a) == self.task]
+
+    @property
     def n_classes(self):
         """Number of classes (0 for regression)."""
         if self.kind == "regression":
@@ -322,27 +341,44 @@ def _strata(y, kind, frame):
     return lab.to_numpy()
 
 
-def _safe_split(idx, strata, test_size, seed):
-    """Stratified split, falling back to coarser strata (then none) for rare cells."""
+def _pool_rare(labels):
+    """``labels`` with the cells of one row pooled into one stratum (itself joined to
+    the largest cell when it would hold a single row): every stratum has 2+ rows."""
+    values, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    rare = counts[inverse] < 2
+    if not rare.any():
+        return labels, 0
+    out = labels.astype(object)
+    out[rare] = values[np.argmax(counts)] if rare.sum() < 2 else "<rare cells>"
+    return out, int((counts < 2).sum())
+
+
+def _safe_split(idx, strata, test_size, seed, notes=None, part="split"):
+    """Split ``idx`` stratified on ``strata``; cells of a single row are pooled, and
+    only if the split still cannot be stratified is it made at random. What was
+    done is appended to ``notes`` (reported)."""
     strata = np.asarray(strata)
-    for s in (strata, None):
-        if s is not None:
-            _, counts = np.unique(s[idx], return_counts=True)
-            if counts.min() < 2:
-                continue
+    pooled, n_rare = _pool_rare(strata[idx])
+    candidates = [(pooled, f"{n_rare} single-row cells pooled for the {part} split"
+                   if n_rare else None),
+                  (None, f"the {part} split is not stratified (too few rows per cell)")]
+    for labels, note in candidates:
         try:
-            return train_test_split(idx, test_size=test_size, random_state=seed,
-                                    stratify=None if s is None else s[idx])
+            out = train_test_split(idx, test_size=test_size, random_state=seed,
+                                   stratify=labels)
         except ValueError:
             continue
+        if note and notes is not None:
+            notes.append(note)
+        return out
     raise DataError(f"cannot split {len(idx)} rows into train and test parts")
 
 
-def _subsample(n, strata, max_rows, seed):
+def _subsample(n, strata, max_rows, seed, notes=None):
     idx = np.arange(n)
     if max_rows is None or n <= max_rows:
         return idx
-    keep, _ = _safe_split(idx, strata, 1 - max_rows / n, seed)
+    keep, _ = _safe_split(idx, strata, 1 - max_rows / n, seed, notes, "subsample")
     return np.sort(keep)
 
 
@@ -391,7 +427,7 @@ def _load_colored_digits(cfg, task, kind):
     # colour shortcut by construction
     test_part = np.arange(len(tr.target), len(y))
     strata = _strata(y, kind, frame)
-    val_idx, test_idx = _safe_split(test_part, strata, 2 / 3, cfg.seed)
+    val_idx, test_idx = _safe_split(test_part, strata, 2 / 3, cfg.seed, [], "test")
     split = {"train": np.arange(len(tr.target)), "val": np.sort(val_idx),
              "test": np.sort(test_idx)}
     names = ["even", "odd"] if task == "parity" else [str(k) for k in range(10)]
@@ -446,24 +482,26 @@ def _load_faces(cfg, spec, task, kind):
             age_groups(frame["age"].to_numpy(dtype=float))).astype(str)
     strata = _strata(y, kind, strata_frame)
     max_rows = cfg.n_samples or (300 if cfg.quick else None)
-    keep = _subsample(len(y), strata, max_rows, cfg.seed)
+    split_notes = []
+    keep = _subsample(len(y), strata, max_rows, cfg.seed, split_notes)
     images = b.images[keep].astype(np.float32)
     y, sens, strata = y[keep], sens.iloc[keep].reset_index(drop=True), strata[keep]
     idx = np.arange(len(y))
-    rest, test_idx = _safe_split(idx, strata, 0.3, cfg.seed)
-    train_idx, val_idx = _safe_split(rest, strata, 2 / 7, cfg.seed)
+    rest, test_idx = _safe_split(idx, strata, 0.3, cfg.seed, split_notes, "test")
+    train_idx, val_idx = _safe_split(rest, strata, 2 / 7, cfg.seed, split_notes, "validation")
     split = {"train": np.sort(train_idx), "val": np.sort(val_idx), "test": np.sort(test_idx)}
     descr = (
         f"{spec.name} from {str(root)!r}: {len(y)} images decoded at {size}x{size}; task "
-        f"{task!r}; split stratified on the target and every attribute: 50% train, 20% "
-        "validation, 30% test."
+        f"{task!r}; split stratified on the target and every attribute"
+        + (f" ({'; '.join(split_notes)})" if split_notes else "")
+        + ": 50% train, 20% validation, 30% test."
         + (f" Loader notes: {' '.join(notes)}" if notes else "")
     )
     return dict(images=images, y=y, frame=sens, split=split, target_names=names, descr=descr,
                 image_size=size, n_samples=max_rows, root=str(root), tabular=None)
 
 
-def _load_tabular(cfg, spec, task, kind):
+def _load_tabular(cfg, spec, task, kind, sensitive):
     from skfair.datasets import load_adult, load_compas
 
     root = resolve_data_root(spec, cfg.data_dir)
@@ -482,11 +520,15 @@ def _load_tabular(cfg, spec, task, kind):
         official_test = None
         names = [str(n) for n in b.target_names]
     # fairness through unawareness for the features: the sensitive columns are
-    # not features (attribute-aware models and fairlearn receive them apart)
-    data = data.drop(columns=[c for c in spec.sensitive if c in data.columns])
+    # not features (attribute-aware models and fairlearn receive them apart), nor
+    # the columns a chosen attribute is computed from (age for age_group)
+    sources = sorted({spec.derived[a] for a in sensitive if a in spec.derived} - set(sensitive))
+    dropped = [c for c in (*spec.sensitive, *sources) if c in data.columns]
+    data = data.drop(columns=dropped)
     strata = _strata(y, kind, sens)
     max_rows = cfg.n_samples or (400 if cfg.quick else None)
-    keep = _subsample(len(y), strata, max_rows, cfg.seed)
+    notes = []
+    keep = _subsample(len(y), strata, max_rows, cfg.seed, notes)
     data, sens = data.iloc[keep].reset_index(drop=True), sens.iloc[keep].reset_index(drop=True)
     y, strata = y[keep], strata[keep]
     idx = np.arange(len(y))
@@ -495,14 +537,17 @@ def _load_tabular(cfg, spec, task, kind):
         rest, test_idx = idx[~is_test], idx[is_test]
         how = "the official adult.test rows as test"
     else:
-        rest, test_idx = _safe_split(idx, strata, 0.3, cfg.seed)
+        rest, test_idx = _safe_split(idx, strata, 0.3, cfg.seed, notes, "test")
         how = "a stratified 30% test split"
-    train_idx, val_idx = _safe_split(rest, strata, 0.2, cfg.seed)
+    train_idx, val_idx = _safe_split(rest, strata, 0.2, cfg.seed, notes, "validation")
     split = {"train": np.sort(train_idx), "val": np.sort(val_idx), "test": np.sort(test_idx)}
+    derived = [f"{a} is computed from {spec.derived[a]}"
+               for a in sensitive if spec.derived.get(a) in sources]
     descr = (
         f"{spec.name} from {str(root)!r}: {len(y)} rows; task {task!r}; {how}, 20% of the "
-        "rest for validation (stratified on target x attributes). The sensitive columns "
-        f"{[c for c in spec.sensitive]} are not features."
+        "rest for validation (stratified on target x attributes"
+        + (f"; {'; '.join(notes)}" if notes else "") + f"). The columns {dropped} are not "
+        "features" + (f" ({', '.join(derived)})" if derived else "") + "."
     )
     return dict(images=None, y=y, frame=sens, split=split, target_names=names, descr=descr,
                 image_size=None, n_samples=max_rows, root=str(root), tabular=data)
@@ -573,7 +618,7 @@ def prepare_data(cfg, *, log=print):
         elif spec.images:
             raw = _load_faces(cfg, spec, task, kind)
         else:
-            raw = _load_tabular(cfg, spec, task, kind)
+            raw = _load_tabular(cfg, spec, task, kind, sensitive)
     except DataError:
         raise
     except (FileNotFoundError, ValueError) as exc:  # the loaders' messages name the file
@@ -582,6 +627,12 @@ def prepare_data(cfg, *, log=print):
     load_s = time.perf_counter() - t0
     split = raw["split"]
     y, frame = raw["y"], raw["frame"]
+    missing = [a for a in sensitive if a not in frame.columns]
+    if missing:
+        raise DataError(
+            f"the {spec.name} labels at {raw['root']!r} have no {missing[0]!r} attribute; "
+            f"--sensitive can name {sorted(frame.columns)} there"
+        )
     for part in ("train", "val", "test"):
         if len(split[part]) == 0:
             raise DataError(f"the {part} split is empty; use more rows")

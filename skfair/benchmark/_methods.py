@@ -121,9 +121,11 @@ class Method:
             return f"does not handle {data.kind} targets (handles {sorted(self.kinds)})"
         if self.needs_images and not images:
             return "needs images"
-        if self.predict_sensitive and data.task in data.sensitive_names:
-            return (f"reads the sensitive attributes at predict time and the target "
-                    f"{data.task!r} is one of them (it would be handed the label)")
+        revealing = data.target_revealing_attributes if self.predict_sensitive else []
+        if revealing:
+            return (f"reads the sensitive attributes at predict time and {revealing[0]!r} "
+                    f"is the target {data.task!r} or computed from it (it would be handed "
+                    "the label)")
         for mod in self.needs_modules:
             try:
                 importlib.import_module(mod)

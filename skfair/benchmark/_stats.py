@@ -148,6 +148,14 @@ def bootstrap_intervals(kind, y, predictions, codes, *, n_boot=200, level=0.95,
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def _onehot_rows(perms, g):
+    """``(k, n)`` group codes -> ``(k, n, g)`` one-hot floats."""
+    onehot = np.zeros((*perms.shape, g))
+    k, n = perms.shape
+    onehot[np.arange(k)[:, None], np.arange(n)[None, :], perms] = 1.0
+    return onehot
+
+
 def noise_floor(kind, y, pred, codes, *, n_perm=200, random_state=0):
     """The fairness gap of ``pred`` when the group labels are shuffled.
 
@@ -193,10 +201,13 @@ def noise_floor(kind, y, pred, codes, *, n_perm=200, random_state=0):
         for c in np.unique(y):
             idx = np.flatnonzero(y == c)
             perms[:, idx] = rng.permuted(np.tile(codes[idx], (n_perm, 1)), axis=1)
-    onehot = np.zeros((n_perm, codes.size, g))
-    onehot[np.arange(n_perm)[:, None], np.arange(codes.size)[None, :], perms] = 1.0
-    ones = np.ones((n_perm, codes.size))
-    gaps = gap_statistic(kind, y, pred, onehot, ones)
+    # the permutations' one-hot groups, a few at a time: all at once they take
+    # n_perm x n x g floats (GBs for a large test split with many intersections)
+    step = max(1, int(2**22 // max(1, codes.size * g)))
+    gaps = np.concatenate([
+        gap_statistic(kind, y, pred, _onehot_rows(chunk, g), np.ones(chunk.shape))
+        for chunk in np.array_split(perms, range(step, n_perm, step))
+    ])
     observed = gap_statistic(kind, y, pred, _onehot(codes, g), np.ones((1, codes.size)))[0]
     return {"mean": float(gaps.mean()), "q95": float(np.quantile(gaps, 0.95)),
             "observed": float(observed)}

@@ -82,6 +82,9 @@ def _error_of(capsys, argv):
      "--select-metric"),
     (["benchmark", "--seed", "x"], "invalid int value"),
     (["benchmark", "--device", "tpu"], "--device must be"),
+    (["benchmark", "--threads", "0"], "argument --threads: expected an integer >= 1"),
+    (["benchmark", "--epochs", "0"], "argument --epochs: expected an integer >= 1"),
+    (["benchmark", "--n-samples", "-5"], "argument --n-samples: expected an integer >= 1"),
 ])
 def test_bad_arguments_one_line(capsys, argv, needle):
     status, err = _error_of(capsys, argv + ["--quiet"])
@@ -198,3 +201,14 @@ def test_report_states_the_threads(quick_run):
     _, out = quick_run
     text = (out / "report.md").read_text()
     assert "torch threads 1" in text and "BLAS threads 1" in text
+
+
+def test_attribute_missing_from_the_labels_is_one_line(capsys, fairface_dir, tmp_path):
+    """The shared FairFace-540 has no race labels: a one-line error, not a KeyError."""
+    status, err = _error_of(capsys, ["benchmark", "--dataset", "fairface", "--data-dir",
+                                     str(fairface_dir), "--quick", "--sensitive", "race",
+                                     "--methods", "baseline", "--no-cache", "--quiet",
+                                     "--out", str(tmp_path / "o")])
+    if status == 0:
+        pytest.skip("these FairFace labels have race")
+    assert status == 2 and "no 'race' attribute" in err and "\n" not in err

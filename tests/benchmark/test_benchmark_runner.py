@@ -247,3 +247,52 @@ def test_real_data_tabular(tabular_dir, tmp_path):
     assert "race" not in d.provenance  # the sensitive columns are not features
     res = run_benchmark(d, ["baseline", "fairlearn_to_eo"], quick=True, log=lambda s: None)
     assert (res.results["status"] == "ok").all()
+
+
+def test_split_pools_single_row_cells_and_says_so():
+    """A cell of one row used to make the whole split unstratified, silently."""
+    from skfair.benchmark._data import _safe_split
+
+    strata = np.array(["a"] * 50 + ["b"] * 50 + ["c"])
+    notes = []
+    train, test = _safe_split(np.arange(101), strata, 0.3, 0, notes, "test")
+    assert len(test) == 31 and sorted(np.r_[train, test]) == list(range(101))
+    counts = {c: int(np.sum(strata[test] == c)) for c in "ab"}
+    assert counts == {"a": 15, "b": 15} or abs(counts["a"] - counts["b"]) <= 1
+    assert notes == ["1 single-row cells pooled for the test split"]
+    notes = []
+    # 4 cells of 2 rows, 2 test rows: no stratified split exists
+    _safe_split(np.arange(8), np.repeat(list("abcd"), 2), 0.25, 0, notes, "validation")
+    assert notes == ["the validation split is not stratified (too few rows per cell)"]
+    notes = []
+    _safe_split(np.arange(100), np.array(["a", "b"] * 50), 0.3, 0, notes)
+    assert notes == []
+
+
+def test_an_attribute_computed_from_the_target_is_not_given_at_predict_time():
+    """UTKFace's age_group is a binning of the target age: attribute_aware would be handed
+    the label (the guard compared names only)."""
+    from skfair.benchmark import BenchmarkData
+
+    def data(task, sensitive):
+        S = pd.DataFrame({sensitive: ["a", "b"]})
+        z = np.zeros((2, 1), np.float32)
+        return BenchmarkData(dataset="utkface", task=task, kind="regression", X_train=z,
+                             X_val=z, X_test=z, y_train=np.zeros(2), y_val=np.zeros(2),
+                             y_test=np.zeros(2), S_train=S, S_val=S, S_test=S)
+
+    assert data("age", "age_group").target_revealing_attributes == ["age_group"]
+    assert data("age", "race").target_revealing_attributes == []
+    reason = METHODS["attribute_aware"].unavailable_reason(data("age", "age_group"), False)
+    assert "computed from it" in reason
+    assert METHODS["attribute_aware"].unavailable_reason(data("age", "race"), False) is None
+
+
+def test_tabular_source_of_a_derived_attribute_is_not_a_feature(tabular_dir):
+    cfg = DataConfig(dataset="compas", data_dir=str(tabular_dir), quick=True,
+                     sensitive=("age_cat",))
+    d = prepare_data(cfg, log=lambda s: None)
+    assert "'age'" in d.description and "age_cat is computed from age" in d.description
+    plain = prepare_data(DataConfig(dataset="compas", data_dir=str(tabular_dir), quick=True),
+                         log=lambda s: None)
+    assert d.X_train.shape[1] < plain.X_train.shape[1]
