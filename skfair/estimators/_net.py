@@ -240,7 +240,8 @@ class FairNeuralNet(NeuralNet):
             groups = _on_device(X["groups"], device)
             return penalized_task_loss(
                 out, y_true, groups, task=fused_task, penalty=term.loss, lam=float(owner.lam),
-                sample_weight=weight, n_groups=owner.n_groups_, **owner._fused_task_kwargs(),
+                sample_weight=weight, n_groups=owner.n_groups_, check_input=False,
+                **owner._fused_task_kwargs(),
             )
         per_sample = owner.get_task_loss(out, y_true)
         loss = (weight * per_sample).mean()

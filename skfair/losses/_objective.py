@@ -32,7 +32,7 @@ def _check_outputs(outputs, task):
     return as_float(outputs)
 
 
-def _check_y(y, outputs, task):
+def _check_y(y, outputs, task, check_input=True):
     _check_tensor(y, "y")
     n_samples = outputs.shape[0]
     if y.device != outputs.device:
@@ -45,7 +45,8 @@ def _check_y(y, outputs, task):
             )
         # a bounds-checked gather: a code outside [0, K) (-100 included, which
         # F.cross_entropy would silently ignore) is a ValueError naming y
-        return check_codes(y if y.dtype == torch.int64 else y.long(), outputs.shape[1], "y")
+        y = y if y.dtype == torch.int64 else y.long()
+        return check_codes(y, outputs.shape[1], "y") if check_input else y
     if y.numel() != outputs.numel():
         raise ValueError(
             f"task={task!r} needs y with the shape of outputs {tuple(outputs.shape)}, got "
@@ -56,12 +57,12 @@ def _check_y(y, outputs, task):
     return y if y.shape == outputs.shape else y.reshape(outputs.shape)
 
 
-def _row_scale(sample_weight, n_samples, outputs):
+def _row_scale(sample_weight, n_samples, outputs, check_input=True):
     if sample_weight is None:
         return torch.full((n_samples,), 1.0 / n_samples, dtype=outputs.dtype,
                           device=outputs.device)
     sample_weight = check_sample_weight(sample_weight, n_samples, outputs.dtype,
-                                        outputs.device)
+                                        outputs.device, check_values=check_input)
     return sample_weight * (1.0 / n_samples)
 
 
@@ -101,7 +102,7 @@ def _straight_through_task(threshold, task):
 
 def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalty=None,
                         lam=1.0, sample_weight=None, n_groups=None,
-                        straight_through_threshold=None):
+                        straight_through_threshold=None, check_input=True):
     """Task loss plus ``lam`` times a fairness penalty, fused into one autograd node.
 
     Computes ``sum_i w_i * task_i / B + lam * penalty`` for a mini-batch of
@@ -147,6 +148,11 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
         The penalty must have a fused sigmoid form (e.g.
         :class:`BiasAmplificationLoss` on logits). ``None`` (default): the
         penalty reads the probabilities.
+    check_input : bool, default=True
+        Check the values of ``y`` (class codes in range) and ``sample_weight``
+        (finite, non-negative; on CPU). Shapes and dtypes are always checked.
+        The estimators pass False: they validate both once, at fit, and the
+        check would cost every training step a few small operations.
 
     Returns
     -------
@@ -174,8 +180,8 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     if straight_through_threshold is not None:
         spec = _straight_through_task(straight_through_threshold, task)
     x = _check_outputs(outputs, task)
-    y = _check_y(y, x, task)
-    row_scale = _row_scale(sample_weight, x.shape[0], x)
+    y = _check_y(y, x, task, check_input)
+    row_scale = _row_scale(sample_weight, x.shape[0], x, check_input)
     # under torch.compile: plain autograd operations, whose backward the compiler derives
     # and fuses (the fused node would hide the penalty from it)
     plain = is_compiling()

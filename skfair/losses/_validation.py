@@ -59,12 +59,13 @@ def check_vector(x, n_samples, name):
     return x
 
 
-def check_sample_weight(sample_weight, n_samples, dtype, device):
+def check_sample_weight(sample_weight, n_samples, dtype, device, *, check_values=True):
     """Validate ``(B,)`` row weights; return them in ``dtype`` on ``device``.
 
     Negative or non-finite weights are a ``ValueError``. That check reads
-    values, so it runs on CPU tensors in eager mode only: on a GPU it would
-    synchronise every step (the estimators check their weights once, at fit).
+    values, so it runs on CPU tensors in eager mode only (on a GPU it would
+    synchronise every step), and ``check_values=False`` skips it for callers
+    that checked them already (the estimators, once at fit).
     """
     _check_tensor(sample_weight, "sample_weight")
     if sample_weight.shape != (n_samples,):
@@ -73,12 +74,11 @@ def check_sample_weight(sample_weight, n_samples, dtype, device):
         )
     if sample_weight.dtype != dtype or sample_weight.device != device:
         sample_weight = sample_weight.to(dtype=dtype, device=device)
-    if sample_weight.device.type == "cpu" and not is_compiling():
-        lo, hi = torch.aminmax(sample_weight.detach())
-        if not (lo >= 0 and hi < float("inf")):
+    if check_values and sample_weight.device.type == "cpu" and not is_compiling():
+        lo, hi = (float(v) for v in torch.aminmax(sample_weight.detach()))
+        if not (lo >= 0 and hi < float("inf")):  # NaN fails both
             raise ValueError(
-                "sample_weight must be finite and non-negative; got values in "
-                f"[{float(lo)}, {float(hi)}]."
+                f"sample_weight must be finite and non-negative; got values in [{lo}, {hi}]."
             )
     return sample_weight
 

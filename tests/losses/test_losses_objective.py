@@ -347,3 +347,20 @@ def test_lam_must_be_finite():
         penalized_task_loss(torch.zeros(4, 2), torch.tensor([0, 1, 0, 1]),
                             torch.tensor([0, 0, 1, 1]), penalty=DemographicParityLoss(),
                             lam=float("inf"))
+
+
+def test_check_input_false_skips_the_value_checks_only():
+    """The estimators validate y and the weights at fit and skip the per-step value
+    checks; shapes are still checked."""
+    x = torch.zeros(4, 2)
+    g = torch.tensor([0, 0, 1, 1])
+    y = torch.tensor([0, 1, 0, 1])
+    sw = torch.tensor([1.0, -1.0, 1.0, 1.0])
+    kw = dict(penalty=DemographicParityLoss(), sample_weight=sw)
+    with pytest.raises(ValueError, match="non-negative"):
+        penalized_task_loss(x, y, g, **kw)
+    value = penalized_task_loss(x, y, g, check_input=False, **kw)
+    assert value.item() == pytest.approx(0.5 * torch.log(torch.tensor(2.0)).item())
+    with pytest.raises(ValueError, match="sample_weight must have shape"):
+        penalized_task_loss(x, y, g, check_input=False, penalty=DemographicParityLoss(),
+                            sample_weight=torch.ones(3))
