@@ -133,7 +133,10 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
         Autocast dtype of the forward pass. ``"auto"`` is bf16 on GPUs that
         support it (fp16 on older ones) and fp32 on CPU. Embeddings are always
-        returned as float32.
+        returned as float32. ``"fp32"`` keeps PyTorch's own TF32 settings: on
+        Ampere and later GPUs cuDNN convolutions use TF32 unless
+        ``torch.backends.cudnn`` says otherwise, so results can differ from
+        the CPU's by about 1e-3 (relative).
     num_workers : int, default=0
         Processes decoding image files (``torch.utils.data.DataLoader``
         workers). With 0, files are decoded in a background thread of this
