@@ -109,6 +109,23 @@ def collate_batch(batch):
     return torch.utils.data.default_collate(batch)
 
 
+def _uses_cuda_graphs(compile_kwargs):
+    """Whether ``torch.compile(**compile_kwargs)`` replays CUDA graphs (on a GPU)."""
+    options = compile_kwargs.get("options") or {}
+    if "triton.cudagraphs" in options:
+        return bool(options["triton.cudagraphs"])
+    return compile_kwargs.get("mode") in ("reduce-overhead", "max-autotune")
+
+
+def _clone_outputs(out):
+    """A detached copy of a tensor or of a tuple/list of them."""
+    if isinstance(out, torch.Tensor):
+        return out.detach().clone()
+    if isinstance(out, tuple | list):
+        return type(out)(_clone_outputs(o) for o in out)
+    return out
+
+
 class FairNeuralNet(NeuralNet):
     """``skorch.NeuralNet`` whose loss is ``task + lam * fairness``.
 
@@ -197,8 +214,13 @@ class FairNeuralNet(NeuralNet):
         if compiled is None:
             compiled = self._compiled_forward_loss = torch.compile(
                 self.forward_loss, **self.step_compile)
+        graphs = _uses_cuda_graphs(self.step_compile)
+        if graphs:  # a new iteration: the last replay's outputs are no longer read
+            torch.compiler.cudagraph_mark_step_begin()
         loss, y_pred = compiled(Xi, yi)
         loss.backward()
+        if graphs:  # the next replay overwrites y_pred; callbacks may keep it
+            y_pred = _clone_outputs(y_pred)
         return {"loss": loss, "y_pred": y_pred}
 
     def forward_loss(self, Xi, yi):

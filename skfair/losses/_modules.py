@@ -51,7 +51,7 @@ from ._fairness import (
 )
 from ._fused import Identity, Sigmoid, Softmax
 from ._group_balanced import group_balanced_coefficients, group_balanced_loss
-from ._ops import as_float
+from ._ops import as_float, is_compiling
 from ._regression import (
     _mae_parity_parts,
     _mean_parity_parts,
@@ -545,6 +545,11 @@ class BiasAmplificationLoss(FairnessLoss):
                 )
             self.fit(None, None)
             b = self.b_train_
+        if is_compiling():
+            # not cached: a tensor stored on the module while tracing is an output of the
+            # compiled graph, which CUDA graphs (mode="reduce-overhead") overwrite on the
+            # next replay; the two small ops fuse into the graph instead
+            return b, _prepare_target(b, input.dtype, input.device)
         prepared = getattr(self, "_prepared", None)
         if (
             prepared is None

@@ -12,6 +12,7 @@ from skfair.estimators import (
     FairNetMultiLabelClassifier,
     FairNetRegressor,
 )
+from skfair.estimators._net import _clone_outputs, _uses_cuda_graphs
 
 AOT = {"backend": "aot_eager"}  # dynamo + AOTAutograd, no C++ compiler needed
 
@@ -121,3 +122,28 @@ def test_compile_dict_must_hold_torch_compile_arguments(biased_data, fast):
     X, y, s = biased_data
     with pytest.raises(ValueError, match="keyword arguments of torch.compile"):
         FairNetClassifier(compile={"fast": True}, **fast).fit(X, y)
+
+
+@pytest.mark.parametrize("kwargs, graphs", [
+    ({}, False),
+    ({"mode": "default"}, False),
+    ({"mode": "reduce-overhead"}, True),
+    ({"mode": "max-autotune"}, True),
+    ({"mode": "max-autotune-no-cudagraphs"}, False),
+    ({"mode": "max-autotune", "options": None}, True),
+    ({"options": {"triton.cudagraphs": True}}, True),
+    ({"options": {"triton.cudagraphs": False, "max_autotune": True}}, False),
+])
+def test_which_compile_arguments_replay_cuda_graphs(kwargs, graphs):
+    # with CUDA graphs, the step marks each iteration and copies the predictions skorch
+    # hands to callbacks (the next replay overwrites them): tests/estimators/
+    # test_estimators_cuda.py::test_cuda_graph_step_matches_eager, on a GPU
+    assert _uses_cuda_graphs(kwargs) is graphs
+
+
+def test_cloned_outputs_are_detached_copies():
+    t = torch.ones(2, requires_grad=True) * 2
+    out = _clone_outputs((t, [t], "x"))
+    assert isinstance(out, tuple) and isinstance(out[1], list) and out[2] == "x"
+    assert not out[0].requires_grad and out[0].data_ptr() != t.data_ptr()
+    torch.testing.assert_close(out[1][0], t.detach())

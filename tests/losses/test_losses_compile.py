@@ -110,3 +110,17 @@ def test_autograd_path_outside_compile():
     assert not is_compiling()
     assert not autograd_path(torch.zeros(2), None)
     assert autograd_path(torch.zeros(2, requires_grad=True))
+
+
+def test_bias_amplification_keeps_no_tensor_traced_under_compile():
+    # a tensor stored on the module while dynamo traces is an output of the compiled graph:
+    # CUDA graphs (mode="reduce-overhead") overwrite it on the next replay
+    x, _, groups, _, Y, _ = _data()
+    loss = BiasAmplificationLoss().fit(Y, groups, n_groups=NG)
+    torch._dynamo.reset()
+    compiled = torch.compile(lambda z: loss(z, None, groups, n_groups=NG), fullgraph=True,
+                             backend="aot_eager")
+    value = compiled(x)
+    assert loss._prepared is None
+    torch.testing.assert_close(value, loss(x, None, groups, n_groups=NG))
+    assert loss._prepared is not None  # eager mode still caches it
