@@ -3,8 +3,10 @@
 One training step = forward + backward + Adam step (fused where torch has the
 kernel, as in the estimators) of an MLP head on 512-d
 embeddings (``--module mlp``, default: the cheapest network the estimators
-train, where the fixed cost of a loss weighs most) or of skfair's
-``SmallCNN`` on 3x32x32 images (``--module cnn``), batch 256 by default.
+train, where the fixed cost of a loss weighs most), of skfair's
+``SmallCNN`` on 3x32x32 images (``--module cnn``) or of a torchvision
+ResNet-18 fine-tuned end to end (``--module resnet18``, random weights;
+``--image-size 112`` for face crops), batch 256 by default.
 For every fairness loss the step with ``task + lam * fairness`` is timed
 side by side with the plain-task step, interleaved in blocks in alternating
 order within the same run, and the median over rounds of the per-round time
@@ -62,7 +64,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from skfair.estimators import SmallCNN
+from skfair.estimators import SmallCNN, TorchvisionBackbone
 from skfair.estimators._base import _fused_adam_supported
 from skfair.losses import (
     AdversarialLoss,
@@ -128,8 +130,11 @@ def make_step(name, args, device, data, compile_step=False):
     n_out = 1 if task == "regression" else args.classes
     if args.module == "cnn":
         model = SmallCNN(3, n_out, channels=(16, 32), embedding_dim=args.hidden)
-    else:
+    elif args.module == "mlp":
         model = Body(args.dim, args.hidden, n_out)
+    else:
+        model = TorchvisionBackbone(args.module, n_out)
+    emb_dim = getattr(model, "embedding_dim", args.hidden)
     torch_loss = TORCH_LOSSES.get(name)
     params = list(model.parameters())
     loss = None
@@ -142,7 +147,7 @@ def make_step(name, args, device, data, compile_step=False):
         if loss.requires_fit:
             loss.fit(yml.reshape(-1, args.classes).cpu(), g.reshape(-1).cpu(), n_groups=G)
         if isinstance(loss, AdversarialLoss):
-            head = loss.make_head(args.hidden, G)  # both modules embed to args.hidden
+            head = loss.make_head(emb_dim, G)
             head.to(device)
             params += list(head.parameters())
         loss.to(device)
@@ -169,10 +174,14 @@ def make_step(name, args, device, data, compile_step=False):
                                         n_groups=G)
         return total
 
+    graphs = False
     if compile_step:  # the network's forward pass and the loss, compiled together
-        forward_loss = torch.compile(forward_loss)
+        forward_loss = torch.compile(forward_loss, **compile_kwargs(args))
+        graphs = args.compile_mode is not None and "cudagraphs" not in args.compile_mode
 
     def step():
+        if graphs:  # CUDA graphs: a new iteration, the last one's outputs are done with
+            torch.compiler.cudagraph_mark_step_begin()
         i = state["i"] = (state["i"] + 1) % n_batches
         total = forward_loss(X[i], targets[i], g[i])
         opt.zero_grad(set_to_none=True)
@@ -210,12 +219,14 @@ def make_estimator_step(name, args, device, data, compile_step=False):
     targets = {"ce": y, "bce": yml, "l1": yreg}[base]
     kwargs = dict(fairness=fairness, lam=0.0 if fairness is None else 0.5, max_epochs=1,
                   batch_size=args.batch, device=device.type, random_state=0,
-                  compile=compile_step)
+                  compile=(compile_kwargs(args) or True) if compile_step else False)
     if args.module == "cnn":
         kwargs.update(module="cnn", module_params=dict(channels=(16, 32),
                                                        embedding_dim=args.hidden))
-    else:
+    elif args.module == "mlp":
         kwargs.update(hidden_sizes=(args.hidden,))
+    else:
+        kwargs.update(module=args.module)
     if base == "l1":
         kwargs["loss"] = "l1"
     n_batches, B = X.shape[0], X.shape[1]
@@ -236,6 +247,11 @@ def make_estimator_step(name, args, device, data, compile_step=False):
         net.train_step(batches[i])
 
     return step
+
+
+def compile_kwargs(args):
+    """Keyword arguments of ``torch.compile`` for ``--compile-mode``."""
+    return {} if args.compile_mode is None else {"mode": args.compile_mode}
 
 
 def fairness_of(name, n_groups):
@@ -264,17 +280,18 @@ def time_block(step, n, device, clock=time.perf_counter):
     return (clock() - t0) / n
 
 
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: cpu)")
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument(
         "--module",
-        choices=["mlp", "cnn"],
+        choices=["mlp", "cnn", "resnet18"],
         default="mlp",
         help="mlp: the MLP head on --dim embeddings (the cheapest step, where a loss's "
         "fixed cost weighs most); cnn: skfair's SmallCNN (16, 32 channels) on "
-        "3 x --image-size x --image-size images",
+        "3 x --image-size x --image-size images; resnet18: torchvision's ResNet-18 "
+        "(random weights) fine-tuned end to end on the same images",
     )
     parser.add_argument(
         "--harness",
@@ -302,13 +319,47 @@ def main(argv=None):
         "column 'vs eager' to the eager baseline timed in the same blocks",
     )
     parser.add_argument(
+        "--compile-mode",
+        default=None,
+        choices=["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"],
+        help="torch.compile's mode (implies --compile); reduce-overhead and max-autotune "
+        "replay the step's kernels as CUDA graphs on a GPU",
+    )
+    parser.add_argument(
         "--clock",
         choices=["wall", "process"],
         default="wall",
         help="wall: perf_counter; process: CPU time of this process (robust to other "
         "processes competing for the cores; CPU runs only)",
     )
+    return parser
+
+
+def make_data(args, device):
+    """``(X, y, Y multi-label, y regression, groups)``: ``8`` batches of ``args.batch``
+    rows each, on ``device``."""
+    gen = torch.Generator().manual_seed(0)
+    n_batches = 8
+    B = args.batch
+    if args.module != "mlp":
+        X = torch.rand(n_batches, B, 3, args.image_size, args.image_size, generator=gen)
+    else:
+        X = torch.randn(n_batches, B, args.dim, generator=gen)
+    y = torch.randint(0, args.classes, (n_batches, B), generator=gen)
+    yml = (torch.rand(n_batches, B, args.classes, generator=gen) < 0.3).float()
+    yreg = torch.rand(n_batches, B, generator=gen) * 80
+    g = torch.randint(0, args.groups, (n_batches, B), generator=gen)
+    # b_train from the multi-label targets, as an estimator would at fit time
+    b_train = cooccurrence_ratio(yml.reshape(-1, args.classes), g.reshape(-1), n_groups=args.groups)
+    assert torch.isfinite(b_train).all()
+    return tuple(t.to(device) for t in (X, y, yml, yreg, g))
+
+
+def main(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.compile_mode is not None:
+        args.compile = True
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -320,21 +371,9 @@ def main(argv=None):
         parser.error("--clock process only measures CPU work; use --clock wall on a GPU")
     clock = time.process_time if args.clock == "process" else time.perf_counter
 
-    gen = torch.Generator().manual_seed(0)
-    n_batches = 8
+    data = make_data(args, device)
+    X = data[0]
     B = args.batch
-    if args.module == "cnn":
-        X = torch.rand(n_batches, B, 3, args.image_size, args.image_size, generator=gen)
-    else:
-        X = torch.randn(n_batches, B, args.dim, generator=gen)
-    y = torch.randint(0, args.classes, (n_batches, B), generator=gen)
-    yml = (torch.rand(n_batches, B, args.classes, generator=gen) < 0.3).float()
-    yreg = torch.rand(n_batches, B, generator=gen) * 80
-    g = torch.randint(0, args.groups, (n_batches, B), generator=gen)
-    # b_train from the multi-label targets, as an estimator would at fit time
-    b_train = cooccurrence_ratio(yml.reshape(-1, args.classes), g.reshape(-1), n_groups=args.groups)
-    assert torch.isfinite(b_train).all()
-    data = tuple(t.to(device) for t in (X, y, yml, yreg, g))
 
     if args.losses is None:
         args.losses = CLASSIFICATION + OTHERS + [ADV_LINEAR] + (
@@ -349,7 +388,8 @@ def main(argv=None):
     maker = make_estimator_step if args.harness == "estimator" else make_step
     print(
         f"torch {torch.__version__} | {platform.processor() or platform.machine()} | "
-        f"harness={args.harness} | compile={args.compile} | "
+        f"harness={args.harness} | compile={args.compile}"
+        f"{'' if args.compile_mode is None else f' ({args.compile_mode})'} | "
         f"device={device} | threads={torch.get_num_threads()} | module={args.module} "
         f"batch={B} input={tuple(X.shape[2:])} "
         f"hidden={args.hidden} classes={args.classes} groups={args.groups} clock={args.clock}"

@@ -10,10 +10,20 @@
 #        .venv/bin/pip download --no-deps --only-binary=:all: -d .gpuwheels \
 #            skorch imbalanced-learn sklearn-compat fairlearn narwhals tabulate tqdm
 #   2. Run this script there with that folder carried, e.g. the device tool's
-#        run(command="bash benchmarks/gpu_session.sh", carry=[".gpuwheels"])
-#      It writes its reports to $OUT (or ./gpu_out).
+#        run(command="bash benchmarks/gpu_session.sh eager", carry=[".gpuwheels"])
+#      It writes one report per step to $OUT (or ./gpu_out).
 #
-# DEVICE=cpu runs the same steps on the CPU (a dry run of this script).
+# Arguments: the groups of steps to run (default: all three, in this order):
+#   eager     bench_losses.py eager (MLP bare/estimator, SmallCNN, ResNet-18 at 112 px
+#             bare/estimator), probe_gpu_step.py, bench_embedding.py
+#   compiled  bench_losses.py --compile and --compile-mode reduce-overhead, MLP bare and
+#             estimator
+#   tests     the CUDA tests (pytest -k cuda)
+# The device tool allows 10 minutes a command and returns 8 files: run one group per call
+# (on an H100, 2026-11-23, no step took more than about 2.5 minutes).
+#
+# DEVICE=cpu runs the same steps on the CPU (a dry run of this script; the CUDA tests are
+# skipped there).
 set -euo pipefail
 
 OUT=${OUT:-gpu_out}
@@ -46,17 +56,41 @@ step() {  # step NAME COMMAND...: run, keep the output, go on after a failure
     tail -n 20 "$OUT/$name.txt"
 }
 
-# the CUDA tests (fused penalties, estimators, compile=True, embeddings)
-if [ "$DEVICE" = cuda ]; then
-    step cuda_tests "$PY" -m pytest -q -p no:cacheprovider tests -k cuda
-fi
-# issue 6: the training-step ratio of every fairness loss, eager and compiled
-step bench_losses_mlp "$PY" benchmarks/bench_losses.py --device "$DEVICE" --rounds 15
-step bench_losses_mlp_estimator "$PY" benchmarks/bench_losses.py --device "$DEVICE" \
-    --harness estimator --rounds 15
-step bench_losses_mlp_compile "$PY" benchmarks/bench_losses.py --device "$DEVICE" \
-    --compile --rounds 15
-step bench_losses_cnn "$PY" benchmarks/bench_losses.py --device "$DEVICE" --module cnn \
-    --rounds 9
-# the embedding extractor's throughput against the bare torchvision forward
-step bench_embedding "$PY" benchmarks/bench_embedding.py --device "$DEVICE"
+SELECTED=${*:-eager compiled tests}
+B=benchmarks/bench_losses.py
+for group in $SELECTED; do
+    case $group in
+    eager)
+        # issue 6: the training-step ratio of every fairness loss over the plain step
+        step losses_mlp "$PY" $B --device "$DEVICE" --rounds 15
+        step losses_mlp_estimator "$PY" $B --device "$DEVICE" --harness estimator --rounds 15
+        step losses_cnn "$PY" $B --device "$DEVICE" --module cnn --rounds 9
+        step losses_resnet18 "$PY" $B --device "$DEVICE" --module resnet18 --image-size 112 \
+            --rounds 9 --steps 10
+        step losses_resnet18_estimator "$PY" $B --device "$DEVICE" --module resnet18 \
+            --image-size 112 --rounds 9 --steps 10 --harness estimator
+        # why the small steps cost what they cost there: kernels, operators, syncs
+        step probe_step "$PY" benchmarks/probe_gpu_step.py --device "$DEVICE"
+        # the embedding extractor's throughput against the bare torchvision forward
+        step embedding "$PY" benchmarks/bench_embedding.py --device "$DEVICE"
+        ;;
+    compiled)
+        step losses_mlp_compile "$PY" $B --device "$DEVICE" --compile --rounds 15
+        step losses_mlp_estimator_compile "$PY" $B --device "$DEVICE" --harness estimator \
+            --compile --rounds 15
+        step losses_mlp_graphs "$PY" $B --device "$DEVICE" --compile-mode reduce-overhead \
+            --rounds 11
+        step losses_mlp_estimator_graphs "$PY" $B --device "$DEVICE" --harness estimator \
+            --compile-mode reduce-overhead --rounds 11
+        ;;
+    tests)
+        if [ "$DEVICE" = cuda ]; then
+            step cuda_tests "$PY" -m pytest -q -p no:cacheprovider tests -k cuda
+        fi
+        ;;
+    *)
+        echo "unknown group '$group' (eager, compiled, tests)" >&2
+        exit 2
+        ;;
+    esac
+done
