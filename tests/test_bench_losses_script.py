@@ -54,3 +54,23 @@ def test_linear_adversary_row_trains_a_linear_head(bench):
     linears = [m for m in head.modules() if type(m).__name__ == "Linear"]
     assert len(linears) == 1 and linears[0].in_features == 8
     assert bench.fairness_of("adversarial", 4).hidden == (64,)
+
+
+@pytest.mark.parametrize("harness", ["bare", "estimator"])
+def test_resnet18_rows(bench, capsys, harness):
+    # the torchvision backbone fine-tuned end to end (random weights), on tiny images
+    bench.main(["--module", "resnet18", "--image-size", "32", "--batch", "8", "--rounds", "2",
+                "--steps", "1", "--warmup", "1", "--threads", "1", "--harness", harness,
+                "--losses", "dp_l2", "adversarial"])
+    out = capsys.readouterr().out
+    assert "module=resnet18" in out and "input=(3, 32, 32)" in out
+    rows = _rows(out)
+    assert set(rows) == {"dp_l2", "adversarial"}
+    assert all(math.isfinite(float(parts[4])) for parts in rows.values())
+
+
+def test_compile_mode_implies_compile(bench, capsys):
+    bench.main([*TINY, "--compile-mode", "default", "--losses", "dp_l2"])
+    out = capsys.readouterr().out
+    assert "compile=True (default)" in out
+    assert "vs eager" in out and set(_rows(out)) == {"dp_l2"}
