@@ -137,7 +137,7 @@ def test_compile_dict_must_hold_torch_compile_arguments(biased_data, fast):
 def test_which_compile_arguments_replay_cuda_graphs(kwargs, graphs):
     # with CUDA graphs, the step marks each iteration and copies the predictions skorch
     # hands to callbacks (the next replay overwrites them): tests/estimators/
-    # test_estimators_cuda.py::test_cuda_graph_step_matches_eager, on a GPU
+    # test_estimators_cuda.py::test_compiled_step_on_cuda_matches_eager, on a GPU
     assert _uses_cuda_graphs(kwargs) is graphs
 
 
