@@ -66,6 +66,7 @@ from torch import nn
 
 from skfair.estimators import SmallCNN, TorchvisionBackbone
 from skfair.estimators._base import _fused_adam_supported
+from skfair.estimators._net import _uses_cuda_graphs
 from skfair.losses import (
     AdversarialLoss,
     cooccurrence_ratio,
@@ -177,7 +178,7 @@ def make_step(name, args, device, data, compile_step=False):
     graphs = False
     if compile_step:  # the network's forward pass and the loss, compiled together
         forward_loss = torch.compile(forward_loss, **compile_kwargs(args))
-        graphs = args.compile_mode is not None and "cudagraphs" not in args.compile_mode
+        graphs = _uses_cuda_graphs(compile_kwargs(args))
 
     def step():
         if graphs:  # CUDA graphs: a new iteration, the last one's outputs are done with
