@@ -11,6 +11,8 @@ optimizer and moved to the same device.
 
 from __future__ import annotations
 
+import inspect
+
 from torch import nn
 
 __all__ = ["FairnessTerm", "make_fairness_term", "needs_embedding"]
@@ -29,6 +31,11 @@ class FairnessTerm(nn.Module):
     * ``"adversarial"``: ``loss(head(embedding), y, groups, sample_weight=w)``
       with ``head = loss.make_head(embedding_dim, n_groups)``.
 
+    The estimator checked the group codes and the row weights once, at fit,
+    so a loss whose ``forward`` takes ``check_input`` (e.g.
+    :class:`~skfair.losses.AdversarialLoss`) is called with
+    ``check_input=False``: no value check on every training step.
+
     Parameters
     ----------
     loss : FairnessLoss
@@ -45,6 +52,9 @@ class FairnessTerm(nn.Module):
         self.role = loss.role
         self.requires_y = bool(loss.requires_y)
         self.needs_embedding = bool(getattr(loss, "requires_embedding", False))
+        self._unchecked = ({"check_input": False}
+                           if "check_input" in inspect.signature(loss.forward).parameters
+                           else {})
         self.head = None
         if self.needs_embedding:
             if n_groups < 2:
@@ -64,13 +74,14 @@ class FairnessTerm(nn.Module):
         groups, n_groups = ctx["groups"], ctx["n_groups"]
         if self.role == "reweight":
             return self.loss(ctx["per_sample_loss"], y, groups, n_groups=n_groups,
-                             sample_weight=ctx["sample_weight"])
+                             sample_weight=ctx["sample_weight"], **self._unchecked)
         if self.role == "adversarial":
             emb = ctx["embedding"]
-            emb = emb.reshape(emb.shape[0], -1)
+            if emb.ndim != 2:  # e.g. a feature map: one row per sample
+                emb = emb.reshape(emb.shape[0], -1)
             return self.loss(self.head(emb), y, groups, n_groups=n_groups,
-                             sample_weight=ctx["sample_weight"])
-        return self.loss(ctx["logits"], y, groups, n_groups=n_groups)
+                             sample_weight=ctx["sample_weight"], **self._unchecked)
+        return self.loss(ctx["logits"], y, groups, n_groups=n_groups, **self._unchecked)
 
 
 def make_fairness_term(fairness, *, task, n_groups, embedding_dim=None, params=None,

@@ -273,5 +273,5 @@ class FairNeuralNet(NeuralNet):
                 out, y_true, groups, term=term, embedding=emb,
                 per_sample_loss=per_sample, sample_weight=weight,
             )
-            loss = loss + owner.lam * fair
+            loss = torch.add(loss, fair, alpha=float(owner.lam))
         return loss

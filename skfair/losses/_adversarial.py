@@ -198,7 +198,8 @@ class AdversarialHead(nn.Module):
         return self.net(self.reversal(embedding))
 
 
-def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=None):
+def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=None,
+                     check_input=True):
     """Cross-entropy of the adversary's group prediction.
 
     Add ``lam * adversarial_loss(head(embedding), groups)`` to the task loss,
@@ -216,6 +217,11 @@ def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=N
         Number of groups; must equal ``adversary_logits.shape[1]`` if given.
     sample_weight : Tensor of shape (B,), optional
         Row weights; the loss is their weighted mean.
+    check_input : bool, default=True
+        Check the values of integer ``groups`` (codes in ``[0, n_groups)``) and
+        of ``sample_weight`` (finite, non-negative; on CPU). Shapes and dtypes
+        are always checked. The estimators pass False: they check both once,
+        at fit.
 
     Returns
     -------
@@ -240,13 +246,16 @@ def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=N
         raise ValueError(f"n_groups={n_groups} does not match the adversary's {width} outputs.")
     _check_tensor(groups, "groups")
     if groups.ndim == 1:
-        groups = groups.to(adversary_logits.device)
+        if groups.device != adversary_logits.device:
+            groups = groups.to(adversary_logits.device)
         if groups.shape[0] != n_samples:
             raise ValueError(f"groups has {groups.shape[0]} rows, expected {n_samples}.")
         if groups.is_floating_point():
             raise TypeError(f"groups codes must be int64, got dtype {groups.dtype}.")
-        # range-checked: F.cross_entropy would drop a row coded -100 silently
-        groups = check_codes(groups.long(), width, "groups")
+        if groups.dtype != torch.int64:
+            groups = groups.long()
+        if check_input:  # F.cross_entropy would drop a row coded -100 silently
+            groups = check_codes(groups, width, "groups")
         per_row = F.cross_entropy(adversary_logits, groups, reduction="none")
     else:
         target, _ = group_matrix(
@@ -256,7 +265,7 @@ def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=N
     if sample_weight is None:
         return per_row.mean()
     sample_weight = check_sample_weight(sample_weight, n_samples, per_row.dtype,
-                                        per_row.device)
-    return (sample_weight * per_row).sum() / sample_weight.sum().clamp_min(
+                                        per_row.device, check_values=check_input)
+    return torch.dot(sample_weight, per_row) / sample_weight.sum().clamp_min(
         torch.finfo(per_row.dtype).tiny
     )

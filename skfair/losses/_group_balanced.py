@@ -82,7 +82,8 @@ def group_balanced_loss(
 
 
 def group_balanced_coefficients(groups, n_samples, *, n_groups=None, sample_weight=None,
-                                group_weights=None, dtype=torch.float32, device=None):
+                                group_weights=None, dtype=torch.float32, device=None,
+                                check_input=True):
     """Row coefficients ``r`` of the group-balanced risk: ``loss = per_sample_loss @ r``.
 
     The risk of :func:`group_balanced_loss` is linear in the per-sample
@@ -97,6 +98,11 @@ def group_balanced_coefficients(groups, n_samples, *, n_groups=None, sample_weig
         Number of rows of the batch.
     dtype : torch.dtype, default=torch.float32
     device : torch.device, optional
+    check_input : bool, default=True
+        Check the values of ``sample_weight`` (finite, non-negative; on CPU).
+        Shapes and dtypes are always checked. :func:`penalized_task_loss`
+        passes its own ``check_input``: the estimators check the weights once,
+        at fit.
 
     Returns
     -------
@@ -114,16 +120,19 @@ def group_balanced_coefficients(groups, n_samples, *, n_groups=None, sample_weig
     if device is None and isinstance(groups, torch.Tensor):
         device = groups.device
     G, sample_weight, group_weights = _check_weights(
-        groups, n_samples, n_groups, sample_weight, group_weights, dtype, device
+        groups, n_samples, n_groups, sample_weight, group_weights, dtype, device,
+        check_values=check_input,
     )
     with torch.no_grad():
         return _coefficients(G, sample_weight, group_weights)
 
 
-def _check_weights(groups, n_samples, n_groups, sample_weight, group_weights, dtype, device):
+def _check_weights(groups, n_samples, n_groups, sample_weight, group_weights, dtype, device,
+                   check_values=True):
     G, n_groups = group_matrix(groups, n_samples, n_groups, dtype=dtype, device=device)
     if sample_weight is not None:
-        sample_weight = check_sample_weight(sample_weight, n_samples, dtype, device)
+        sample_weight = check_sample_weight(sample_weight, n_samples, dtype, device,
+                                            check_values=check_values)
     if group_weights is not None:
         _check_tensor(group_weights, "group_weights")
         if group_weights.shape != (n_groups,):
@@ -137,8 +146,11 @@ def _check_weights(groups, n_samples, n_groups, sample_weight, group_weights, dt
 def _coefficients(G, sample_weight, group_weights):
     with torch.no_grad():
         mass = G.T.sum(1) if sample_weight is None else sample_weight @ G
-        w = mass.sign() if group_weights is None else group_weights * mass.sign()
-        coef = safe_inv(mass).mul_(w).div_(w.sum().clamp_min(tiny(mass.dtype)))
+        if group_weights is None:  # every group present weighs 1 (safe_inv: 0 if absent)
+            coef = safe_inv(mass).div_(torch.count_nonzero(mass).clamp_min_(1))
+        else:
+            w = group_weights * mass.sign()
+            coef = safe_inv(mass).mul_(w).div_(w.sum().clamp_min(tiny(mass.dtype)))
         r = G @ coef
         if sample_weight is not None:
             r.mul_(sample_weight)

@@ -331,12 +331,13 @@ class GroupBalancedLoss(FairnessLoss):
         super().__init__(n_groups=n_groups)
 
     def row_coefficients(self, groups, n_samples, *, n_groups=None, sample_weight=None,
-                         dtype=torch.float32, device=None):
+                         dtype=torch.float32, device=None, check_input=True):
         """Row coefficients ``r`` with ``loss(per_sample) == per_sample @ r``.
 
         The group-balanced risk is linear in the per-sample losses;
         :func:`penalized_task_loss` folds ``lam * r`` into the task's row
-        weights instead of computing the term separately.
+        weights instead of computing the term separately, and passes its
+        ``check_input`` (see :func:`group_balanced_coefficients`).
 
         Returns
         -------
@@ -345,7 +346,7 @@ class GroupBalancedLoss(FairnessLoss):
         return group_balanced_coefficients(
             _require_groups(groups, "GroupBalancedLoss"), n_samples,
             n_groups=self._groups_count(n_groups), sample_weight=sample_weight,
-            dtype=dtype, device=device,
+            dtype=dtype, device=device, check_input=check_input,
         )
 
     def forward(self, input, y=None, groups=None, *, n_groups=None, sample_weight=None):
@@ -422,12 +423,14 @@ class AdversarialLoss(FairnessLoss):
             in_features, n_groups, hidden=self.hidden, strength=self.strength, dropout=self.dropout
         )
 
-    def forward(self, input, y=None, groups=None, *, n_groups=None, sample_weight=None):
+    def forward(self, input, y=None, groups=None, *, n_groups=None, sample_weight=None,
+                check_input=True):
         return adversarial_loss(
             as_float(input),
             _require_groups(groups, "AdversarialLoss"),
             n_groups=self._groups_count(n_groups),
             sample_weight=sample_weight,
+            check_input=check_input,
         )
 
 

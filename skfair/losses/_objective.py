@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from numbers import Real
 
@@ -57,13 +59,12 @@ def _check_y(y, outputs, task, check_input=True):
     return y if y.shape == outputs.shape else y.reshape(outputs.shape)
 
 
-def _row_scale(sample_weight, n_samples, outputs, check_input=True):
-    if sample_weight is None:
+def _row_scale(weight, n_samples, outputs):
+    """``weight / n_samples`` (checked weights), or ``1 / n_samples`` for every row."""
+    if weight is None:
         return torch.full((n_samples,), 1.0 / n_samples, dtype=outputs.dtype,
                           device=outputs.device)
-    sample_weight = check_sample_weight(sample_weight, n_samples, outputs.dtype,
-                                        outputs.device, check_values=check_input)
-    return sample_weight * (1.0 / n_samples)
+    return weight * (1.0 / n_samples)
 
 
 def _task_value(x, task, y, row_scale):
@@ -77,6 +78,13 @@ def _task_value(x, task, y, row_scale):
         err = x - y
         per_row = (err.abs() if task == "l1" else err * err).mean(1)
     return torch.dot(per_row, row_scale)
+
+
+@functools.lru_cache(maxsize=64)
+def _takes_check_input(method):
+    """Whether a reweighting penalty's ``row_coefficients`` (the plain function) takes
+    ``check_input`` (a user's may not)."""
+    return "check_input" in inspect.signature(method).parameters
 
 
 def _straight_through_input(x, cut):
@@ -151,6 +159,8 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     check_input : bool, default=True
         Check the values of ``y`` (class codes in range) and ``sample_weight``
         (finite, non-negative; on CPU). Shapes and dtypes are always checked.
+        False is handed on to a reweighting penalty's ``row_coefficients``
+        when it takes a ``check_input`` keyword.
         The estimators pass False: they validate both once, at fit, and the
         check would cost every training step a few small operations.
 
@@ -181,7 +191,9 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
         spec = _straight_through_task(straight_through_threshold, task)
     x = _check_outputs(outputs, task)
     y = _check_y(y, x, task, check_input)
-    row_scale = _row_scale(sample_weight, x.shape[0], x, check_input)
+    weight = None if sample_weight is None else check_sample_weight(
+        sample_weight, x.shape[0], x.dtype, x.device, check_values=check_input)
+    row_scale = _row_scale(weight, x.shape[0], x)
     # under torch.compile: plain autograd operations, whose backward the compiler derives
     # and fuses (the fused node would hide the penalty from it)
     plain = is_compiling()
@@ -200,9 +212,12 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
                 f"A reweighting penalty needs a row_coefficients method; "
                 f"{type(penalty).__name__} has none."
             )
-        weight = None if sample_weight is None else row_scale * x.shape[0]
+        kwargs = {}
+        if not check_input and _takes_check_input(getattr(coefficients, "__func__",
+                                                          coefficients)):
+            kwargs["check_input"] = False  # the weights were checked (or skipped) above
         r = coefficients(groups, x.shape[0], n_groups=n_groups, sample_weight=weight,
-                         dtype=x.dtype, device=x.device)
+                         dtype=x.dtype, device=x.device, **kwargs)
         scale = row_scale.add(r, alpha=float(lam))
         return _task_value(x, task, y, scale) if plain else apply_objective(x, spec, y, scale)
     if role != "penalty":

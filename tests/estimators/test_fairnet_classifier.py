@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.utils.class_weight import compute_sample_weight
 
 from skfair.estimators import FairNetClassifier
-from skfair.losses import FairnessLoss, equalized_odds_loss
+from skfair.losses import AdversarialLoss, FairnessLoss, equalized_odds_loss
 from skfair.weighting import SupportWeighting, support_weights
 
 
@@ -176,6 +176,38 @@ def test_adversarial_gradients_are_reversed_for_the_network_only(biased_data, fa
         torch.testing.assert_close(got, gt - lam * ga)
     for got, ga in zip(got_head, g_adv[n_body:], strict=True):
         torch.testing.assert_close(got, lam * ga)
+
+
+class _CheckRecordingAdversary(AdversarialLoss):
+    """The adversarial loss, recording the check_input of every call."""
+
+    def __init__(self, hidden=(4,), strength=1.0, dropout=0.0, *, n_groups=None):
+        super().__init__(hidden, strength, dropout, n_groups=n_groups)
+        self.calls = []
+
+    def forward(self, *args, check_input=True, **kwargs):
+        self.calls.append(check_input)
+        return super().forward(*args, check_input=check_input, **kwargs)
+
+
+class _UserAdversary(AdversarialLoss):
+    """A user's adversarial loss whose forward takes no check_input."""
+
+    def forward(self, input, y=None, groups=None, *, n_groups=None, sample_weight=None):
+        return F.cross_entropy(input, groups)
+
+
+def test_adversarial_steps_skip_the_checks_made_at_fit(biased_data, fast):
+    """The estimator checks groups and weights once, at fit; every training step calls the
+    adversarial loss with check_input=False, and a loss without that keyword still trains."""
+    X, y, s = biased_data
+    clf = FairNetClassifier(fairness=_CheckRecordingAdversary(), lam=0.5,
+                            **{**fast, "max_epochs": 1}).fit(X, y, sensitive_features=s)
+    calls = clf.net_.module_.fairness.loss.calls
+    assert calls and set(calls) == {False}
+    user = FairNetClassifier(fairness=_UserAdversary(hidden=(4,)), lam=0.5,
+                             **{**fast, "max_epochs": 1}).fit(X, y, sensitive_features=s)
+    assert np.isfinite(user.net_.history[-1, "train_loss"])
 
 
 class _RecordingLoss(FairnessLoss):

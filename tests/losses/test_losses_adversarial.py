@@ -109,3 +109,19 @@ def test_adversarial_loss_checks_weights_and_codes():
 def test_grad_reverse_rejects_non_finite_strength(strength):
     with pytest.raises(ValueError, match="finite non-negative"):
         grad_reverse(torch.ones(2, requires_grad=True), strength=strength)
+
+
+def test_adversarial_loss_check_input_false_skips_the_value_checks_only():
+    """The estimators check the codes and the weights at fit; every step skips that."""
+    logits = torch.zeros(4, 2)
+    groups = torch.tensor([0, 1, 1, 0])
+    sw = torch.tensor([1.0, -1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="non-negative"):
+        adversarial_loss(logits, groups, sample_weight=sw)
+    # weighted mean of log 2 with weights summing to 2
+    value = adversarial_loss(logits, groups, sample_weight=sw, check_input=False)
+    assert value.item() == pytest.approx(float(torch.log(torch.tensor(2.0))))
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(4,\)"):
+        adversarial_loss(logits, groups, sample_weight=torch.ones(3), check_input=False)
+    with pytest.raises(TypeError, match="int64"):
+        adversarial_loss(logits, groups.float(), check_input=False)

@@ -364,3 +364,44 @@ def test_check_input_false_skips_the_value_checks_only():
     with pytest.raises(ValueError, match="sample_weight must have shape"):
         penalized_task_loss(x, y, g, check_input=False, penalty=DemographicParityLoss(),
                             sample_weight=torch.ones(3))
+
+
+def test_check_input_false_reaches_the_reweighting_coefficients():
+    """The group-balanced coefficients skip their weight check under check_input=False;
+    a user's reweighting loss whose row_coefficients takes no check_input still works."""
+    x = torch.zeros(4, 2)
+    g = torch.tensor([0, 0, 1, 1])
+    y = torch.tensor([0, 1, 0, 1])
+    sw = torch.tensor([1.0, -1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="non-negative"):
+        group_balanced_coefficients(g, 4, sample_weight=sw)
+    r = group_balanced_coefficients(g, 4, sample_weight=sw, check_input=False)
+    # group 0's weights cancel (mass 0: it drops out); group 1 takes the whole risk
+    torch.testing.assert_close(r, torch.tensor([0.0, 0.0, 0.5, 0.5]))
+    seen = []
+
+    class Spy(GroupBalancedLoss):
+        def row_coefficients(self, *args, check_input=True, **kwargs):
+            seen.append(check_input)
+            return super().row_coefficients(*args, check_input=check_input, **kwargs)
+
+    class UserReweight(GroupBalancedLoss):
+        def row_coefficients(self, groups, n_samples, *, n_groups=None, sample_weight=None,
+                             dtype=torch.float32, device=None):
+            seen.append("user")
+            return torch.full((n_samples,), 1.0 / n_samples)
+
+    penalized_task_loss(x, y, g, penalty=Spy(), sample_weight=sw.abs(), check_input=False)
+    penalized_task_loss(x, y, g, penalty=Spy(), sample_weight=sw.abs())
+    value = penalized_task_loss(x, y, g, penalty=UserReweight(), lam=1.0, check_input=False)
+    assert seen == [False, True, "user"]
+    # cross-entropy log 2, plus lam * (the user's plain mean of it)
+    assert value.item() == pytest.approx(2 * float(torch.log(torch.tensor(2.0))))
+
+
+def test_group_balanced_coefficients_with_group_weights_hand_computed():
+    """Group weights renormalise over the groups present (group 2 is absent)."""
+    g = torch.tensor([0, 0, 1, 1, 1])
+    r = group_balanced_coefficients(g, 5, n_groups=3, group_weights=torch.tensor([1.0, 3.0, 5.0]))
+    # group 0: weight 1/4 shared by 2 rows; group 1: 3/4 shared by 3 rows
+    torch.testing.assert_close(r, torch.tensor([1 / 8, 1 / 8, 1 / 4, 1 / 4, 1 / 4]))
