@@ -13,12 +13,14 @@
 #        run(command="bash benchmarks/gpu_session.sh eager", carry=[".gpuwheels"])
 #      It writes one report per step to $OUT (or ./gpu_out).
 #
-# Arguments: the groups of steps to run (default: all three, in this order):
+# Arguments: the groups of steps to run (default: all four, in this order):
 #   eager     bench_losses.py eager (MLP bare/estimator, SmallCNN, ResNet-18 at 112 px
-#             bare/estimator), probe_gpu_step.py, bench_embedding.py
+#             bare/estimator), probe_gpu_step.py
 #   compiled  bench_losses.py --compile and --compile-mode reduce-overhead, MLP bare and
 #             estimator
 #   tests     the CUDA tests (pytest -k cuda)
+#   embedding issue 5's figure: bench_embedding.py at batch 32 and 128, bf16 and fp32, and
+#             the host work of the array path (probe_image_batches.py --pin-memory)
 # The device tool allows 10 minutes a command and returns 8 files: run one group per call
 # (on an H100, 2026-11-23, no step took more than about 2.5 minutes).
 #
@@ -56,7 +58,7 @@ step() {  # step NAME COMMAND...: run, keep the output, go on after a failure
     tail -n 20 "$OUT/$name.txt"
 }
 
-SELECTED=${*:-eager compiled tests}
+SELECTED=${*:-eager compiled tests embedding}
 B=benchmarks/bench_losses.py
 for group in $SELECTED; do
     case $group in
@@ -71,8 +73,6 @@ for group in $SELECTED; do
             --image-size 112 --rounds 9 --steps 10 --harness estimator
         # why the small steps cost what they cost there: kernels, operators, syncs
         step probe_step "$PY" benchmarks/probe_gpu_step.py --device "$DEVICE"
-        # the embedding extractor's throughput against the bare torchvision forward
-        step embedding "$PY" benchmarks/bench_embedding.py --device "$DEVICE"
         ;;
     compiled)
         step losses_mlp_compile "$PY" $B --device "$DEVICE" --compile --rounds 15
@@ -83,13 +83,24 @@ for group in $SELECTED; do
         step losses_mlp_estimator_graphs "$PY" $B --device "$DEVICE" --harness estimator \
             --compile-mode reduce-overhead --rounds 11
         ;;
+    embedding)
+        E=benchmarks/bench_embedding.py
+        step embedding_bf16_b32 "$PY" $E --device "$DEVICE"
+        step embedding_fp32_b32 "$PY" $E --device "$DEVICE" --precision fp32
+        step embedding_bf16_b128 "$PY" $E --device "$DEVICE" --batch-size 128 --n 1024
+        step embedding_fp32_b128 "$PY" $E --device "$DEVICE" --precision fp32 \
+            --batch-size 128 --n 1024
+        if [ "$DEVICE" = cuda ]; then
+            step image_batches "$PY" benchmarks/probe_image_batches.py --pin-memory
+        fi
+        ;;
     tests)
         if [ "$DEVICE" = cuda ]; then
             step cuda_tests "$PY" -m pytest -q -p no:cacheprovider tests -k cuda
         fi
         ;;
     *)
-        echo "unknown group '$group' (eager, compiled, tests)" >&2
+        echo "unknown group '$group' (eager, compiled, tests, embedding)" >&2
         exit 2
         ;;
     esac

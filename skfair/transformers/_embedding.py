@@ -193,7 +193,9 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     Series of file paths, or a skfair dataset ``Bunch`` (its ``images``, else
     its ``data`` -- the path column of lazily loaded datasets). Grayscale is
     replicated to RGB and alpha is dropped. An empty input raises a
-    ``ValueError``.
+    ``ValueError``, and so does a float value outside ``[0, 1]`` (or NaN):
+    ``fit`` checks the whole array, ``transform`` each batch as it reaches it
+    (off the network's thread; the message names the batch's rows).
 
     **Preprocessing.** Each image's shorter side is resized (antialiased) and
     the center ``image_size`` x ``image_size`` square is kept, then pixels are
@@ -209,6 +211,9 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     (``precision``), batches are copied from pinned memory with non-blocking
     copies on a side stream (overlapping the previous batch's forward), and
     results are copied back one batch behind so the GPU is not left waiting.
+    An array batch keeps the array's memory layout on its way: a float array
+    that is channels-last in memory (e.g. ``imgs.transpose(0, 3, 1, 2) / 255``)
+    is not reordered on the host or on the device.
 
     **n_features_in_.** Images have no fixed number of input features (any
     size is resized, paths have none), so, like scikit-learn's text
@@ -369,7 +374,7 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
             With ``on_error="skip"``, unreadable files' rows are left out.
         """
         check_is_fitted(self)
-        source = as_image_input(X)
+        source = as_image_input(X, defer_range_check=True)  # checked batch by batch
         device = resolve_device(self.device)
         precision = resolve_precision(self.precision, device)
         if self.cache is None:

@@ -117,11 +117,16 @@ def _collate(items):
 
 class ImageInput:
     """Validated images: a uint8 ``(n, H, W, C)`` array, a float ``(n, C, H, W)``
-    array in ``[0, 1]``, or a 1-D array of file paths."""
+    array in ``[0, 1]``, or a 1-D array of file paths.
 
-    def __init__(self, kind, data):
+    ``check_range``: a float array whose value range is still to be checked;
+    :meth:`batches` checks each batch as it slices it (see :func:`as_image_input`).
+    """
+
+    def __init__(self, kind, data, *, check_range=False):
         self.kind = kind  # "uint8" | "float" | "paths"
         self.data = data
+        self.check_range = bool(check_range)
 
     def __len__(self):
         return len(self.data)
@@ -146,7 +151,13 @@ class ImageInput:
         ``row_index`` gives the input rows of the tensor's images; ``errors``
         lists ``(row, message)`` for files that could not be read. Arrays are
         sliced, files are decoded by ``num_workers`` processes (or in a
-        background thread when ``num_workers=0``).
+        background thread when ``num_workers=0``). A float array still to be
+        range-checked is checked batch by batch, in that thread. With
+        ``pin_memory`` (a CUDA device) an array batch keeps the array's memory
+        layout: the pinned copy and the device copy keep it, and a channels-last
+        array reaches the GPU in the layout the network runs in, with no copy to
+        C order on the host and none back on the device. Without it (the CPU)
+        a float batch is copied to C order here, off the network's thread.
         """
         if self.kind == "paths":
             loader = torch.utils.data.DataLoader(
@@ -175,6 +186,10 @@ class ImageInput:
                     xb = np.repeat(xb, 3, axis=-1)
                 xb = torch.from_numpy(_writable(xb[..., :3])).permute(0, 3, 1, 2)
             else:
+                if self.check_range:
+                    _check_float_range(xb, f"X[{start}:{stop}]")
+                if not pin_memory:  # the CPU network takes C order: copy here, in this thread
+                    xb = np.ascontiguousarray(xb)
                 xb = torch.from_numpy(_writable(xb))
                 xb = xb.expand(-1, 3, -1, -1) if xb.shape[1] == 1 else xb[:, :3]
             xb = resize_crop(xb, prep)
@@ -184,9 +199,25 @@ class ImageInput:
 
 
 def _writable(a):
-    """A contiguous array torch can wrap without warning (copies read-only input)."""
-    a = np.ascontiguousarray(a)
-    return a if a.flags.writeable else a.copy()
+    """An array ``torch.from_numpy`` wraps as it is: a view of ``a`` itself, whatever
+    its strides (a channels-last float array stays channels-last: the pinned copy
+    and the device keep that layout, and the network takes it as it is). A copy,
+    in C order, only of a read-only, misaligned or negatively strided array."""
+    if a.flags.writeable and a.flags.aligned and all(st >= 0 for st in a.strides):
+        return a
+    return np.array(a, order="C")
+
+
+def _check_float_range(x, what):
+    """``ValueError`` unless every value of the float array ``x`` is in ``[0, 1]``
+    (NaN fails). NumPy's reductions take any strides at full speed (torch's
+    ``aminmax`` is five times slower on a channels-last array)."""
+    lo, hi = float(x.min()), float(x.max())
+    if not (lo >= -1e-6 and hi <= 1 + 1e-6):
+        raise ValueError(
+            f"{what}: float images must hold values in [0, 1] (finite); got min={lo}, "
+            f"max={hi}. Scale uint8 pixels with X / 255 or pass the uint8 array."
+        )
 
 
 _END = object()
@@ -236,7 +267,7 @@ def _is_path(x):
     return isinstance(x, (str, os.PathLike))
 
 
-def as_image_input(X, *, param="X"):
+def as_image_input(X, *, param="X", defer_range_check=False):
     """Validate images and return an :class:`ImageInput`.
 
     Accepted: a uint8 array ``(n, H, W, C)`` or ``(n, H, W)`` with ``C`` in
@@ -244,6 +275,12 @@ def as_image_input(X, *, param="X"):
     ``[0, 1]``; a list/array/Series of file paths (``str`` or path-like); a
     one-column DataFrame of paths; a skfair dataset ``Bunch`` (its ``images``
     array when present, else its ``data``).
+
+    ``defer_range_check=True`` leaves a float array's ``[0, 1]`` check to
+    :meth:`ImageInput.batches`, batch by batch on its background thread, where
+    it overlaps with the network instead of passing over the whole array before
+    the first batch (``EmbeddingExtractor.transform``); the error then names the
+    batch's rows.
     """
     if isinstance(X, dict) and ("images" in X or "data" in X):  # sklearn Bunch
         images = X.get("images")
@@ -304,13 +341,9 @@ def as_image_input(X, *, param="X"):
                 f"(or (n, H, W) for grayscale); got {X.shape}. uint8 images are (n, H, W, C)."
             )
         X = X.astype(np.float32, copy=False)
-        lo, hi = float(X.min()), float(X.max())
-        if not (lo >= -1e-6 and hi <= 1 + 1e-6):
-            raise ValueError(
-                f"{param}: float images must hold values in [0, 1] (finite); got min={lo}, "
-                f"max={hi}. Scale uint8 pixels with X / 255 or pass the uint8 array."
-            )
-        return ImageInput("float", X)
+        if not defer_range_check:
+            _check_float_range(X, param)
+        return ImageInput("float", X, check_range=defer_range_check)
     raise TypeError(
         f"{param} must be uint8 (n, H, W, C) or float (n, C, H, W) images or image paths; "
         f"got an array of dtype {X.dtype}."

@@ -81,6 +81,10 @@ def test_arrays_float_and_files_agree_on_cuda(images, tmp_path, no_tf32):
     float_images = images.transpose(0, 3, 1, 2).astype(np.float32) / 255  # (n, C, H, W)
     # float32 rounding and the choice of cuDNN algorithm only (TF32 alone gives ~1e-3)
     np.testing.assert_allclose(est.transform(float_images), ref, rtol=1e-4, atol=1e-5)
+    # float_images is channels-last in memory and reaches the GPU so; a C-ordered copy
+    # is converted to channels-last there: the network sees the same tensor
+    np.testing.assert_allclose(est.transform(np.ascontiguousarray(float_images)),
+                               est.transform(float_images), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(est.transform(paths), ref, rtol=1e-4, atol=1e-5)
     # a batch size that does not divide the rows: the pinned, asynchronous copies of the
     # last (partial) batch come back in order

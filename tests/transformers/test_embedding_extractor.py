@@ -361,6 +361,42 @@ def test_bad_arrays(fitted):
         fitted.transform("img.png")
 
 
+@pytest.mark.parametrize("bad", [1.5, np.nan])
+def test_out_of_range_value_in_a_later_batch_is_caught(images, bad):
+    """transform checks the [0, 1] range batch by batch, on the prefetch thread: a bad
+    value in the last batch is still a ValueError, naming that batch's rows; fit checks
+    the whole array at once."""
+    as_float = images.transpose(0, 3, 1, 2).astype(np.float32) / 255
+    as_float[5, 1, 2, 3] = bad
+    est = small(batch_size=2).fit()
+    with pytest.raises(ValueError, match=r"X\[4:6\]: float images must hold values in \[0, 1\]"):
+        est.transform(as_float)
+    with pytest.raises(ValueError, match=r"^X: float images must hold values in \[0, 1\]"):
+        small().fit(as_float)
+
+
+def test_array_batches_keep_the_layout_for_pinned_copies(monkeypatch):
+    """For a CUDA device (pinned copies) a channels-last float array is handed on as a
+    view of the caller's array, in its own layout: no copy to C order on the host, and
+    the device gets the layout its network runs in. For the CPU network the batch is
+    copied to C order, on the prefetch thread."""
+    from skfair.transformers._image_io import Preprocessing, as_image_input
+
+    X = np.random.default_rng(0).random((5, SIZE, SIZE, 3), dtype=np.float32)
+    X = X.transpose(0, 3, 1, 2)  # (n, C, H, W), channels-last in memory
+    prep = Preprocessing(crop_size=SIZE, resize_size=SIZE)
+    monkeypatch.setattr(torch.Tensor, "pin_memory", lambda self: self)  # no CUDA here
+    source = as_image_input(X, defer_range_check=True)
+    pinned = [xb for _, xb, _ in source._array_batches(4, prep, pin_memory=True)]
+    assert [len(xb) for xb in pinned] == [4, 1]
+    assert all(xb.is_contiguous(memory_format=torch.channels_last) for xb in pinned)
+    assert pinned[0].data_ptr() == torch.from_numpy(X).data_ptr()  # a view: no copy
+    cpu = [xb for _, xb, _ in source._array_batches(4, prep, pin_memory=False)]
+    assert all(xb.is_contiguous() for xb in cpu)
+    for a, b in zip(pinned, cpu, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
 def test_weights_path_missing(images, tmp_path):
     missing = tmp_path / "nowhere" / "weights.pth"
     with pytest.raises(FileNotFoundError, match=r"nowhere.*resnet18"):
