@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from ._fused import Identity, Sigmoid, apply_penalty
-from ._ops import as_float, autograd_path, safe_inv
+from ._ops import as_float, autograd_path, safe_inv, scale_
 from ._validation import check_probs, group_matrix
 
 __all__ = ["bias_amplification_loss", "cooccurrence_ratio"]
@@ -135,7 +135,7 @@ class _BiasAmplificationCore:
         # b(k, g) = sum_i p_ik G_ig / sum_i p_ik, so
         # d b(k, g) / d p_ik = (G_ig - b(k, g)) / sum_i p_ik
         gb = sign * inv
-        return torch.addmm((gb * b_pred).sum(1), G, gb.T, beta=-1).mul_(grad)
+        return scale_(torch.addmm((gb * b_pred).sum(1), G, gb.T, beta=-1), grad)
 
 
 def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="ratio"):

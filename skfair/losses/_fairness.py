@@ -46,7 +46,7 @@ from __future__ import annotations
 import torch
 
 from ._fused import Identity, Softmax, apply_penalty
-from ._ops import as_float, autograd_path, safe_inv, safe_log, softmax_rows, tiny
+from ._ops import as_float, autograd_path, safe_inv, safe_log, scale_, softmax_rows, tiny
 from ._validation import (
     cell_indicators,
     check_probs,
@@ -180,6 +180,8 @@ class _ProjectionCore:
     def backward(state, grad):
         P, A, D = state
         # beta=0: P only gives the shape of the result
+        if isinstance(grad, float):  # a number (on CPU): folded into alpha
+            return torch.addmm(P, A, D, beta=0, alpha=2 * grad)
         return torch.addmm(P, A, D * grad, beta=0, alpha=2)
 
 
@@ -189,7 +191,7 @@ def _dp_l2_map(G):
     mean, and 0 for a group absent from the batch."""
     counts = G.sum(0)
     inv = safe_inv(counts)  # soft groups may weigh less than one row
-    return (G * inv).sub_(counts.sign_().mul_(1.0 / G.shape[0]))
+    return (G * inv).sub_(counts.sign_(), alpha=1.0 / G.shape[0])
 
 
 def _eo_l2_map(Z, C):
@@ -237,7 +239,7 @@ class _EOMICore:
     @staticmethod
     def backward(state, grad):
         Z, LR, inv_class = state
-        gS = (LR - 1).mul_(inv_class).mul_(grad)
+        gS = scale_((LR - 1).mul_(inv_class), grad)
         return Z @ gS.view(Z.shape[1], -1)
 
 
@@ -281,7 +283,7 @@ class _IoUCore:
     def backward(state, grad):
         G, Y, g_overall, g_groups, inv_nv, inv_u, iou = state
         n_classes = Y.shape[1]
-        g_mean = torch.cat([g_overall.view(1), g_groups]).mul_(inv_nv).mul_(grad)
+        g_mean = scale_(torch.cat([g_overall.view(1), g_groups]).mul_(inv_nv), grad)
         gr = inv_u * g_mean.unsqueeze(1)
         # d iou / d inter = (1 + iou) / union ; d iou / d pred = -iou / union
         X = torch.cat([gr + gr * iou, gr.mul_(iou).neg_()], dim=1)  # (1 + n, 2K)

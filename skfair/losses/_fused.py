@@ -27,6 +27,10 @@ loss_i``), ``task.penalty_input(z)`` is what the penalty reads, and
 ``task.backward(state, grad, grad_z) -> grad_x`` adds the penalty's gradient
 (``grad_z`` or ``None``) chained through the link to the task's own.
 
+``grad`` is a 0-d tensor, or on CPU a Python number (:func:`host_grad`): the
+backward passes fold it into their scale factors, and skip the multiplication
+when it is 1 (:func:`scaled`, :func:`scale_`).
+
 The fused backward passes are not themselves differentiable (no double
 backward); the losses fall back to plain autograd versions when a group
 assignment itself needs gradients. A backward pass taken with
@@ -42,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from ._ops import log_softmax_rows, softmax_rows
+from ._ops import host_grad, log_softmax_rows, scaled, softmax_rows
 
 __all__: list[str] = []
 
@@ -117,7 +121,7 @@ class _Penalty(torch.autograd.Function):
     @staticmethod
     @_single_backward
     def backward(ctx, grad):
-        grad_z = ctx.core.backward(ctx.state, grad)
+        grad_z = ctx.core.backward(ctx.state, host_grad(grad))
         return (ctx.link.backward(ctx.z, grad_z), None, None) + (None,) * ctx.n_args
 
 
@@ -157,7 +161,7 @@ class CrossEntropyTask(_Task):
     @staticmethod
     def backward(state, grad, grad_z):
         P, y_col, row_scale = state
-        g_rows = (row_scale * grad).unsqueeze(1)
+        g_rows = scaled(row_scale, grad).unsqueeze(1)
         if grad_z is None:
             gx = P * g_rows
         else:
@@ -181,7 +185,7 @@ class BinaryCrossEntropyTask(_Task):
     @staticmethod
     def backward(state, grad, grad_z):
         P, y, w = state
-        gx = (P - y).mul_(w * grad)
+        gx = (P - y).mul_(scaled(w, grad))
         if grad_z is not None:
             gx.add_(grad_z.mul_(P - P * P))
         return gx
@@ -276,6 +280,7 @@ class _Objective(torch.autograd.Function):
     @staticmethod
     @_single_backward
     def backward(ctx, grad):
+        grad = host_grad(grad)  # a number on CPU: folded into the scale factors below
         grad_z = None
         if ctx.core is not None:
             grad_z = ctx.core.backward(ctx.penalty_state, grad * ctx.lam)

@@ -55,6 +55,34 @@ def safe_inv(x):
     return x.reciprocal().nan_to_num_(0.0, 0.0, 0.0)
 
 
+def host_grad(grad):
+    """The upstream gradient of a fused node's scalar, as a Python number on CPU.
+
+    On CPU reading it costs no device synchronisation, and the fused backward
+    passes then fold it into their scale factors, or skip the multiplication
+    when it is exactly 1 (``loss.backward()`` on the loss itself): a few
+    operations fewer per step. On other devices it stays a tensor.
+    """
+    if grad.device.type == "cpu" and grad.dim() == 0:
+        return float(grad)
+    return grad
+
+
+def is_one(grad):
+    """Whether ``grad`` is the number 1 (see :func:`host_grad`); never reads a tensor."""
+    return isinstance(grad, float) and grad == 1.0
+
+
+def scaled(t, grad):
+    """``t * grad`` (a new tensor), or ``t`` itself when ``grad`` is the number 1."""
+    return t if is_one(grad) else t * grad
+
+
+def scale_(t, grad):
+    """``t *= grad`` in place, skipped when ``grad`` is the number 1."""
+    return t if is_one(grad) else t.mul_(grad)
+
+
 def softmax_rows(x):
     """Softmax over dim 1 of a (B, K) tensor.
 

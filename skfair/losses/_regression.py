@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from ._fused import Identity, apply_penalty
-from ._ops import as_float, autograd_path, safe_inv
+from ._ops import as_float, autograd_path, safe_inv, scale_
 from ._validation import check_vector, group_matrix
 
 __all__ = ["group_mae_parity_loss", "group_mean_parity_loss"]
@@ -64,7 +64,7 @@ class _MAEParityCore:
     @staticmethod
     def backward(state, grad):
         G, g_mae, sign = state
-        return (G @ g_mae).mul_(sign).mul_(grad)
+        return scale_((G @ g_mae).mul_(sign), grad)
 
 
 def group_mean_parity_loss(pred, groups, *, n_groups=None):

@@ -405,3 +405,55 @@ def test_group_balanced_coefficients_with_group_weights_hand_computed():
     r = group_balanced_coefficients(g, 5, n_groups=3, group_weights=torch.tensor([1.0, 3.0, 5.0]))
     # group 0: weight 1/4 shared by 2 rows; group 1: 3/4 shared by 3 rows
     torch.testing.assert_close(r, torch.tensor([1 / 8, 1 / 8, 1 / 4, 1 / 4, 1 / 4]))
+
+
+def _objectives():
+    """(name, function of x) for every fused objective and standalone fused penalty."""
+    logits, y, groups, w = _batch(3)
+    gen = torch.Generator().manual_seed(4)
+    labels = torch.randint(0, 2, (B, K), generator=gen).double()
+    values = torch.randn(B, generator=gen, dtype=torch.float64)
+    targets = torch.randn(B, generator=gen, dtype=torch.float64)
+    ba = BiasAmplificationLoss(n_groups=NG).fit(labels, groups)
+    cases = [("task_only", logits, lambda x: penalized_task_loss(x, y, sample_weight=w))]
+    for penalty in CLASSIFICATION_PENALTIES:
+        cases.append((f"ce+{penalty!r}", logits, lambda x, p=penalty: penalized_task_loss(
+            x, y, groups, penalty=p, lam=0.7, sample_weight=w, n_groups=NG)))
+        cases.append((f"alone {penalty!r}", logits,
+                      lambda x, p=penalty: p(x, y, groups, n_groups=NG)))
+    cases.append(("bce+bias_amplification", logits, lambda x: penalized_task_loss(
+        x, labels, groups, task="binary_cross_entropy", penalty=ba, lam=0.7, n_groups=NG)))
+    for penalty in (MeanParityLoss(), MAEParityLoss()):
+        cases.append((f"l1+{penalty!r}", values[:, None], lambda x, p=penalty: (
+            penalized_task_loss(x, targets, groups, task="l1", penalty=p, lam=0.7,
+                                n_groups=NG))))
+    return cases
+
+
+@pytest.mark.parametrize("upstream", [2.5, 0.0, -1.0])
+def test_fused_backward_scales_with_the_upstream_gradient(upstream):
+    """On CPU the fused nodes read the upstream gradient as a number and skip the
+    multiplication when it is 1: any other value must still scale the gradient."""
+    for name, x0, fn in _objectives():
+        x = x0.clone().requires_grad_(True)
+        (unit,) = torch.autograd.grad(fn(x), x)
+        (got,) = torch.autograd.grad(fn(x), x, grad_outputs=torch.tensor(upstream,
+                                                                        dtype=x.dtype))
+        torch.testing.assert_close(got, upstream * unit, msg=name)
+        assert unit.abs().sum() > 0, name
+
+
+def test_host_grad_reads_cpu_scalars_only():
+    from skfair.losses._ops import host_grad, is_one, scale_, scaled
+
+    assert host_grad(torch.tensor(1.0)) == 1.0 and isinstance(host_grad(torch.tensor(2.0)),
+                                                               float)
+    vector = torch.ones(2)
+    assert host_grad(vector) is vector  # not a scalar: left as it is
+    assert is_one(1.0) and not is_one(torch.tensor(1.0)) and not is_one(2.0)
+    t = torch.tensor([1.0, 2.0])
+    assert scaled(t, 1.0) is t and scale_(t, 1.0) is t
+    torch.testing.assert_close(scaled(t, torch.tensor(3.0)), torch.tensor([3.0, 6.0]))
+    torch.testing.assert_close(t, torch.tensor([1.0, 2.0]))  # scaled made a new tensor
+    scale_(t, 0.5)
+    torch.testing.assert_close(t, torch.tensor([0.5, 1.0]))
