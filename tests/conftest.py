@@ -1,5 +1,6 @@
 """Shared fixtures: real-data locations (skipped when absent) and CPU limits."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -15,6 +16,20 @@ except ImportError:  # pragma: no cover
     pass
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_benchmark(name):
+    """Import the script ``benchmarks/<name>.py`` (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def benchmark_script():
+    """:func:`load_benchmark`, for the smoke tests of the benchmark scripts."""
+    return load_benchmark
 
 
 def shared_data_dir():

@@ -6,23 +6,17 @@ breaks it fails here rather than in the next benchmark session. No timing is
 asserted (timings belong to the benchmark's own output).
 """
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_losses.py"
 TINY = ["--dim", "16", "--hidden", "8", "--batch", "32", "--rounds", "2", "--steps", "1",
         "--warmup", "1", "--threads", "1"]
 
 
 @pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_losses", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench(benchmark_script):
+    return benchmark_script("bench_losses")
 
 
 def _rows(out):

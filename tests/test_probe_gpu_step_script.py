@@ -1,16 +1,9 @@
 """Smoke test of ``benchmarks/probe_gpu_step.py`` on the CPU: it profiles each requested
 step and prints its operator count (kernel and sync columns need CUDA)."""
 
-import importlib.util
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "probe_gpu_step.py"
-
-
-def test_probe_counts_the_operators_of_each_step(capsys):
-    spec = importlib.util.spec_from_file_location("probe_gpu_step", SCRIPT)
-    probe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(probe)
+def test_probe_counts_the_operators_of_each_step(capsys, benchmark_script):
+    probe = benchmark_script("probe_gpu_step")
     probe.main(["--device", "cpu", "--dim", "16", "--hidden", "8", "--batch", "32",
                 "--losses", "ce", "dp_l2"])
     rows = {}
