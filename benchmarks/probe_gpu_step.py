@@ -3,7 +3,8 @@
 On a GPU the MLP step of ``bench_losses.py`` (512-256-10, batch 256) is far too small to
 keep the device busy: its time is the host's time to issue the work, so a loss costs about
 what its operators cost to dispatch, whatever they compute. For the plain step and each
-fairness step (built exactly as ``bench_losses.py --harness bare`` builds them), this
+fairness step (built exactly as ``bench_losses.py`` builds them, ``--harness bare`` by
+default, or ``--harness estimator``: the estimators' own skorch ``train_step``), this
 prints, per training step:
 
 - ``kernels``: device kernels launched (``torch.profiler``);
@@ -86,8 +87,8 @@ def profile_step(step, device):
 def main(argv=None):
     parser = bench.build_parser()
     args = parser.parse_args(argv)
-    if args.compile or args.compile_mode or args.harness != "bare":
-        parser.error("the probe profiles the eager bare step only")
+    if args.compile or args.compile_mode:
+        parser.error("the probe profiles the eager step only")
     dev = args.device
     if dev == "auto":
         dev = "cuda" if torch.cuda.is_available() else "cpu"
@@ -101,7 +102,8 @@ def main(argv=None):
     print(f"{'step':20s} {'baseline':>8s} {'kernels':>8s} {'aten ops':>9s} "
           f"{'GPU busy us':>12s}  syncs")
     for name in names:
-        step = bench.make_step(name, args, device, data)
+        maker = bench.make_estimator_step if args.harness == "estimator" else bench.make_step
+        step = maker(name, args, device, data)
         kernels, ops, busy, syncs = profile_step(step, device)
         base = name if name in bench.TORCH_LOSSES else bench.baseline_of(name)
         print(f"{name:20s} {base:>8s} {kernels:8.1f} {ops:9.1f} {busy:12.1f}  "

@@ -1,11 +1,14 @@
 """Smoke test of ``benchmarks/probe_gpu_step.py`` on the CPU: it profiles each requested
 step and prints its operator count (kernel and sync columns need CUDA)."""
 
+import pytest
 
-def test_probe_counts_the_operators_of_each_step(capsys, benchmark_script):
+
+@pytest.mark.parametrize("harness", ["bare", "estimator"])
+def test_probe_counts_the_operators_of_each_step(capsys, benchmark_script, harness):
     probe = benchmark_script("probe_gpu_step")
     probe.main(["--device", "cpu", "--dim", "16", "--hidden", "8", "--batch", "32",
-                "--losses", "ce", "dp_l2"])
+                "--harness", harness, "--losses", "ce", "dp_l2"])
     rows = {}
     for line in capsys.readouterr().out.splitlines():
         parts = line.split()
@@ -16,3 +19,8 @@ def test_probe_counts_the_operators_of_each_step(capsys, benchmark_script):
     # the penalty adds operators to the plain step; no kernels and no sync check on a CPU
     assert float(rows["dp_l2"][3]) > float(rows["ce"][3]) > 0
     assert rows["ce"][2] == "0.0" and rows["ce"][5] == "-"
+
+
+def test_probe_refuses_a_compiled_step(benchmark_script):
+    with pytest.raises(SystemExit):
+        benchmark_script("probe_gpu_step").main(["--device", "cpu", "--compile"])
