@@ -41,7 +41,9 @@ class _AttributeAwareMixin:
 
     def _weighting_input(self, X_given, X):
         # the default baseline of a weighting fitted here is this estimator: with
-        # sensitive_columns it reads the attributes from X's columns, so it gets them
+        # sensitive_columns it reads the attributes from X's columns, so it gets them;
+        # without, affirmative action passes them as sensitive_features= (its predict
+        # takes them, see skfair.weighting._attribute_input)
         return X if self.sensitive_columns is None else X_given
 
     def _extra_inputs(self, sensitive_features, n_samples, *, reset):

@@ -16,6 +16,11 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import check_sensitive_features, encode_sensitive_features
+from ._attribute_input import (
+    WithSensitiveFeatures,
+    fit_kwargs_with_sensitive,
+    reads_sensitive_features,
+)
 from ._base import BaseWeighting, check_positive_real, check_weights
 
 __all__ = [
@@ -131,6 +136,10 @@ def select_worst_subgroups(estimator, X, y, sensitive_features, k=2, scoring=Non
     Seed 001 boosts the two subgroups (race x gender x age cells) where the
     baseline's accuracy is lowest. Scores are computed per observed
     intersection cell of ``sensitive_features`` on the given (validation) data.
+    An estimator whose ``predict`` takes ``sensitive_features`` (an
+    attribute-aware network fitted with ``sensitive_features=``, fairlearn's
+    ``ThresholdOptimizer``) predicts each cell with that cell's attributes;
+    one with a set ``sensitive_columns`` reads them from ``X``.
 
     Parameters
     ----------
@@ -174,6 +183,8 @@ def select_worst_subgroups(estimator, X, y, sensitive_features, k=2, scoring=Non
     y = np.asarray(y)
     enc = encode_sensitive_features(sensitive_features, n_samples=len(y))
     scorer = check_scoring(estimator, scoring=scoring)
+    frame = (check_sensitive_features(sensitive_features, n_samples=len(y))
+             if reads_sensitive_features(estimator) else None)
     rows = []
     small = 0
     for g in range(enc.n_groups):
@@ -181,7 +192,9 @@ def select_worst_subgroups(estimator, X, y, sensitive_features, k=2, scoring=Non
         if idx.size < min_size:
             small += 1
             continue
-        score = float(scorer(estimator, _safe_indexing(X, idx), y[idx]))
+        scored = estimator if frame is None else WithSensitiveFeatures(
+            estimator, frame.iloc[idx].reset_index(drop=True))
+        score = float(scorer(scored, _safe_indexing(X, idx), y[idx]))
         rows.append({**{n: _plain(v) for n, v in enc.groups.iloc[g].items()},
                      "n": int(idx.size), "score": score})
     if small:
@@ -206,8 +219,10 @@ class AffirmativeActionWeighting(BaseWeighting):
     ``k`` worst-scoring intersection cells of a baseline: a fitted ``baseline``
     is scored on the data given to ``fit`` (validation data); an unfitted one
     is fitted on a ``1 - validation_size`` split of them and scored on the rest.
-    Inside :class:`WeightedEstimator`, an unset ``baseline`` defaults to the
-    wrapped estimator. For grid searches, prefer explicit ``subgroups`` (e.g.
+    A baseline whose ``predict`` takes ``sensitive_features`` is fitted and
+    scored with them (see :func:`select_worst_subgroups`). Inside
+    :class:`WeightedEstimator`, an unset ``baseline`` defaults to the wrapped
+    estimator. For grid searches, prefer explicit ``subgroups`` (e.g.
     from :func:`select_worst_subgroups`): cloning drops fitted state.
 
     Parameters
@@ -301,7 +316,9 @@ class AffirmativeActionWeighting(BaseWeighting):
         baseline : estimator, optional
             Used when the ``baseline`` parameter is None.
         **fit_params : dict
-            Passed to the baseline's ``fit`` when it is fitted here.
+            Passed to the baseline's ``fit`` when it is fitted here (with the
+            training part's ``sensitive_features`` when its ``predict`` and
+            ``fit`` take them).
 
         Returns
         -------
@@ -344,7 +361,9 @@ class AffirmativeActionWeighting(BaseWeighting):
                 np.arange(len(y)), test_size=self.validation_size,
                 random_state=self.random_state,
             )
-            fitted = clone(est).fit(_safe_indexing(X, idx_tr), y[idx_tr], **fit_params)
+            S_tr = frame.iloc[idx_tr].reset_index(drop=True)
+            fitted = clone(est).fit(_safe_indexing(X, idx_tr), y[idx_tr],
+                                    **fit_kwargs_with_sensitive(est, S_tr), **fit_params)
             X_val, y_val = _safe_indexing(X, idx_val), y[idx_val]
             S_val = frame.iloc[idx_val].reset_index(drop=True)
         self.subgroups_, self.subgroup_scores_ = select_worst_subgroups(

@@ -112,3 +112,38 @@ def test_affirmative_action_baseline_reads_the_attribute_columns(xor_frame, fast
     clf.fit(X, y)
     assert len(clf.weighting_.subgroups_) == 1
     assert set(clf.weighting_.subgroups_[0]) == {"sex"}
+
+
+def test_affirmative_action_baseline_gets_the_passed_attributes(xor_frame, fast):
+    """Without sensitive_columns, the default baseline (this estimator) is fitted and
+    scored with the sensitive_features: on the xor data, where the label flips with
+    sex, it scores well in every subgroup only if it sees them (it was fitted on the
+    bare features before, and scored about 0.5 everywhere)."""
+    from skfair.weighting import AffirmativeActionWeighting
+
+    X, y = xor_frame
+    feats, S = X[["x0", "x1"]].to_numpy(np.float32), X["sex"].to_numpy()
+    clf = AttributeAwareClassifier(weighting=AffirmativeActionWeighting(k=1, boost=3,
+                                                                       random_state=0),
+                                   **{**fast, "max_epochs": 40})
+    clf.fit(feats, y, sensitive_features=S)
+    scores = clf.weighting_.subgroup_scores_
+    assert list(scores["sensitive_feature_0"]) in (["F", "M"], ["M", "F"])
+    assert (scores["score"] > 0.85).all(), scores
+    assert clf.score(feats, y, sensitive_features=S) > 0.9
+
+
+def test_affirmative_action_baseline_on_images_gets_the_attributes(fast):
+    """Images cannot carry attribute columns: the baseline gets sensitive_features."""
+    from skfair.weighting import AffirmativeActionWeighting
+
+    rng = np.random.RandomState(0)
+    images = rng.uniform(size=(80, 1, 8, 8)).astype(np.float32)
+    s = rng.choice(["a", "b"], size=80)
+    y = (s == "a").astype(int)  # only the attribute predicts the label
+    clf = AttributeAwareClassifier(module="cnn",
+                                   module_params={"channels": (2,), "embedding_dim": 4},
+                                   weighting=AffirmativeActionWeighting(k=1, random_state=0),
+                                   **{**fast, "max_epochs": 30})
+    clf.fit(images, y, sensitive_features=s)
+    assert (clf.weighting_.subgroup_scores_["score"] == 1.0).all()
