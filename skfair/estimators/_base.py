@@ -473,6 +473,21 @@ class FairNetBase(BaseEstimator):
         """Group- (and label-) stratified validation split, or None."""
         if self.valid_split is None:
             return None
+        split = self._stratified_split(y_net, groups, seed)
+        unseen = np.setdiff1d(np.unique(groups), np.unique(groups[split[0]]))
+        if unseen.size:
+            warnings.warn(
+                f"valid_split: {unseen.size} sensitive group(s) ("
+                f"{int(np.isin(groups, unseen).sum())} row(s)) fall entirely in the "
+                "validation part; training never sees them. Give every group at least 2 "
+                "rows, or lower valid_split.",
+                UserWarning,
+            )
+        return split
+
+    def _stratified_split(self, y_net, groups, seed):
+        """``(train, valid)`` indices: stratified on (group, class) cells, else groups,
+        else classes, else a plain random split (with a warning)."""
         n = len(groups)
         labels = self._stratify_labels(y_net)
         candidates = []
@@ -498,7 +513,13 @@ class FairNetBase(BaseEstimator):
             "plain random split."
         )
         splitter = ShuffleSplit(n_splits=1, test_size=self.valid_split, random_state=seed)
-        return next(splitter.split(np.zeros(n)))
+        try:
+            return next(splitter.split(np.zeros(n)))
+        except ValueError as exc:
+            raise ValueError(
+                f"valid_split={self.valid_split!r} cannot split {n} rows into a training "
+                f"and a validation part: {exc}"
+            ) from exc
 
     def _optimizer_kwargs(self):
         opt = self.optimizer
@@ -576,6 +597,14 @@ class FairNetBase(BaseEstimator):
                 "predicts no classes. Use 'group_balanced'."
             )
         groups = self._encode_groups(sensitive_features, n)
+        if (self.fairness is not None and self.lam > 0 and self.n_groups_ < 2
+                and not needs_embedding(self.fairness)):  # the adversary raises instead
+            warnings.warn(
+                f"fairness={self.fairness!r} with lam={self.lam}: the training data hold a "
+                "single sensitive group, so the fairness term has nothing to compare and "
+                "does not change training.",
+                UserWarning,
+            )
         self.device_ = resolve_device(self.device)
         seed = _seed_from(self.random_state)
         split = self._train_valid_indices(y_net, groups, seed)

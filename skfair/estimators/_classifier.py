@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import torch.nn.functional as F
 from sklearn.base import ClassifierMixin
@@ -25,11 +27,24 @@ class _ClassifierMixin:
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"y has only one class ({self.classes_.tolist()[0]!r}); a classifier needs at "
+                "least 2 classes to learn from."
+            )
         return codes.astype(np.int64), len(self.classes_)
 
     def _class_sample_weight(self, y):
         if self.class_weight is None:
             return None
+        if isinstance(self.class_weight, dict):
+            bad = {k: v for k, v in self.class_weight.items()
+                   if isinstance(v, bool) or not isinstance(v, Real)
+                   or not 0 <= v < float("inf")}
+            if bad:
+                raise ValueError(
+                    f"class_weight must map classes to finite non-negative numbers; got {bad}."
+                )
         return compute_sample_weight(self.class_weight, column_or_1d(y))
 
     def _stratify_labels(self, y_net):

@@ -128,6 +128,13 @@ def make_fairness_term(fairness, *, task, n_groups, embedding_dim=None, params=N
             f"{n_outputs} outputs. Fit one regressor per output, or use a fairness term "
             "that takes several outputs ('group_balanced', 'adversarial')."
         )
+    if task == "classification" and loss.role == "penalty" and not getattr(
+            loss, "from_logits", True):
+        raise ValueError(
+            f"fairness={fairness!r} is set with from_logits=False (it would read the "
+            "network's logits as probabilities); the estimator hands its penalty the logits: "
+            "leave from_logits=True (the default) in fairness / fairness_params."
+        )
     if getattr(loss, "requires_fit", False):
         loss.fit(y_train, groups_train, n_groups=n_groups)
     return FairnessTerm(loss, n_groups=n_groups, embedding_dim=embedding_dim)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import nn
@@ -15,6 +16,23 @@ def _activation(name):
     if name not in table:
         raise ValueError(f"activation must be one of {sorted(table)}, got {name!r}.")
     return table[name]()
+
+
+def _check_hidden_sizes(hidden_sizes):
+    """``hidden_sizes`` as a tuple of positive ints (``ValueError`` otherwise)."""
+    sizes = (hidden_sizes,) if isinstance(hidden_sizes, numbers.Integral) else hidden_sizes
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        sizes = None
+    if sizes is None or not all(
+            isinstance(h, numbers.Integral) and not isinstance(h, bool) and h >= 1
+            for h in sizes):
+        raise ValueError(
+            f"hidden_sizes must be a sequence of positive ints (layer widths), got "
+            f"{hidden_sizes!r}."
+        )
+    return tuple(int(h) for h in sizes)
 
 
 class MLP(nn.Module):
@@ -64,11 +82,11 @@ class MLP(nn.Module):
         self.n_extra = int(n_extra)
         layers = []
         width = self.n_features + self.n_extra
-        for size in hidden_sizes:
-            layers += [nn.Linear(width, int(size)), _activation(activation)]
+        for size in _check_hidden_sizes(hidden_sizes):
+            layers += [nn.Linear(width, size), _activation(activation)]
             if dropout:
                 layers.append(nn.Dropout(dropout))
-            width = int(size)
+            width = size
         self.hidden = nn.Sequential(*layers)
         self.head = nn.Linear(width, int(n_outputs))
         self.embedding_dim = width

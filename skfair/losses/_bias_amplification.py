@@ -90,8 +90,17 @@ def cooccurrence_ratio(Y, groups, *, n_groups=None, kind="ratio"):
         raise ValueError(
             f"Y must be a non-empty (n_samples, n_labels) label matrix, got shape {tuple(Y.shape)}."
         )
+    if not bool(((Y == 0) | (Y == 1)).all()):  # NaN fails too
+        raise ValueError("Y must be a binary label matrix (0 / 1 values only).")
     if not isinstance(groups, torch.Tensor):
-        groups = torch.as_tensor(np.asarray(groups))
+        groups = np.asarray(groups)
+        if groups.dtype.kind not in "biuf":
+            raise TypeError(
+                f"groups must be integer group codes or a soft group assignment, got values "
+                f"of dtype {groups.dtype}; encode labels first (e.g. with "
+                "skfair.utils.encode_sensitive_features(...).codes)."
+            )
+        groups = torch.as_tensor(groups)
     G, n_groups = group_matrix(groups, Y.shape[0], n_groups, dtype=Y.dtype, device=Y.device)
     counts = Y.T @ G  # (K, G)
     if kind == "joint":

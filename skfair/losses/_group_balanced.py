@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ._ops import as_float, safe_inv, tiny
-from ._validation import _check_tensor, check_sample_weight, group_matrix
+from ._validation import _check_tensor, check_non_negative, check_sample_weight, group_matrix
 
 __all__ = ["group_balanced_coefficients", "group_balanced_loss"]
 
@@ -99,7 +99,8 @@ def group_balanced_coefficients(groups, n_samples, *, n_groups=None, sample_weig
     dtype : torch.dtype, default=torch.float32
     device : torch.device, optional
     check_input : bool, default=True
-        Check the values of ``sample_weight`` (finite, non-negative; on CPU).
+        Check the values of ``sample_weight`` and ``group_weights`` (finite,
+        non-negative; on CPU).
         Shapes and dtypes are always checked. :func:`penalized_task_loss`
         passes its own ``check_input``: the estimators check the weights once,
         at fit.
@@ -140,6 +141,8 @@ def _check_weights(groups, n_samples, n_groups, sample_weight, group_weights, dt
                 f"group_weights must have shape ({n_groups},), got {tuple(group_weights.shape)}."
             )
         group_weights = group_weights.to(dtype=dtype, device=device)
+        if check_values:
+            check_non_negative(group_weights, "group_weights")
     return G, sample_weight, group_weights
 
 

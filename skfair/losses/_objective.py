@@ -67,17 +67,27 @@ def _row_scale(weight, n_samples, outputs):
     return weight * (1.0 / n_samples)
 
 
+def _task_per_row(x, task, y):
+    """Per-row task loss in plain autograd operations."""
+    if task == "cross_entropy":
+        return F.cross_entropy(x, y, reduction="none")
+    if task == "binary_cross_entropy":
+        return F.binary_cross_entropy_with_logits(x, y, reduction="none").sum(1)
+    err = x - y
+    return (err.abs() if task == "l1" else err * err).mean(1)
+
+
 def _task_value(x, task, y, row_scale):
     """``sum_i row_scale_i * task_i(x)`` in plain autograd operations (the form that
     ``torch.compile`` traces; the fused node computes the same)."""
-    if task == "cross_entropy":
-        per_row = F.cross_entropy(x, y, reduction="none")
-    elif task == "binary_cross_entropy":
-        per_row = F.binary_cross_entropy_with_logits(x, y, reduction="none").sum(1)
-    else:
-        err = x - y
-        per_row = (err.abs() if task == "l1" else err * err).mean(1)
-    return torch.dot(per_row, row_scale)
+    return torch.dot(_task_per_row(x, task, y), row_scale)
+
+
+def _needs_autograd(weight, groups):
+    """Whether the row weights or a soft group assignment need gradients: the fused
+    node differentiates with respect to the outputs only."""
+    return torch.is_grad_enabled() and any(
+        isinstance(t, torch.Tensor) and t.requires_grad for t in (weight, groups))
 
 
 @functools.lru_cache(maxsize=64)
@@ -195,8 +205,15 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
         sample_weight, x.shape[0], x.dtype, x.device, check_values=check_input)
     row_scale = _row_scale(weight, x.shape[0], x)
     # under torch.compile: plain autograd operations, whose backward the compiler derives
-    # and fuses (the fused node would hide the penalty from it)
-    plain = is_compiling()
+    # and fuses (the fused node would hide the penalty from it); also when the weights or
+    # the soft groups need gradients, which the fused node does not give
+    differentiable = _needs_autograd(weight, groups)
+    plain = differentiable or is_compiling()
+    if isinstance(penalty, str):
+        raise TypeError(
+            f"penalty must be a loss object, got the name {penalty!r}; build it with "
+            f"skfair.losses.get_fairness_loss({penalty!r})."
+        )
     if penalty is None or lam == 0:
         if plain:
             return _task_value(x, task, y, row_scale)
@@ -212,6 +229,9 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
                 f"A reweighting penalty needs a row_coefficients method; "
                 f"{type(penalty).__name__} has none."
             )
+        if differentiable:  # the penalty itself, whose gradient reaches groups and weights
+            return _task_value(x, task, y, row_scale) + lam * penalty(
+                _task_per_row(x, task, y), y, groups, n_groups=n_groups, sample_weight=weight)
         kwargs = {}
         if not check_input and _takes_check_input(getattr(coefficients, "__func__",
                                                           coefficients)):

@@ -10,6 +10,7 @@ which runs on CPU tensors only (see :func:`check_sample_weight`).
 from __future__ import annotations
 
 import functools
+import numbers
 
 import torch
 
@@ -74,13 +75,23 @@ def check_sample_weight(sample_weight, n_samples, dtype, device, *, check_values
         )
     if sample_weight.dtype != dtype or sample_weight.device != device:
         sample_weight = sample_weight.to(dtype=dtype, device=device)
-    if check_values and sample_weight.device.type == "cpu" and not is_compiling():
-        lo, hi = (float(v) for v in torch.aminmax(sample_weight.detach()))
+    if check_values:
+        check_non_negative(sample_weight, "sample_weight")
+    return sample_weight
+
+
+def check_non_negative(weights, name):
+    """``ValueError`` naming ``name`` unless every value is finite and non-negative.
+
+    The check reads values, so it runs on CPU tensors in eager mode only (on a
+    GPU it would synchronise every step)."""
+    if weights.device.type == "cpu" and not is_compiling() and weights.numel():
+        lo, hi = (float(v) for v in torch.aminmax(weights.detach()))
         if not (lo >= 0 and hi < float("inf")):  # NaN fails both
             raise ValueError(
-                f"sample_weight must be finite and non-negative; got values in [{lo}, {hi}]."
+                f"{name} must be finite and non-negative; got values in [{lo}, {hi}]."
             )
-    return sample_weight
+    return weights
 
 
 def check_targets(y, n_samples, name="y"):
@@ -96,9 +107,9 @@ def check_targets(y, n_samples, name="y"):
 
 
 def _check_n(n, name):
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"{name} must be a positive int, got {n!r}.")
-    return n
+    return int(n)
 
 
 def _cached_when_eager(build):

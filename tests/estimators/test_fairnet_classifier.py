@@ -1,6 +1,7 @@
 """FairNetClassifier: loss composition, weights, fairness terms, training options."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -411,3 +412,76 @@ def test_image_modules_and_augmentation_only_at_training(fast):
     assert res.get_params()["augmentation__random_state"] == 0
     with pytest.raises(ValueError, match="image network and needs images"):
         FairNetClassifier(module="cnn", **fast).fit(images.reshape(n, -1), y)
+
+
+def test_a_penalty_on_probabilities_is_refused(biased_data, fast):
+    """The estimator hands its penalty the logits: from_logits=False would read them as
+    probabilities, with no error."""
+    from skfair.losses import EqualizedOddsLoss
+
+    X, y, s = biased_data
+    for fairness, params in [("dp_l2", {"from_logits": False}),
+                             (EqualizedOddsLoss(from_logits=False), None)]:
+        with pytest.raises(ValueError, match="from_logits=False"):
+            FairNetClassifier(fairness=fairness, fairness_params=params, **fast).fit(
+                X, y, sensitive_features=s)
+
+
+@pytest.mark.parametrize("class_weight", [{0: -1.0, 1: 3.0}, {0: float("nan"), 1: 1.0},
+                                          {0: "2", 1: 1.0}])
+def test_bad_class_weight_values_are_a_clear_error(biased_data, fast, class_weight):
+    X, y, _ = biased_data
+    with pytest.raises(ValueError, match="class_weight must map classes to finite"):
+        FairNetClassifier(class_weight=class_weight, **fast).fit(X, y)
+
+
+def test_a_single_class_is_a_clear_error(biased_data, fast):
+    X, _, s = biased_data
+    for fairness in (None, "dp_l2"):
+        with pytest.raises(ValueError, match="y has only one class"):
+            FairNetClassifier(fairness=fairness, **fast).fit(
+                X, np.zeros(len(X)), sensitive_features=s)
+
+
+@pytest.mark.parametrize("hidden_sizes", [(0,), (-3,), (8.5,), (8, True)])
+def test_bad_hidden_sizes_are_a_clear_error(biased_data, fast, hidden_sizes):
+    X, y, _ = biased_data
+    with pytest.raises(ValueError, match="hidden_sizes must be a sequence of positive ints"):
+        FairNetClassifier(**{**fast, "hidden_sizes": hidden_sizes}).fit(X, y)
+
+
+def test_a_single_group_warns_that_the_term_does_nothing(biased_data, fast):
+    X, y, _ = biased_data
+    one = np.zeros(len(X))
+    for fairness in ("dp_l2", "group_balanced"):
+        with pytest.warns(UserWarning, match="single sensitive group"):
+            FairNetClassifier(fairness=fairness, **fast).fit(X, y, sensitive_features=one)
+    with pytest.raises(ValueError, match="at least 2 sensitive groups"):  # the adversary
+        FairNetClassifier(fairness="adversarial", **fast).fit(X, y, sensitive_features=one)
+
+
+def test_valid_split_warns_when_a_group_misses_training(biased_data, fast):
+    """A one-row group cannot be stratified; if its row lands in the validation part,
+    training never sees the group: a warning counts it."""
+    X, y, s = biased_data
+    s = s.copy()
+    s[5] = 9
+    clf = FairNetClassifier(valid_split=0.25, **fast)
+    seeds = {}
+    for seed in range(8):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            train, _ = clf._train_valid_indices(y, s, seed)
+        seeds[seed] = (5 in train, [str(w.message) for w in caught
+                                    if "fall entirely in the validation" in str(w.message)])
+    assert any(not seen for seen, _ in seeds.values())  # the case happens
+    for seen, messages in seeds.values():
+        assert messages == ([] if seen else [
+            "valid_split: 1 sensitive group(s) (1 row(s)) fall entirely in the validation "
+            "part; training never sees them. Give every group at least 2 rows, or lower "
+            "valid_split."])
+    # 40 one-row groups: no stratification, and 0.99 of 40 rows leaves none to train on
+    with pytest.warns(UserWarning, match="could not stratify"), \
+            pytest.raises(ValueError, match="valid_split=0.99 cannot split 40 rows"):
+        FairNetClassifier(valid_split=0.99, **fast)._train_valid_indices(
+            y[:40], np.arange(40), 0)

@@ -147,3 +147,14 @@ def test_module_state_dict_carries_the_target_and_set_params_drops_a_stale_one()
     assert a.b_train_ is None
     with pytest.raises(RuntimeError, match="call fit"):
         a(x, None, g)
+
+
+@pytest.mark.parametrize("Y", [[[1, 0], [np.nan, 1]], [[2, 0], [1, 1]]])
+def test_cooccurrence_ratio_needs_a_binary_label_matrix(Y):
+    with pytest.raises(ValueError, match="Y must be a binary label matrix"):
+        cooccurrence_ratio(np.array(Y, dtype=float), [0, 1])
+
+
+def test_cooccurrence_ratio_string_groups_are_a_clear_error():
+    with pytest.raises(TypeError, match="groups must be integer group codes.*encode"):
+        cooccurrence_ratio(np.array([[1, 0], [0, 1]]), ["a", "b"])

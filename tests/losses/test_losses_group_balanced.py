@@ -83,3 +83,13 @@ def test_bad_inputs():
         group_balanced_loss(torch.ones(3), torch.tensor([0, 1, 0]), sample_weight=torch.ones(2))
     with pytest.raises(ValueError, match="group_weights"):
         group_balanced_loss(torch.ones(3), torch.tensor([0, 1, 0]), group_weights=torch.ones(3))
+
+
+@pytest.mark.parametrize("bad", [[-1.0, 2.0], [float("nan"), 1.0], [1.0, float("inf")]])
+def test_group_weights_must_be_finite_and_non_negative(bad):
+    losses, groups = torch.tensor([1.0, 2.0, 3.0, 4.0]), torch.tensor([0, 0, 1, 1])
+    with pytest.raises(ValueError, match="group_weights must be finite and non-negative"):
+        group_balanced_loss(losses, groups, group_weights=torch.tensor(bad))
+    # hand-computed: group means 1.5 and 3.5, weighed 1 : 3
+    good = group_balanced_loss(losses, groups, group_weights=torch.tensor([1.0, 3.0]))
+    assert float(good) == pytest.approx((1.5 + 3 * 3.5) / 4)

@@ -457,3 +457,52 @@ def test_host_grad_reads_cpu_scalars_only():
     torch.testing.assert_close(t, torch.tensor([1.0, 2.0]))  # scaled made a new tensor
     scale_(t, 0.5)
     torch.testing.assert_close(t, torch.tensor([0.5, 1.0]))
+
+
+@pytest.mark.parametrize("penalty", [None, EqualizedOddsLoss(), GroupBalancedLoss()],
+                         ids=["none", "eo_l2", "group_balanced"])
+def test_gradients_reach_weights_and_soft_groups_that_need_them(penalty):
+    """The fused node differentiates w.r.t. the outputs only: weights or soft groups that
+    need gradients take the plain autograd path, with the composed loss's gradients."""
+    logits, y, groups, weight = _batch()
+    logits.requires_grad_()
+    weight.requires_grad_()
+    lam = 0.7
+    value = penalized_task_loss(logits, y, groups, penalty=penalty, lam=lam,
+                                sample_weight=weight, n_groups=NG)
+    per_row = F.cross_entropy(logits, y, reduction="none")
+    ref = (weight * per_row).mean()
+    if isinstance(penalty, EqualizedOddsLoss):
+        ref = ref + lam * penalty(logits, y, groups, n_groups=NG)
+    elif isinstance(penalty, GroupBalancedLoss):
+        ref = ref + lam * group_balanced_loss(per_row, groups, sample_weight=weight)
+    got = torch.autograd.grad(value, (logits, weight))
+    want = torch.autograd.grad(ref, (logits, weight))
+    torch.testing.assert_close(value, ref)
+    for g, w in zip(got, want, strict=True):
+        assert float(w.abs().sum()) > 0
+        torch.testing.assert_close(g, w)
+    # soft groups that need gradients, reweighting penalty
+    soft = torch.softmax(torch.randn(B, NG, dtype=torch.float64), 1).requires_grad_()
+    value = penalized_task_loss(logits, y, soft, penalty=GroupBalancedLoss(), lam=lam)
+    ref = F.cross_entropy(logits, y) + lam * group_balanced_loss(per_row, soft)
+    torch.testing.assert_close(torch.autograd.grad(value, soft)[0],
+                               torch.autograd.grad(ref, soft)[0])
+
+
+def test_a_penalty_name_is_a_clear_error():
+    logits, y, groups, _ = _batch()
+    with pytest.raises(TypeError, match=r"get_fairness_loss\('eo_l2'\)"):
+        penalized_task_loss(logits, y, groups, penalty="eo_l2")
+
+
+def test_numpy_integer_n_groups_is_accepted():
+    import numpy as np
+
+    logits, y, groups, _ = _batch()
+    a = penalized_task_loss(logits, y, groups, penalty=EqualizedOddsLoss(), n_groups=NG)
+    b = penalized_task_loss(logits, y, groups, penalty=EqualizedOddsLoss(),
+                            n_groups=np.int64(NG))
+    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(DemographicParityLoss(n_groups=np.int32(NG))(logits, y, groups),
+                               DemographicParityLoss(n_groups=NG)(logits, y, groups))
