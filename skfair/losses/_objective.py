@@ -155,7 +155,10 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     lam : float, default=1.0
         Weight of the penalty (>= 0).
     sample_weight : Tensor of shape (B,), optional
-        Row weights of the task loss (and of the group-balanced risk).
+        Row weights of the task loss (and of the group-balanced risk). Weights
+        (or a soft ``groups`` assignment) that require gradients get them: the
+        loss is then computed in plain autograd operations instead of the fused
+        node, which differentiates with respect to ``outputs`` only.
     n_groups : int, optional
         Number of groups; pass it in training loops.
     straight_through_threshold : float in (0, 1), optional
