@@ -597,14 +597,6 @@ class FairNetBase(BaseEstimator):
                 "predicts no classes. Use 'group_balanced'."
             )
         groups = self._encode_groups(sensitive_features, n)
-        if (self.fairness is not None and self.lam > 0 and self.n_groups_ < 2
-                and not needs_embedding(self.fairness)):  # the adversary raises instead
-            warnings.warn(
-                f"fairness={self.fairness!r} with lam={self.lam}: the training data hold a "
-                "single sensitive group, so the fairness term has nothing to compare and "
-                "does not change training.",
-                UserWarning,
-            )
         self.device_ = resolve_device(self.device)
         seed = _seed_from(self.random_state)
         split = self._train_valid_indices(y_net, groups, seed)
@@ -650,6 +642,13 @@ class FairNetBase(BaseEstimator):
                 params=self.fairness_params, y_train=y_net, groups_train=groups_train,
                 n_outputs=n_outputs,
             )
+            if term is not None and self.lam > 0 and self.n_groups_ < 2:
+                warnings.warn(  # (an adversary raised instead, when the term was built)
+                    f"fairness={self.fairness!r} with lam={self.lam}: the training data hold "
+                    "a single sensitive group, so the fairness term has nothing to compare "
+                    "and does not change training.",
+                    UserWarning,
+                )
             net = FairNeuralNet(
                 FairModule(body, term),
                 criterion=nn.Identity,  # unused: get_loss composes the loss

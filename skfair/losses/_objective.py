@@ -236,8 +236,9 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
             return _task_value(x, task, y, row_scale) + lam * penalty(
                 _task_per_row(x, task, y), y, groups, n_groups=n_groups, sample_weight=weight)
         kwargs = {}
-        if not check_input and _takes_check_input(getattr(coefficients, "__func__",
-                                                          coefficients)):
+        # (under torch.compile no value is checked: the signature is not inspected there)
+        if not check_input and not plain and _takes_check_input(
+                getattr(coefficients, "__func__", coefficients)):
             kwargs["check_input"] = False  # the weights were checked (or skipped) above
         r = coefficients(groups, x.shape[0], n_groups=n_groups, sample_weight=weight,
                          dtype=x.dtype, device=x.device, **kwargs)

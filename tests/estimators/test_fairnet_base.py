@@ -1,5 +1,7 @@
 """FairNetBase: the subclass hooks, the data plumbing and the helpers."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -80,12 +82,21 @@ def test_valid_split_falls_back_from_cells_to_classes_to_random(fast):
     clf = FairNetClassifier(valid_split=0.5, **fast)
     groups = np.array([0] * 20 + [1])  # group 1 has a single row: cannot be stratified
     y = np.arange(21) % 2
-    _, valid = clf._train_valid_indices(y, groups, 0)  # stratified on the classes instead
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, valid = clf._train_valid_indices(y, groups, 0)  # stratified on the classes instead
     assert abs(np.sum(y[valid] == 1) - np.sum(y[valid] == 0)) <= 1
+    # group 1's only row may land in the validation part: a warning says so
+    unseen = ["fall entirely in the validation part" in str(w.message) for w in caught]
+    assert unseen == ([True] if 20 in valid else [])
     y_single = np.array([0] * 20 + [1])  # and a class with a single row too
-    with pytest.warns(UserWarning, match="plain random split"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         train, valid = clf._train_valid_indices(y_single, groups, 0)
     assert sorted(np.r_[train, valid]) == list(range(21))
+    messages = [str(w.message) for w in caught]
+    assert any("plain random split" in m for m in messages)
+    assert any("fall entirely" in m for m in messages) == (20 in valid)
 
 
 @pytest.mark.parametrize("max_grad_norm", [None, 1e-9])
