@@ -17,7 +17,6 @@ stages:
 
 from __future__ import annotations
 
-import inspect
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -50,6 +49,7 @@ from sklearn.utils.validation import (
 )
 
 from ..utils import check_sensitive_features
+from ..utils._signature import takes_keyword
 from ..weighting._base import prepare_weighting
 
 __all__ = ["_BaseExpertEnsemble"]
@@ -111,14 +111,6 @@ def _requesting_sample_weight(estimator):
     if _routing_enabled():
         estimator.set_fit_request(sample_weight=True)
     return estimator
-
-
-def _accepts(estimator, param):
-    """Whether ``estimator.fit`` names ``param`` in its signature."""
-    try:
-        return param in inspect.signature(estimator.fit).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return False
 
 
 class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
@@ -406,7 +398,7 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
             params = {}
             if sample_weight is not None:
                 params["sample_weight"] = sample_weight
-            if sensitive_features is not None and _accepts(est, "sensitive_features"):
+            if sensitive_features is not None and takes_keyword(est.fit, "sensitive_features"):
                 params["sensitive_features"] = sensitive_features
             return params
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 from numbers import Real
 
 import torch
 import torch.nn.functional as F
 
+from ..utils._signature import takes_keyword
 from ._fused import TASKS, StraightThroughBCETask, apply_objective
 from ._ops import as_float, is_compiling
 from ._validation import _check_tensor, check_codes, check_sample_weight
@@ -86,15 +86,16 @@ def _task_value(x, task, y, row_scale):
 def _needs_autograd(weight, groups):
     """Whether the row weights or a soft group assignment need gradients: the fused
     node differentiates with respect to the outputs only."""
-    return torch.is_grad_enabled() and any(
-        isinstance(t, torch.Tensor) and t.requires_grad for t in (weight, groups))
+    return ((weight is not None and weight.requires_grad)
+            or (isinstance(groups, torch.Tensor) and groups.requires_grad)) and (
+        torch.is_grad_enabled())
 
 
 @functools.lru_cache(maxsize=64)
 def _takes_check_input(method):
     """Whether a reweighting penalty's ``row_coefficients`` (the plain function) takes
     ``check_input`` (a user's may not)."""
-    return "check_input" in inspect.signature(method).parameters
+    return takes_keyword(method, "check_input")
 
 
 def _straight_through_input(x, cut):

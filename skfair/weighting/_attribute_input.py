@@ -12,21 +12,12 @@ or it cannot predict at all.
 
 from __future__ import annotations
 
-import inspect
-
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 
+from ..utils._signature import takes_keyword
+
 __all__: list[str] = []
-
-
-def _takes(method, name):
-    if method is None:
-        return False
-    try:
-        return name in inspect.signature(method).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return False
 
 
 def reads_sensitive_features(estimator):
@@ -39,14 +30,14 @@ def reads_sensitive_features(estimator):
     """
     if getattr(estimator, "sensitive_columns", None) is not None:
         return False
-    return _takes(getattr(estimator, "predict", None), "sensitive_features")
+    return takes_keyword(getattr(estimator, "predict", None), "sensitive_features")
 
 
 def fit_kwargs_with_sensitive(estimator, sensitive_features):
     """``{"sensitive_features": S}`` when ``estimator`` reads them and its ``fit``
     takes them, else ``{}``."""
-    if reads_sensitive_features(estimator) and _takes(getattr(estimator, "fit", None),
-                                                        "sensitive_features"):
+    if reads_sensitive_features(estimator) and takes_keyword(
+            getattr(estimator, "fit", None), "sensitive_features"):
         return {"sensitive_features": sensitive_features}
     return {}
 
@@ -106,7 +97,7 @@ class WithSensitiveFeatures:
 
     @available_if(_wrapped_has("score"))
     def score(self, X, y):
-        if not _takes(self.estimator.score, "sensitive_features"):
+        if not takes_keyword(self.estimator.score, "sensitive_features"):
             raise TypeError(
                 f"{type(self.estimator).__name__} predicts from sensitive_features, but its "
                 "score does not take them; pass scoring= (a scorer name or callable)."

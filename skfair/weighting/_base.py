@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
+
+from ..utils._signature import takes_keyword
 
 __all__ = ["BaseWeighting", "target_attribute"]
 
@@ -214,7 +215,7 @@ def prepare_weighting(weighting, X, y, *, sensitive_features=None, baseline=None
         return weighting
     weighting = clone(weighting)
     fit_kw = {"sensitive_features": sensitive_features}
-    if baseline is not None and _fit_accepts(weighting, "baseline"):
+    if baseline is not None and takes_keyword(weighting.fit, "baseline"):
         fit_kw["baseline"] = baseline
     return weighting.fit(X, y, **fit_kw)
 
@@ -222,11 +223,3 @@ def prepare_weighting(weighting, X, y, *, sensitive_features=None, baseline=None
 def needs_fit(weighting):
     """Whether :func:`prepare_weighting` fits ``weighting`` (on ``X, y``)."""
     return bool(getattr(weighting, "_needs_fit", lambda: False)())
-
-
-def _fit_accepts(obj, name):
-    """Whether ``obj.fit`` names ``name`` in its signature."""
-    try:
-        return name in inspect.signature(obj.fit).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from copy import deepcopy
 
 import numpy as np
@@ -24,6 +23,7 @@ from sklearn.utils.validation import (
 )
 
 from ..utils import encode_sensitive_features
+from ..utils._signature import takes_keyword
 from ._base import prepare_weighting
 
 __all__ = ["WeightedEstimator"]
@@ -154,7 +154,8 @@ class WeightedEstimator(MetaEstimatorMixin, BaseEstimator):
             inner_params = dict(process_routing(self, "fit", **params).estimator.fit)
         else:
             inner_params = dict(fit_params)
-            if sensitive_features is not None and _accepts(self.estimator, "sensitive_features"):
+            if sensitive_features is not None and takes_keyword(self.estimator.fit,
+                                                                "sensitive_features"):
                 inner_params["sensitive_features"] = sensitive_features
         inner_params.pop("sample_weight", None)
 
@@ -336,10 +337,3 @@ class WeightedEstimator(MetaEstimatorMixin, BaseEstimator):
         return MetadataRouter(owner=self).add_self_request(self).add(
             estimator=self.estimator, method_mapping=mapping
         )
-
-
-def _accepts(estimator, name):
-    try:
-        return name in inspect.signature(estimator.fit).parameters
-    except (TypeError, ValueError):
-        return False
