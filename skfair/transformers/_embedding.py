@@ -29,7 +29,7 @@ from ._backbone import (
     resolve_weights,
     weights_label,
 )
-from ._image_io import as_image_input, format_errors
+from ._image_io import as_image_input, batch_label, check_float_bounds, format_errors
 
 __all__ = ["EmbeddingExtractor"]
 
@@ -73,6 +73,32 @@ def resolve_precision(precision, device):
     if precision == "bf16" and cuda and not torch.cuda.is_bf16_supported():
         raise ValueError("precision='bf16' was requested but this GPU does not support bfloat16.")
     return precision
+
+
+def _to_pinned(t):
+    """A non-blocking copy of the device tensor ``t`` into pinned host memory."""
+    host = torch.empty(t.shape, dtype=t.dtype, pin_memory=True)
+    host.copy_(t, non_blocking=True)
+    return host
+
+
+def _normalisation(prep, device):
+    """``(scale, shift)`` of shape (1, C, 1, 1) on ``device`` such that
+    ``x * scale + shift`` is ``(x - mean) / std`` for pixels ``x`` in ``[0, 1]``."""
+    mean = torch.tensor(prep.mean, dtype=torch.float64).view(1, -1, 1, 1)
+    std = torch.tensor(prep.std, dtype=torch.float64).view(1, -1, 1, 1)
+    return (1 / std).to(device, torch.float32), (-mean / std).to(device, torch.float32)
+
+
+def _normalise(x, scale, shift, fmt):
+    """Pixels to the network's input: uint8 to ``[0, 1]`` (``x / 255`` in float32,
+    as a float array of the same images holds them), then ``x * scale + shift`` in
+    one pass, written in the memory format ``fmt``. ``x`` may share memory with the
+    caller's array: it is not modified."""
+    if x.dtype == torch.uint8:
+        x = torch.div(x, 255.0)
+    z = torch.empty(x.shape, dtype=torch.float32, device=x.device, memory_format=fmt)
+    return torch.addcmul(shift, x, scale, out=z)
 
 
 def _to_device(xb, device, stream=None):
@@ -195,7 +221,8 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     replicated to RGB and alpha is dropped. An empty input raises a
     ``ValueError``, and so does a float value outside ``[0, 1]`` (or NaN):
     ``fit`` checks the whole array, ``transform`` each batch as it reaches it
-    (off the network's thread; the message names the batch's rows).
+    (off the network's thread on the CPU, on the device on CUDA; the message
+    names the batch's rows).
 
     **Preprocessing.** Each image's shorter side is resized (antialiased) and
     the center ``image_size`` x ``image_size`` square is kept, then pixels are
@@ -211,6 +238,8 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
     (``precision``), batches are copied from pinned memory with non-blocking
     copies on a side stream (overlapping the previous batch's forward), and
     results are copied back one batch behind so the GPU is not left waiting.
+    Scaling and normalisation take one pass on the device (two for uint8), and
+    a float array's range is checked there too.
     An array batch keeps the array's memory layout on its way: a float array
     that is channels-last in memory (e.g. ``imgs.transpose(0, 3, 1, 2) / 255``)
     is not reordered on the host or on the device.
@@ -452,8 +481,7 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         model = self._get_model(device)
         prep = self.preprocessing_
         cuda = device.type == "cuda"
-        mean = torch.tensor(prep.mean, device=device, dtype=torch.float32).view(1, -1, 1, 1)
-        std = torch.tensor(prep.std, device=device, dtype=torch.float32).view(1, -1, 1, 1)
+        scale, shift = _normalisation(prep, device)
         fmt = torch.channels_last if cuda else torch.contiguous_format
         dtype = _AUTOCAST_DTYPES.get(precision)
         autocast = (
@@ -463,15 +491,22 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         )
         # host-to-device copies on a side stream overlap the previous batch's forward
         copy_stream = torch.cuda.Stream(device=device) if cuda else None
+        # On CUDA a float array's [0, 1] check runs on the device (a reduction of
+        # microseconds, where the host's takes longer than the forward pass); its
+        # bounds come back with the batch's embeddings and are checked one batch later.
+        check_on_device = cuda and source.check_range
         n = len(source)
         out = np.full((n, self.embedding_dim_), np.nan, dtype=np.float32)
         failed = []
         pending = None
 
         def finish(item):
-            index, host, event = item
+            index, host, bounds, event = item
             if event is not None:
                 event.synchronize()
+            if bounds is not None:
+                lo, hi = bounds.tolist()
+                check_float_bounds(lo, hi, batch_label(index[0], index[-1] + 1))
             out[index] = host.numpy()
 
         bar = tqdm(
@@ -479,7 +514,11 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
         )
         try:
             batches = source.batches(
-                self.batch_size, prep, num_workers=self.num_workers, pin_memory=cuda
+                self.batch_size,
+                prep,
+                num_workers=self.num_workers,
+                pin_memory=cuda,
+                check_range=not check_on_device,
             )
             with torch.inference_mode(), autocast, contextlib.closing(batches):
                 for index, xb, errors in batches:
@@ -489,32 +528,30 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                         failed.extend(errors)
                     if xb is not None:
                         x = _to_device(xb, device, copy_stream)
-                        feats = self._forward_batch(model, x, mean, std, fmt)
+                        bounds = torch.stack(torch.aminmax(x)) if check_on_device else None
+                        z = _normalise(x, scale, shift, fmt)
+                        feats = self._forward_batch(model, z)
                         if cuda:  # copy back asynchronously, collect one batch later
-                            host = torch.empty(feats.shape, dtype=feats.dtype, pin_memory=True)
-                            host.copy_(feats, non_blocking=True)
+                            host = _to_pinned(feats)
+                            bounds = None if bounds is None else _to_pinned(bounds)
                             event = torch.cuda.Event()
                             event.record()
                         else:
                             host, event = feats, None
                         if pending is not None:
                             finish(pending)
-                        pending = (index, host, event)
-                    bar.update(len(index) + len(errors))
+                        pending = (index, host, bounds, event)
+                    if self.progress:
+                        bar.update(len(index) + len(errors))
                 if pending is not None:
                     finish(pending)
         finally:
             bar.close()
         return out, failed
 
-    def _forward_batch(self, model, x, mean, std, fmt):
-        """One batch on the device: scale, normalise, forward. Counts the pass."""
-        if x.dtype == torch.uint8:
-            x = x.to(torch.float32).div_(255)
-        else:
-            x = x.to(torch.float32)  # may share memory with the caller's array
-        x = (x - mean).div_(std).contiguous(memory_format=fmt)
-        feats = model(x)
+    def _forward_batch(self, model, z):
+        """The network on one normalised batch; counts the pass."""
+        feats = model(z)
         if isinstance(feats, (tuple, list)):
             feats = feats[0]
         self.n_forward_passes_ += 1

@@ -120,7 +120,8 @@ class ImageInput:
     array in ``[0, 1]``, or a 1-D array of file paths.
 
     ``check_range``: a float array whose value range is still to be checked;
-    :meth:`batches` checks each batch as it slices it (see :func:`as_image_input`).
+    :meth:`batches` checks each batch as it slices it (see :func:`as_image_input`),
+    unless its caller checks the batches itself (``check_range=False``).
     """
 
     def __init__(self, kind, data, *, check_range=False):
@@ -145,7 +146,7 @@ class ImageInput:
                 stats.append((p, None, None))
         return ("paths", joblib.hash(stats))
 
-    def batches(self, batch_size, prep, *, num_workers=0, pin_memory=False):
+    def batches(self, batch_size, prep, *, num_workers=0, pin_memory=False, check_range=True):
         """Yield ``(row_index, tensor (B, C, H, W) or None, errors)``.
 
         ``row_index`` gives the input rows of the tensor's images; ``errors``
@@ -158,6 +159,10 @@ class ImageInput:
         array reaches the GPU in the layout the network runs in, with no copy to
         C order on the host and none back on the device. Without it (the CPU)
         a float batch is copied to C order here, off the network's thread.
+        ``check_range=False`` leaves the range check of a float array that needs
+        one (``self.check_range``) to the caller, e.g. on the device, where it
+        costs a fraction of the host's reductions (see
+        :func:`check_float_bounds`).
         """
         if self.kind == "paths":
             loader = torch.utils.data.DataLoader(
@@ -173,9 +178,11 @@ class ImageInput:
             else:
                 yield from _prefetch(loader)
             return
-        yield from _prefetch(self._array_batches(batch_size, prep, pin_memory))
+        yield from _prefetch(
+            self._array_batches(batch_size, prep, pin_memory, check_range=check_range)
+        )
 
-    def _array_batches(self, batch_size, prep, pin_memory):
+    def _array_batches(self, batch_size, prep, pin_memory, *, check_range=True):
         X = self.data
         for start in range(0, len(X), batch_size):
             stop = min(start + batch_size, len(X))
@@ -186,8 +193,8 @@ class ImageInput:
                     xb = np.repeat(xb, 3, axis=-1)
                 xb = torch.from_numpy(_writable(xb[..., :3])).permute(0, 3, 1, 2)
             else:
-                if self.check_range:
-                    _check_float_range(xb, f"X[{start}:{stop}]")
+                if self.check_range and check_range:
+                    _check_float_range(xb, batch_label(start, stop))
                 if not pin_memory:  # the CPU network takes C order: copy here, in this thread
                     xb = np.ascontiguousarray(xb)
                 xb = torch.from_numpy(_writable(xb))
@@ -208,11 +215,30 @@ def _writable(a):
     return np.array(a, order="C")
 
 
+def batch_label(start, stop):
+    """How an error names the input rows ``start:stop`` of a batch."""
+    return f"X[{start}:{stop}]"
+
+
 def _check_float_range(x, what):
     """``ValueError`` unless every value of the float array ``x`` is in ``[0, 1]``
     (NaN fails). NumPy's reductions take any strides at full speed (torch's
-    ``aminmax`` is five times slower on a channels-last array)."""
-    lo, hi = float(x.min()), float(x.max())
+    ``aminmax`` is five times slower on a channels-last array on one core)."""
+    check_float_bounds(float(x.min()), float(x.max()), what)
+
+
+def check_float_bounds(lo, hi, what):
+    """``ValueError`` naming ``what`` unless ``[lo, hi]``, the smallest and largest
+    values of float images, lies in ``[0, 1]`` (a NaN bound fails).
+
+    Examples
+    --------
+    >>> check_float_bounds(0.0, 1.0, "X")
+    >>> check_float_bounds(0.0, float("nan"), "X[4:6]")
+    Traceback (most recent call last):
+    ...
+    ValueError: X[4:6]: float images must hold values in [0, 1] (finite); got min=0.0, max=nan. ...
+    """
     if not (lo >= -1e-6 and hi <= 1 + 1e-6):
         raise ValueError(
             f"{what}: float images must hold values in [0, 1] (finite); got min={lo}, "

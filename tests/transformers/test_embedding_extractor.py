@@ -25,7 +25,11 @@ SIZE = 32
 
 
 def small(backbone="resnet18", **kw):
-    params = dict(weights=None, image_size=SIZE, progress=False, random_state=0, batch_size=4)
+    """An extractor on the CPU (also on a machine with CUDA, where "auto" would pick
+    the GPU and bf16: tests/transformers/test_embedding_cuda.py covers that path)."""
+    params = dict(
+        weights=None, image_size=SIZE, progress=False, random_state=0, batch_size=4, device="cpu"
+    )
     params.update(kw)
     return EmbeddingExtractor(backbone, **params)
 
@@ -373,6 +377,22 @@ def test_out_of_range_value_in_a_later_batch_is_caught(images, bad):
         est.transform(as_float)
     with pytest.raises(ValueError, match=r"^X: float images must hold values in \[0, 1\]"):
         small().fit(as_float)
+
+
+def test_batches_leave_the_range_check_to_the_caller_when_asked():
+    """``check_range=False``: the caller (the CUDA path of transform) checks the
+    batches; the host reductions are skipped and the batches are the same."""
+    from skfair.transformers._image_io import Preprocessing, as_image_input
+
+    X = np.random.default_rng(0).random((5, 3, SIZE, SIZE), dtype=np.float32)
+    X[4, 0, 0, 0] = 2.0
+    prep = Preprocessing(crop_size=SIZE, resize_size=SIZE)
+    source = as_image_input(X, defer_range_check=True)
+    with pytest.raises(ValueError, match=r"X\[4:5\]: float images"):
+        list(source.batches(4, prep))
+    batches = list(source.batches(4, prep, check_range=False))
+    assert [i.tolist() for i, _, _ in batches] == [[0, 1, 2, 3], [4]]
+    torch.testing.assert_close(batches[1][1], torch.from_numpy(X[4:]), rtol=0, atol=0)
 
 
 def test_array_batches_keep_the_layout_for_pinned_copies(monkeypatch):
