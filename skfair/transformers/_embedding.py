@@ -541,8 +541,7 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
                         if pending is not None:
                             finish(pending)
                         pending = (index, host, bounds, event)
-                    if self.progress:
-                        bar.update(len(index) + len(errors))
+                    bar.update(len(index) + len(errors))
                 if pending is not None:
                     finish(pending)
         finally:

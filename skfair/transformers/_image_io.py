@@ -193,12 +193,14 @@ class ImageInput:
                     xb = np.repeat(xb, 3, axis=-1)
                 xb = torch.from_numpy(_writable(xb[..., :3])).permute(0, 3, 1, 2)
             else:
+                xb = xb[:, :3]  # alpha dropped (a view)
                 if self.check_range and check_range:
                     _check_float_range(xb, batch_label(start, stop))
                 if not pin_memory:  # the CPU network takes C order: copy here, in this thread
                     xb = np.ascontiguousarray(xb)
                 xb = torch.from_numpy(_writable(xb))
-                xb = xb.expand(-1, 3, -1, -1) if xb.shape[1] == 1 else xb[:, :3]
+                if xb.shape[1] == 1:
+                    xb = xb.expand(-1, 3, -1, -1)
             xb = resize_crop(xb, prep)
             if pin_memory:
                 xb = xb.pin_memory()
@@ -298,9 +300,10 @@ def as_image_input(X, *, param="X", defer_range_check=False):
 
     Accepted: a uint8 array ``(n, H, W, C)`` or ``(n, H, W)`` with ``C`` in
     ``{1, 3, 4}``; a float array ``(n, C, H, W)`` or ``(n, H, W)`` in
-    ``[0, 1]``; a list/array/Series of file paths (``str`` or path-like); a
-    one-column DataFrame of paths; a skfair dataset ``Bunch`` (its ``images``
-    array when present, else its ``data``).
+    ``[0, 1]`` (checked on the channels kept: a float alpha channel is dropped
+    unchecked, as uint8 alpha is); a list/array/Series of file paths (``str`` or
+    path-like); a one-column DataFrame of paths; a skfair dataset ``Bunch`` (its
+    ``images`` array when present, else its ``data``).
 
     ``defer_range_check=True`` leaves a float array's ``[0, 1]`` check to
     :meth:`ImageInput.batches`, batch by batch on its background thread, where
@@ -367,8 +370,8 @@ def as_image_input(X, *, param="X", defer_range_check=False):
                 f"(or (n, H, W) for grayscale); got {X.shape}. uint8 images are (n, H, W, C)."
             )
         X = X.astype(np.float32, copy=False)
-        if not defer_range_check:
-            _check_float_range(X, param)
+        if not defer_range_check:  # the channels the network sees (alpha is dropped)
+            _check_float_range(X[:, :3], param)
         return ImageInput("float", X, check_range=defer_range_check)
     raise TypeError(
         f"{param} must be uint8 (n, H, W, C) or float (n, C, H, W) images or image paths; "

@@ -379,6 +379,18 @@ def test_out_of_range_value_in_a_later_batch_is_caught(images, bad):
         small().fit(as_float)
 
 
+def test_float_alpha_is_dropped_unchecked(fitted, images):
+    """A float RGBA array: the range check covers the channels the network sees, at
+    fit and batch by batch in transform (on CUDA the device only gets those)."""
+    as_float = images.transpose(0, 3, 1, 2).astype(np.float32) / 255
+    rgba = np.concatenate([as_float, np.full_like(as_float[:, :1], 7.0)], axis=1)
+    np.testing.assert_array_equal(fitted.transform(rgba), fitted.transform(as_float))
+    small().fit(rgba)  # no error: alpha is not an input of the network
+    rgba[5, 0, 2, 3] = 1.5
+    with pytest.raises(ValueError, match=r"X\[4:6\]: float images"):
+        small(batch_size=2).fit().transform(rgba)
+
+
 def test_batches_leave_the_range_check_to_the_caller_when_asked():
     """``check_range=False``: the caller (the CUDA path of transform) checks the
     batches; the host reductions are skipped and the batches are the same."""
