@@ -34,7 +34,7 @@ import torch
 
 from ._fused import Identity, Sigmoid, apply_penalty
 from ._ops import as_float, autograd_path, safe_inv, scale_
-from ._validation import check_probs, group_matrix
+from ._validation import check_probs, group_matrix, kernel_codes
 
 __all__ = ["bias_amplification_loss", "cooccurrence_ratio"]
 
@@ -208,6 +208,33 @@ def _prepare_target(b_train, dtype, device):
     return torch.where(finite, b_train, torch.zeros_like(b_train)), finite.to(dtype)
 
 
+def _check_target_shape(target, n_labels, n_groups):
+    """``n_groups`` checked against the ``(n_labels, n_groups)`` target (or taken from it)."""
+    if target.shape[0] != n_labels:
+        raise ValueError(
+            f"b_train must have shape (n_labels={n_labels}, n_groups), got {tuple(target.shape)}."
+        )
+    if n_groups is None:
+        return target.shape[1]
+    if n_groups != target.shape[1]:
+        raise ValueError(f"n_groups={n_groups} does not match b_train's {target.shape[1]} columns.")
+    return n_groups
+
+
+def _ba_kernel_parts(x, groups, n_groups, kind, prepared):
+    """``("sigmoid", "bias_amplification", args)``: the compiled CPU form on logits
+    ``x`` with the prepared target (see :mod:`._kernels`), or None."""
+    x = check_probs(x, "logits")
+    kind = _check_kind(kind)
+    target, finite = prepared
+    n_groups = _check_target_shape(target, x.shape[1], n_groups)
+    codes = kernel_codes(groups, x.shape[0], n_groups)
+    if codes is None:
+        return None
+    return "sigmoid", "bias_amplification", (*codes, target.numpy(), finite.numpy(),
+                                              kind == "ratio")
+
+
 def _ba_parts(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
     """Validated inputs ``(core, (G, target, finite, ratio))``; ``core`` is None when the
     group matrix needs gradients (plain autograd)."""
@@ -217,14 +244,7 @@ def _ba_parts(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
     if prepared is None:
         prepared = _prepare_target(b_train, x.dtype, x.device)
     target, finite = prepared
-    if target.shape[0] != n_labels:
-        raise ValueError(
-            f"b_train must have shape (n_labels={n_labels}, n_groups), got {tuple(target.shape)}."
-        )
-    if n_groups is None:
-        n_groups = target.shape[1]
-    elif n_groups != target.shape[1]:
-        raise ValueError(f"n_groups={n_groups} does not match b_train's {target.shape[1]} columns.")
+    n_groups = _check_target_shape(target, n_labels, n_groups)
     G, _ = group_matrix(groups, n_samples, n_groups, dtype=x.dtype, device=x.device)
     core = None if autograd_path(G) else _BiasAmplificationCore
     return core, (G, target, finite, kind == "ratio")

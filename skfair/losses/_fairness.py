@@ -53,6 +53,7 @@ from ._validation import (
     check_targets,
     group_codes,
     group_matrix,
+    kernel_codes,
     one_hot_targets,
 )
 
@@ -355,6 +356,15 @@ def _dp_parts(x, groups, kind, n_groups, from_logits=True):
     return _ProjectionCore, (_dp_l2_map(G),)
 
 
+def _dp_kernel_parts(x, groups, kind, n_groups):
+    """``("softmax", kernel name, args)`` of the compiled CPU form on logits ``x`` (see
+    :mod:`._kernels`), or None (the torch path takes the inputs)."""
+    check_probs(x, "logits")
+    kind = _check_kind(kind)
+    codes = kernel_codes(groups, x.shape[0], n_groups)
+    return None if codes is None else ("softmax", f"dp_{kind}", codes)
+
+
 def _demographic_parity(x, groups, kind, n_groups, from_logits):
     core, args = _dp_parts(x, groups, kind, n_groups, from_logits)
     if core is None:
@@ -446,6 +456,23 @@ def _eo_parts(x, y, groups, kind, n_groups, from_logits=True):
     return _ProjectionCore, (_eo_l2_map(Z, C),)
 
 
+def _targets_and_codes(x, y, groups, n_groups):
+    """``(y ndarray, codes ndarray, n_groups)`` for the CPU kernels, or None."""
+    y = check_targets(y, x.shape[0])
+    codes = kernel_codes(groups, x.shape[0], n_groups)
+    if codes is None or y.device.type != "cpu":
+        return None
+    return (y.numpy(), *codes)
+
+
+def _eo_kernel_parts(x, y, groups, kind, n_groups):
+    """``("softmax", kernel name, args)`` of the compiled CPU form, or None."""
+    check_probs(x, "logits")
+    kind = _check_kind(kind)
+    args = _targets_and_codes(x, y, groups, n_groups)
+    return None if args is None else ("softmax", f"eo_{kind}", args)
+
+
 def _equalized_odds(x, y, groups, kind, n_groups, from_logits):
     core, args = _eo_parts(x, y, groups, kind, n_groups, from_logits)
     if core is None:
@@ -531,6 +558,15 @@ def _iou_parts(x, y, groups, pairwise, n_groups, from_logits=True):
     if autograd_path(G):
         return None, (softmax_rows(x) if from_logits else x, Y, G, pairwise)
     return _IoUCore, (Y, G, pairwise)
+
+
+def _iou_kernel_parts(x, y, groups, pairwise, n_groups):
+    """``("softmax", "iou", args)`` of the compiled CPU form, or None."""
+    if not isinstance(pairwise, bool):
+        raise TypeError(f"pairwise must be a bool, got {pairwise!r}.")
+    check_probs(x, "logits")
+    args = _targets_and_codes(x, y, groups, n_groups)
+    return None if args is None else ("softmax", "iou", (*args, pairwise))
 
 
 def _iou_fairness(x, y, groups, pairwise, n_groups, from_logits):

@@ -36,6 +36,7 @@ from torch import nn
 
 from ._adversarial import AdversarialHead, adversarial_loss
 from ._bias_amplification import (
+    _ba_kernel_parts,
     _ba_parts,
     _bias_amplification,
     _prepare_target,
@@ -43,21 +44,27 @@ from ._bias_amplification import (
 )
 from ._fairness import (
     _demographic_parity,
+    _dp_kernel_parts,
     _dp_parts,
+    _eo_kernel_parts,
     _eo_parts,
     _equalized_odds,
     _iou_fairness,
+    _iou_kernel_parts,
     _iou_parts,
 )
 from ._fused import Identity, Sigmoid, Softmax
 from ._group_balanced import group_balanced_coefficients, group_balanced_loss
 from ._ops import as_float, is_compiling
 from ._regression import (
+    _mae_parity_kernel_parts,
     _mae_parity_parts,
+    _mean_parity_kernel_parts,
     _mean_parity_parts,
     group_mae_parity_loss,
     group_mean_parity_loss,
 )
+from ._validation import kernel_codes
 
 __all__ = [
     "AdversarialLoss",
@@ -163,6 +170,25 @@ class FairnessLoss(nn.Module):
         """
         return None
 
+    def _softmax_kernel_parts(self, parts_of, input, *args):
+        """``parts_of(input, *args)`` on logits with several columns, else None."""
+        if not (getattr(self, "from_logits", False) and input.ndim == 2 and input.shape[1] > 1):
+            return None
+        return parts_of(input, *args)
+
+    def _kernel_parts(self, input, y, groups, n_groups):
+        """The compiled CPU form of this penalty, for :func:`penalized_task_loss`.
+
+        Returns ``(link, kernel, args)``: the name of the link the kernel chains its
+        gradient through (``"softmax"``, ``"sigmoid"``, ``"identity"``, or ``"any"``
+        for a reweighting), the name of the kernel in :mod:`skfair.losses._kernels`
+        and its arguments (integer group codes as an ndarray). ``None`` when the loss
+        has no compiled form for these inputs; the caller then takes the torch path.
+        A subclass that overrides ``_penalty_parts`` (or ``row_coefficients``) is not
+        given the compiled form of its parent.
+        """
+        return None
+
     def extra_repr(self):
         return ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
 
@@ -201,6 +227,11 @@ class DemographicParityLoss(FairnessLoss):
         return self._softmax_parts(_dp_parts, input,
                                    _require_groups(groups, "DemographicParityLoss"),
                                    self.kind, self._groups_count(n_groups))
+
+    def _kernel_parts(self, input, y, groups, n_groups):
+        return self._softmax_kernel_parts(_dp_kernel_parts, input,
+                                          _require_groups(groups, "DemographicParityLoss"),
+                                          self.kind, self._groups_count(n_groups))
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         return _demographic_parity(
@@ -247,6 +278,11 @@ class EqualizedOddsLoss(FairnessLoss):
                                    _require_groups(groups, "EqualizedOddsLoss"),
                                    self.kind, self._groups_count(n_groups))
 
+    def _kernel_parts(self, input, y, groups, n_groups):
+        return self._softmax_kernel_parts(_eo_kernel_parts, input, self._need_y(y),
+                                          _require_groups(groups, "EqualizedOddsLoss"),
+                                          self.kind, self._groups_count(n_groups))
+
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         return _equalized_odds(
             _class_input(input, self.from_logits),
@@ -291,6 +327,11 @@ class IoUFairnessLoss(FairnessLoss):
         return self._softmax_parts(_iou_parts, input, self._need_y(y),
                                    _require_groups(groups, "IoUFairnessLoss"),
                                    self.pairwise, self._groups_count(n_groups))
+
+    def _kernel_parts(self, input, y, groups, n_groups):
+        return self._softmax_kernel_parts(_iou_kernel_parts, input, self._need_y(y),
+                                          _require_groups(groups, "IoUFairnessLoss"),
+                                          self.pairwise, self._groups_count(n_groups))
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         return _iou_fairness(
@@ -348,6 +389,11 @@ class GroupBalancedLoss(FairnessLoss):
             n_groups=self._groups_count(n_groups), sample_weight=sample_weight,
             dtype=dtype, device=device, check_input=check_input,
         )
+
+    def _kernel_parts(self, input, y, groups, n_groups):
+        codes = kernel_codes(_require_groups(groups, "GroupBalancedLoss"), input.shape[0],
+                             self._groups_count(n_groups))
+        return None if codes is None else ("any", "group_balanced", codes)
 
     def forward(self, input, y=None, groups=None, *, n_groups=None, sample_weight=None):
         return group_balanced_loss(
@@ -573,6 +619,13 @@ class BiasAmplificationLoss(FairnessLoss):
         )
         return None if core is None else (Sigmoid, core, args)
 
+    def _kernel_parts(self, input, y, groups, n_groups):
+        if not self.from_logits:
+            return None
+        _, prepared = self._target(input)
+        return _ba_kernel_parts(input, _require_groups(groups, "BiasAmplificationLoss"),
+                                self._groups_count(n_groups), self.kind, prepared)
+
     def _penalty_on_probs(self, probs, groups, n_groups):
         """The loss on per-label probabilities ``probs`` (whatever ``from_logits``
         says): :func:`penalized_task_loss`'s straight-through indicator under
@@ -626,6 +679,10 @@ class MeanParityLoss(FairnessLoss):
                                           self._groups_count(n_groups))
         return None if core is None else (Identity, core, (G,))
 
+    def _kernel_parts(self, input, y, groups, n_groups):
+        return _mean_parity_kernel_parts(input, _require_groups(groups, "MeanParityLoss"),
+                                         self._groups_count(n_groups))
+
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         return group_mean_parity_loss(
             as_float(input),
@@ -662,6 +719,11 @@ class MAEParityLoss(FairnessLoss):
                                             _require_groups(groups, "MAEParityLoss"),
                                             self._groups_count(n_groups))
         return None if core is None else (Identity, core, (y, G))
+
+    def _kernel_parts(self, input, y, groups, n_groups):
+        return _mae_parity_kernel_parts(input, self._need_y(y),
+                                        _require_groups(groups, "MAEParityLoss"),
+                                        self._groups_count(n_groups))
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         return group_mae_parity_loss(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from numbers import Real
 
 import torch
@@ -89,6 +90,48 @@ def _needs_autograd(weight, groups):
     return ((weight is not None and weight.requires_grad)
             or (isinstance(groups, torch.Tensor) and groups.requires_grad)) and (
         torch.is_grad_enabled())
+
+
+@functools.cache
+def _load_kernels():
+    """:mod:`._kernels` (compiled CPU kernels), or None without numba or with the
+    environment variable ``SKFAIR_NUMBA`` set to ``0``."""
+    if os.environ.get("SKFAIR_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    try:
+        from . import _kernels
+    except ImportError:  # numba missing (or unusable): the torch fused path
+        return None
+    return _kernels
+
+
+def _cpu_kernels(x):
+    """The compiled kernels for the outputs ``x`` (a float32 / float64 CPU tensor), or None."""
+    if x.device.type != "cpu":
+        return None
+    kernels = _load_kernels()
+    return kernels if kernels is not None and x.dtype in kernels.DTYPES else None
+
+
+@functools.lru_cache(maxsize=64)
+def _own_kernel(cls, role):
+    """Whether ``cls`` defines its compiled form where it defines its torch form: a
+    subclass that overrides ``_penalty_parts`` (``row_coefficients`` for a reweighting)
+    without ``_kernel_parts`` keeps its own computation."""
+    torch_form = "row_coefficients" if role == "reweight" else "_penalty_parts"
+
+    def owner(name):
+        return next((c for c in cls.__mro__ if name in vars(c)), None)
+
+    kernel_owner = owner("_kernel_parts")
+    return kernel_owner is not None and kernel_owner is owner(torch_form)
+
+
+def _kernel_parts(penalty, role, x, y, groups, n_groups):
+    """``penalty._kernel_parts(...)`` (validated inputs for the kernels), or None."""
+    if not _own_kernel(type(penalty), role):
+        return None
+    return penalty._kernel_parts(x, y, groups, n_groups)
 
 
 @functools.lru_cache(maxsize=64)
@@ -207,18 +250,22 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     y = _check_y(y, x, task, check_input)
     weight = None if sample_weight is None else check_sample_weight(
         sample_weight, x.shape[0], x.dtype, x.device, check_values=check_input)
-    row_scale = _row_scale(weight, x.shape[0], x)
     # under torch.compile: plain autograd operations, whose backward the compiler derives
     # and fuses (the fused node would hide the penalty from it); also when the weights or
     # the soft groups need gradients, which the fused node does not give
     differentiable = _needs_autograd(weight, groups)
     plain = differentiable or is_compiling()
+    # eager on the CPU: the compiled kernels when numba is there (see _kernels)
+    kernels = None if plain else _cpu_kernels(x)
     if isinstance(penalty, str):
         raise TypeError(
             f"penalty must be a loss object, got the name {penalty!r}; build it with "
             f"skfair.losses.get_fairness_loss({penalty!r})."
         )
     if penalty is None or lam == 0:
+        if kernels is not None:
+            return kernels.objective(x, task, y, weight)
+        row_scale = _row_scale(weight, x.shape[0], x)
         if plain:
             return _task_value(x, task, y, row_scale)
         return apply_objective(x, spec, y, row_scale)
@@ -226,6 +273,9 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
         raise ValueError(f"penalty={type(penalty).__name__} needs the sensitive groups: "
                          "groups is None.")
     role = getattr(penalty, "role", "penalty")
+    kernel_parts = None
+    if kernels is not None and role in ("penalty", "reweight"):
+        kernel_parts = _kernel_parts(penalty, role, x, y, groups, n_groups)
     if role == "reweight":
         coefficients = getattr(penalty, "row_coefficients", None)
         if coefficients is None:
@@ -233,6 +283,12 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
                 f"A reweighting penalty needs a row_coefficients method; "
                 f"{type(penalty).__name__} has none."
             )
+        if kernel_parts is not None and kernel_parts[1] == "group_balanced":
+            codes, n = kernel_parts[2]
+            rs = kernels.group_balanced_scale(
+                codes, n, kernels.row_weights(weight, x), lam, x.shape[0], x)
+            return kernels.objective(x, task, y, rs=rs)
+        row_scale = _row_scale(weight, x.shape[0], x)
         if differentiable:  # the penalty itself, whose gradient reaches groups and weights
             return _task_value(x, task, y, row_scale) + lam * penalty(
                 _task_per_row(x, task, y), y, groups, n_groups=n_groups, sample_weight=weight)
@@ -251,6 +307,11 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
             f"{type(penalty).__name__} has role {role!r} (an adversarial loss needs its head: "
             "add lam * loss(head(embedding), y, groups) to the task loss yourself)."
         )
+    if kernel_parts is not None and kernel_parts[0] == kernels.link_of(task):
+        _, name, args = kernel_parts
+        cut = None if straight_through_threshold is None else spec.cut
+        return kernels.objective(x, task, y, weight, lam=lam, penalty=name, args=args, cut=cut)
+    row_scale = _row_scale(weight, x.shape[0], x)
     if plain:
         if straight_through_threshold is None:
             value = penalty(x, y, groups, n_groups=n_groups)

@@ -12,7 +12,7 @@ import torch
 
 from ._fused import Identity, apply_penalty
 from ._ops import as_float, autograd_path, safe_inv, scale_
-from ._validation import check_vector, group_matrix
+from ._validation import check_vector, group_matrix, kernel_codes
 
 __all__ = ["group_mae_parity_loss", "group_mean_parity_loss"]
 
@@ -111,6 +111,16 @@ def _mean_parity_parts(pred, groups, n_groups):
     return (None if autograd_path(G) else _MeanParityCore), (pred, G)
 
 
+def _mean_parity_kernel_parts(outputs, groups, n_groups):
+    """``("identity", "mean_parity", args)``: the compiled CPU form on ``(B, 1)``
+    outputs (see :mod:`._kernels`), or None (the torch path takes the inputs)."""
+    if outputs.ndim != 2 or outputs.shape[1] != 1:
+        return None
+    check_vector(outputs, None, "pred")
+    codes = kernel_codes(groups, outputs.shape[0], n_groups)
+    return None if codes is None else ("identity", "mean_parity", codes)
+
+
 def group_mae_parity_loss(pred, y, groups, *, n_groups=None):
     """Mean absolute difference of group MAEs over all pairs of present groups.
 
@@ -163,3 +173,18 @@ def _mae_parity_parts(pred, y, groups, n_groups):
     y = check_vector(y, pred.shape[0], "y")
     G, _ = group_matrix(groups, pred.shape[0], n_groups, dtype=pred.dtype, device=pred.device)
     return (None if autograd_path(G, y) else _MAEParityCore), (pred, y, G)
+
+
+def _mae_parity_kernel_parts(outputs, y, groups, n_groups):
+    """``("identity", "mae_parity", args)``: the compiled CPU form on ``(B, 1)``
+    outputs, or None."""
+    if outputs.ndim != 2 or outputs.shape[1] != 1:
+        return None
+    check_vector(outputs, None, "pred")
+    if isinstance(y, torch.Tensor):
+        y = y.to(dtype=outputs.dtype, device=outputs.device)
+    y = check_vector(y, outputs.shape[0], "y")
+    codes = kernel_codes(groups, outputs.shape[0], n_groups)
+    if codes is None or autograd_path(y):
+        return None
+    return "identity", "mae_parity", (y.detach().numpy(), *codes)

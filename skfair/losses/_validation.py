@@ -207,6 +207,17 @@ def group_codes(groups, n_samples, n_groups=None, *, device=None, check_range=Tr
     return groups, n_groups
 
 
+def kernel_codes(groups, n_samples, n_groups=None):
+    """``(codes, n_groups)`` of ``(B,)`` integer group codes on the CPU as an int64
+    ndarray, for the compiled CPU kernels (which check the range themselves); None for
+    a soft assignment or codes on another device (the torch path takes them)."""
+    _check_tensor(groups, "groups")
+    if groups.ndim != 1 or groups.device.type != "cpu":
+        return None
+    codes, n_groups = group_codes(groups, n_samples, n_groups, check_range=False)
+    return codes.numpy(), n_groups
+
+
 def cell_indicators(y, codes, n_classes, n_groups, dtype, *, with_classes=True):
     """(class, group) cell indicators of ``B`` rows with validated int64 ``codes``.
 

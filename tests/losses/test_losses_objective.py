@@ -1,4 +1,8 @@
-"""penalized_task_loss: the fused objective equals the composed one, values and gradients."""
+"""penalized_task_loss: the fused objective equals the composed one, values and gradients.
+
+Every test runs twice on the CPU: through the compiled kernels (numba) and through
+the torch fused nodes (the kernels turned off).
+"""
 
 import pytest
 import torch
@@ -13,6 +17,7 @@ from skfair.losses import (
     IoUFairnessLoss,
     MAEParityLoss,
     MeanParityLoss,
+    _objective,
     bias_amplification_loss,
     group_balanced_coefficients,
     group_balanced_loss,
@@ -20,6 +25,16 @@ from skfair.losses import (
 )
 
 B, K, NG = 24, 4, 3
+
+
+@pytest.fixture(autouse=True, params=["kernels", "torch"])
+def cpu_path(request, monkeypatch):
+    """The CPU path of the objective: the compiled kernels, or the torch fused nodes."""
+    if request.param == "torch":
+        monkeypatch.setattr(_objective, "_load_kernels", lambda: None)
+    elif _objective._load_kernels() is None:
+        pytest.skip("numba is not installed: no compiled kernels")
+    return request.param
 
 
 def _batch(seed=0, missing_group=None):
