@@ -244,7 +244,9 @@ class FairNeuralNet(NeuralNet):
         the fairness loss is a penalty or the group-balanced reweighting, the
         sum is computed by :func:`skfair.losses.penalized_task_loss` in one
         autograd node (same value and gradient, fewer operations); otherwise
-        from ``owner.get_task_loss`` and ``owner.get_fairness_term``.
+        from ``owner.get_task_loss`` and ``owner.get_fairness_term``. On a CPU
+        the task loss of a standard task is that node too, beside an adversarial
+        term or without a fairness term.
         """
         owner = self.owner
         out = y_pred[0]
@@ -265,8 +267,19 @@ class FairNeuralNet(NeuralNet):
                 sample_weight=weight, n_groups=owner.n_groups_, check_input=False,
                 **owner._fused_task_kwargs(),
             )
-        per_sample = owner.get_task_loss(out, y_true)
-        loss = (weight * per_sample).mean()
+        if fused_task is None and out.device.type == "cpu":
+            fused_of = getattr(owner, "_fused_task", None)  # (an ensemble's loss has none)
+            fused_task = None if fused_of is None else fused_of()
+        if fused_task is not None and out.device.type == "cpu":
+            # the task loss alone in one node (on a CPU: the compiled kernels of
+            # skfair.losses); the per-sample losses only serve a reweighting term, which
+            # took the fused path above
+            per_sample = None
+            loss = penalized_task_loss(out, y_true, task=fused_task, sample_weight=weight,
+                                       check_input=False)
+        else:
+            per_sample = owner.get_task_loss(out, y_true)
+            loss = (weight * per_sample).mean()
         if active:
             groups = _on_device(X["groups"], device)
             fair = owner.get_fairness_term(

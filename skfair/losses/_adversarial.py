@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._ops import cpu_kernels, is_compiling
 from ._validation import _check_tensor, check_codes, check_sample_weight, group_matrix
 
 __all__ = [
@@ -198,6 +199,14 @@ class AdversarialHead(nn.Module):
         return self.net(self.reversal(embedding))
 
 
+def _kernels_for(logits, sample_weight):
+    """The compiled CPU kernels for the adversary's cross-entropy, or None (another
+    device, ``torch.compile``, or weights that need gradients)."""
+    if is_compiling() or (sample_weight is not None and sample_weight.requires_grad):
+        return None
+    return cpu_kernels(logits)
+
+
 def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=None,
                      check_input=True):
     """Cross-entropy of the adversary's group prediction.
@@ -254,6 +263,16 @@ def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=N
             raise TypeError(f"groups codes must be int64, got dtype {groups.dtype}.")
         if groups.dtype != torch.int64:
             groups = groups.long()
+        kernels = _kernels_for(adversary_logits, sample_weight)
+        if kernels is not None:  # one compiled node (it checks the codes itself)
+            if sample_weight is not None:
+                sample_weight = check_sample_weight(
+                    sample_weight, n_samples, adversary_logits.dtype, adversary_logits.device,
+                    check_values=check_input)
+            return kernels.objective(adversary_logits, "cross_entropy", groups,
+                                     rs=kernels.normalised_weights(sample_weight, n_samples,
+                                                                   adversary_logits),
+                                     y_name="groups")
         if check_input:  # F.cross_entropy would drop a row coded -100 silently
             groups = check_codes(groups, width, "groups")
         per_row = F.cross_entropy(adversary_logits, groups, reduction="none")

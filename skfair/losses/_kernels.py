@@ -511,19 +511,21 @@ def _mae_parity(z, y, g, n_groups, lam, gx):
 # ---------------------------------------------------------------------------
 
 
-def _raise_for(status, n_classes, n_groups):
+def _raise_for(status, n_classes, n_groups, y_name="y"):
     if status == BAD_Y:
-        raise ValueError(f"y must hold codes in [0, {n_classes}); got a code outside that range.")
+        raise ValueError(
+            f"{y_name} must hold codes in [0, {n_classes}); got a code outside that range."
+        )
     if status == BAD_GROUPS:
         raise ValueError(
             f"groups must hold codes in [0, {n_groups}); got a code outside that range."
         )
 
 
-def _checked(result, n_classes=None, n_groups=None):
+def _checked(result, n_classes=None, n_groups=None, y_name="y"):
     value, status = result
     if status != OK:
-        _raise_for(status, n_classes, n_groups)
+        _raise_for(status, n_classes, n_groups, y_name)
     return value
 
 
@@ -537,14 +539,15 @@ class _Task:
     """A task loss on the CPU: ``run(x, gx) -> (value, z, P)`` with ``z`` what the penalty
     reads and ``P`` what its link chains through."""
 
-    def __init__(self, name, y, cut=None):
-        self.name, self.y, self.cut = name, y, cut
+    def __init__(self, name, y, cut=None, y_name="y"):
+        self.name, self.y, self.cut, self.y_name = name, y, cut, y_name
 
     def run(self, x, rs, gx):
         name = self.name
         if name == "cross_entropy":
             P = np.empty_like(x)
-            value = _checked(_cross_entropy(x, self.y, rs, P, gx), x.shape[1])
+            value = _checked(_cross_entropy(x, self.y, rs, P, gx), x.shape[1],
+                             y_name=self.y_name)
             return value, P, P
         if name == "binary_cross_entropy":
             P = np.empty_like(x)
@@ -603,6 +606,15 @@ def row_weights(weight, x):
     return _NO_WEIGHTS[x.dtype] if weight is None else weight.detach().numpy()
 
 
+def normalised_weights(weight, n_rows, x):
+    """Row scale ``w / sum(w)`` of a weighted mean (empty: the plain mean); an all-zero
+    ``w`` gives 0 rather than NaN."""
+    if weight is None:
+        return _NO_WEIGHTS[x.dtype]
+    w = weight.detach().numpy()
+    return w * (1.0 / max(float(w.sum()), float(np.finfo(w.dtype).tiny)))
+
+
 def group_balanced_scale(codes, n_groups, weight, lam, n_rows, x):
     """Row scale of the task: ``w / B + lam * r`` with the group-balanced coefficients
     ``r`` of the codes and the row weights ``weight`` (see :func:`row_weights`)."""
@@ -633,18 +645,20 @@ class _KernelObjective(torch.autograd.Function):
         return (gx if is_one(grad) else gx.mul_(grad)), None, None, None, None, None
 
 
-def objective(x, task, y, weight=None, *, lam=0.0, penalty=None, args=(), cut=None, rs=None):
+def objective(x, task, y, weight=None, *, lam=0.0, penalty=None, args=(), cut=None, rs=None,
+              y_name="y"):
     """``sum_i w_i * task_i(x) / B + lam * penalty``, one autograd node on a CPU tensor.
 
     ``task`` is a task name of :func:`penalized_task_loss`, ``y`` its targets and
     ``weight`` the row weights (tensors, checked by the caller), ``penalty`` the name of
     a penalty kernel with its ``args`` (see :func:`_penalty`), ``cut`` the logit
     threshold of the straight-through indicator, and ``rs`` a ready row scale
-    (ndarray) that replaces ``weight / B``.
+    (ndarray) that replaces ``weight / B``; ``y_name`` names the targets in errors.
     """
     if rs is None:
         rs = row_weights(weight, x)
         if weight is not None:
             rs = rs * (1.0 / x.shape[0])
     yn = y.detach().numpy()
-    return _KernelObjective.apply(x, _Task(task, yn, cut), rs, float(lam), penalty, args)
+    return _KernelObjective.apply(x, _Task(task, yn, cut, y_name), rs, float(lam), penalty,
+                                  args)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from numbers import Real
 
 import torch
@@ -12,7 +11,7 @@ import torch.nn.functional as F
 
 from ..utils._signature import takes_keyword
 from ._fused import TASKS, StraightThroughBCETask, apply_objective
-from ._ops import as_float, is_compiling
+from ._ops import as_float, cpu_kernels, is_compiling
 from ._validation import _check_tensor, check_codes, check_sample_weight
 
 __all__ = ["penalized_task_loss"]
@@ -90,27 +89,6 @@ def _needs_autograd(weight, groups):
     return ((weight is not None and weight.requires_grad)
             or (isinstance(groups, torch.Tensor) and groups.requires_grad)) and (
         torch.is_grad_enabled())
-
-
-@functools.cache
-def _load_kernels():
-    """:mod:`._kernels` (compiled CPU kernels), or None without numba or with the
-    environment variable ``SKFAIR_NUMBA`` set to ``0``."""
-    if os.environ.get("SKFAIR_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
-        return None
-    try:
-        from . import _kernels
-    except ImportError:  # numba missing (or unusable): the torch fused path
-        return None
-    return _kernels
-
-
-def _cpu_kernels(x):
-    """The compiled kernels for the outputs ``x`` (a float32 / float64 CPU tensor), or None."""
-    if x.device.type != "cpu":
-        return None
-    kernels = _load_kernels()
-    return kernels if kernels is not None and x.dtype in kernels.DTYPES else None
 
 
 @functools.lru_cache(maxsize=64)
@@ -256,7 +234,7 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     differentiable = _needs_autograd(weight, groups)
     plain = differentiable or is_compiling()
     # eager on the CPU: the compiled kernels when numba is there (see _kernels)
-    kernels = None if plain else _cpu_kernels(x)
+    kernels = None if plain else cpu_kernels(x)
     if isinstance(penalty, str):
         raise TypeError(
             f"penalty must be a loss object, got the name {penalty!r}; build it with "

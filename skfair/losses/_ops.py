@@ -8,6 +8,9 @@ arithmetic) dominates the cost of a training step.
 
 from __future__ import annotations
 
+import functools
+import os
+
 import torch
 
 __all__: list[str] = []
@@ -103,3 +106,24 @@ def log_softmax_rows(x):
     if x.device.type == "cpu":
         return torch.log_softmax(x.T, dim=0).T
     return torch.log_softmax(x, dim=1)
+
+
+@functools.cache
+def _load_kernels():
+    """:mod:`skfair.losses._kernels` (compiled CPU kernels), or None without numba or with the
+    environment variable ``SKFAIR_NUMBA`` set to ``0``."""
+    if os.environ.get("SKFAIR_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    try:
+        from . import _kernels
+    except ImportError:  # numba missing (or unusable): the torch fused path
+        return None
+    return _kernels
+
+
+def cpu_kernels(x):
+    """The compiled kernels for the outputs ``x`` (a float32 / float64 CPU tensor), or None."""
+    if x.device.type != "cpu":
+        return None
+    kernels = _load_kernels()
+    return kernels if kernels is not None and x.dtype in kernels.DTYPES else None

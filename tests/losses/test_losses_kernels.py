@@ -14,7 +14,7 @@ from skfair.losses import (
     IoUFairnessLoss,
     MAEParityLoss,
     MeanParityLoss,
-    _objective,
+    _ops,
     penalized_task_loss,
 )
 
@@ -45,7 +45,7 @@ def _batch(seed, dtype, groups_present=NG):
 def _value_and_grad(fn, x, path, monkeypatch):
     with monkeypatch.context() as m:
         if path == "torch":
-            m.setattr(_objective, "_load_kernels", lambda: None)
+            m.setattr(_ops, "_load_kernels", lambda: None)
         x = x.clone().requires_grad_(True)
         value = fn(x)
         (grad,) = torch.autograd.grad(value, x)
@@ -217,14 +217,14 @@ def test_environment_variable_turns_the_kernels_off(monkeypatch):
     logits, y, groups, _ = _batch(11, torch.float32)
     x = logits.clone().requires_grad_(True)
     monkeypatch.setenv("SKFAIR_NUMBA", "0")
-    _objective._load_kernels.cache_clear()
+    _ops._load_kernels.cache_clear()
     try:
         loss = penalized_task_loss(x, y, groups, penalty=EqualizedOddsLoss(), lam=0.5,
                                    n_groups=NG)
         assert "KernelObjective" not in loss.grad_fn.name()
     finally:
         monkeypatch.delenv("SKFAIR_NUMBA")
-        _objective._load_kernels.cache_clear()
+        _ops._load_kernels.cache_clear()
     loss = penalized_task_loss(x, y, groups, penalty=EqualizedOddsLoss(), lam=0.5, n_groups=NG)
     assert "KernelObjective" in loss.grad_fn.name()
 

@@ -17,7 +17,7 @@ from skfair.losses import (
     IoUFairnessLoss,
     MAEParityLoss,
     MeanParityLoss,
-    _objective,
+    _ops,
     bias_amplification_loss,
     group_balanced_coefficients,
     group_balanced_loss,
@@ -31,8 +31,8 @@ B, K, NG = 24, 4, 3
 def cpu_path(request, monkeypatch):
     """The CPU path of the objective: the compiled kernels, or the torch fused nodes."""
     if request.param == "torch":
-        monkeypatch.setattr(_objective, "_load_kernels", lambda: None)
-    elif _objective._load_kernels() is None:
+        monkeypatch.setattr(_ops, "_load_kernels", lambda: None)
+    elif _ops._load_kernels() is None:
         pytest.skip("numba is not installed: no compiled kernels")
     return request.param
 
