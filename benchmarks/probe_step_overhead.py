@@ -29,6 +29,10 @@ Run::
         MALLOC_TOP_PAD_=100000000 OMP_NUM_THREADS=1 \\
         .venv/bin/python benchmarks/probe_step_overhead.py
 
+Since skfair 052f51b, ``penalized_task_loss`` runs compiled numba kernels on a CPU: the
+"skfair fused" row measures them. Run with ``SKFAIR_NUMBA=0`` for the torch fused node that
+the figures in ``benchmarks/README.md`` (taken before) measured.
+
 Measured: see ``benchmarks/README.md``.
 """
 

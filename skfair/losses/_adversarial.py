@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._ops import cpu_kernels, is_compiling
+from ._ops import cpu_kernels
 from ._validation import _check_tensor, check_codes, check_sample_weight, group_matrix
 
 __all__ = [
@@ -202,7 +202,7 @@ class AdversarialHead(nn.Module):
 def _kernels_for(logits, sample_weight):
     """The compiled CPU kernels for the adversary's cross-entropy, or None (another
     device, ``torch.compile``, or weights that need gradients)."""
-    if is_compiling() or (sample_weight is not None and sample_weight.requires_grad):
+    if sample_weight is not None and sample_weight.requires_grad:
         return None
     return cpu_kernels(logits)
 

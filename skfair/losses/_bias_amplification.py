@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from ._fused import Identity, Sigmoid, apply_penalty
-from ._ops import as_float, autograd_path, safe_inv, scale_
+from ._ops import as_float, autograd_path, cpu_kernels, safe_inv, scale_
 from ._validation import check_probs, group_matrix, kernel_codes
 
 __all__ = ["bias_amplification_loss", "cooccurrence_ratio"]
@@ -221,10 +221,10 @@ def _check_target_shape(target, n_labels, n_groups):
     return n_groups
 
 
-def _ba_kernel_parts(x, groups, n_groups, kind, prepared):
+def _ba_kernel_parts(x, groups, n_groups, kind, prepared, name="logits"):
     """``("sigmoid", "bias_amplification", args)``: the compiled CPU form on logits
     ``x`` with the prepared target (see :mod:`._kernels`), or None."""
-    x = check_probs(x, "logits")
+    x = check_probs(x, name)
     kind = _check_kind(kind)
     target, finite = prepared
     n_groups = _check_target_shape(target, x.shape[1], n_groups)
@@ -251,6 +251,16 @@ def _ba_parts(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
 
 
 def _bias_amplification(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
+    kernels = cpu_kernels(x)
+    if kernels is not None:
+        check_probs(x, "logits" if from_logits else "probs")
+        if prepared is None:
+            prepared = _prepare_target(b_train, x.dtype, x.device)
+        parts = _ba_kernel_parts(x, groups, n_groups, kind, prepared,
+                                 name="logits" if from_logits else "probs")
+        if parts is not None:
+            return kernels.penalty(x, "sigmoid" if from_logits else "identity", parts[1],
+                                   parts[2])
     core, args = _ba_parts(x, groups, b_train, n_groups, kind, from_logits, prepared)
     if core is not None:
         return apply_penalty(x, Sigmoid if from_logits else Identity, core, *args)

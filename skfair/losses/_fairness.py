@@ -46,7 +46,16 @@ from __future__ import annotations
 import torch
 
 from ._fused import Identity, Softmax, apply_penalty
-from ._ops import as_float, autograd_path, safe_inv, safe_log, scale_, softmax_rows, tiny
+from ._ops import (
+    as_float,
+    autograd_path,
+    cpu_kernels,
+    safe_inv,
+    safe_log,
+    scale_,
+    softmax_rows,
+    tiny,
+)
 from ._validation import (
     cell_indicators,
     check_probs,
@@ -297,6 +306,18 @@ def _link(from_logits):
     return Softmax if from_logits else Identity
 
 
+def _with_kernels(x, parts_of, *args, from_logits):
+    """The penalty by the compiled CPU kernels (one node), or None: no kernels for ``x``,
+    or no compiled form for these inputs (``parts_of`` gives it)."""
+    kernels = cpu_kernels(x)
+    if kernels is None:
+        return None
+    parts = parts_of(x, *args, name="logits" if from_logits else "probs")
+    if parts is None:
+        return None
+    return kernels.penalty(x, parts[0] if from_logits else "identity", parts[1], parts[2])
+
+
 def demographic_parity_loss(probs, groups, kind="l2", *, n_groups=None):
     """Differentiable demographic-parity loss on a mini-batch.
 
@@ -356,16 +377,19 @@ def _dp_parts(x, groups, kind, n_groups, from_logits=True):
     return _ProjectionCore, (_dp_l2_map(G),)
 
 
-def _dp_kernel_parts(x, groups, kind, n_groups):
+def _dp_kernel_parts(x, groups, kind, n_groups, name="logits"):
     """``("softmax", kernel name, args)`` of the compiled CPU form on logits ``x`` (see
     :mod:`._kernels`), or None (the torch path takes the inputs)."""
-    check_probs(x, "logits")
+    check_probs(x, name)
     kind = _check_kind(kind)
     codes = kernel_codes(groups, x.shape[0], n_groups)
     return None if codes is None else ("softmax", f"dp_{kind}", codes)
 
 
 def _demographic_parity(x, groups, kind, n_groups, from_logits):
+    value = _with_kernels(x, _dp_kernel_parts, groups, kind, n_groups, from_logits=from_logits)
+    if value is not None:
+        return value
     core, args = _dp_parts(x, groups, kind, n_groups, from_logits)
     if core is None:
         return _dp_reference(*args)
@@ -465,15 +489,19 @@ def _targets_and_codes(x, y, groups, n_groups):
     return (y.numpy(), *codes)
 
 
-def _eo_kernel_parts(x, y, groups, kind, n_groups):
+def _eo_kernel_parts(x, y, groups, kind, n_groups, name="logits"):
     """``("softmax", kernel name, args)`` of the compiled CPU form, or None."""
-    check_probs(x, "logits")
+    check_probs(x, name)
     kind = _check_kind(kind)
     args = _targets_and_codes(x, y, groups, n_groups)
     return None if args is None else ("softmax", f"eo_{kind}", args)
 
 
 def _equalized_odds(x, y, groups, kind, n_groups, from_logits):
+    value = _with_kernels(x, _eo_kernel_parts, y, groups, kind, n_groups,
+                          from_logits=from_logits)
+    if value is not None:
+        return value
     core, args = _eo_parts(x, y, groups, kind, n_groups, from_logits)
     if core is None:
         return _eo_reference(*args)
@@ -560,16 +588,20 @@ def _iou_parts(x, y, groups, pairwise, n_groups, from_logits=True):
     return _IoUCore, (Y, G, pairwise)
 
 
-def _iou_kernel_parts(x, y, groups, pairwise, n_groups):
+def _iou_kernel_parts(x, y, groups, pairwise, n_groups, name="logits"):
     """``("softmax", "iou", args)`` of the compiled CPU form, or None."""
     if not isinstance(pairwise, bool):
         raise TypeError(f"pairwise must be a bool, got {pairwise!r}.")
-    check_probs(x, "logits")
+    check_probs(x, name)
     args = _targets_and_codes(x, y, groups, n_groups)
     return None if args is None else ("softmax", "iou", (*args, pairwise))
 
 
 def _iou_fairness(x, y, groups, pairwise, n_groups, from_logits):
+    value = _with_kernels(x, _iou_kernel_parts, y, groups, pairwise, n_groups,
+                          from_logits=from_logits)
+    if value is not None:
+        return value
     core, args = _iou_parts(x, y, groups, pairwise, n_groups, from_logits)
     if core is None:
         return _iou_reference(*args)

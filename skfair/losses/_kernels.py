@@ -39,6 +39,8 @@ from ._ops import host_grad, is_one
 __all__: list[str] = []
 
 OK, BAD_Y, BAD_GROUPS = 0, 1, 2
+# links: how a penalty's gradient w.r.t. what it reads reaches the outputs
+IDENTITY, SOFTMAX, SIGMOID = 0, 1, 2
 
 _jit = numba.njit(cache=True, nogil=True)
 
@@ -141,19 +143,50 @@ def _group_balanced_scale(g, n_groups, w, lam, rs):
 
 
 @_jit
-def _softmax_row(P, i, gp, lam, gx):
-    dot = 0.0
-    for a in range(P.shape[1]):
-        dot += P[i, a] * gp[a]
-    for a in range(P.shape[1]):
-        gx[i, a] += lam * P[i, a] * (gp[a] - dot)
+def _chain_row(P, i, gp, lam, gx, link):
+    """``gx[i] += lam * (d z / d x)^T gp`` for row ``i``: ``P`` is the link's output."""
+    if link == SOFTMAX:
+        dot = 0.0
+        for a in range(P.shape[1]):
+            dot += P[i, a] * gp[a]
+        for a in range(P.shape[1]):
+            gx[i, a] += lam * P[i, a] * (gp[a] - dot)
+    elif link == SIGMOID:
+        for a in range(P.shape[1]):
+            p = float(P[i, a])
+            gx[i, a] += lam * gp[a] * (p - p * p)
+    else:
+        for a in range(P.shape[1]):
+            gx[i, a] += lam * gp[a]
 
 
 @_jit
-def _sigmoid_row(P, i, gp, lam, gx):
-    for a in range(P.shape[1]):
-        p = float(P[i, a])
-        gx[i, a] += lam * gp[a] * (p - p * p)
+def _link_only(x, link, P, gx):
+    """``P = link(x)`` and ``gx = 0``: the inputs of a penalty without a task loss."""
+    n, k_out = x.shape
+    for i in range(n):
+        if link == SOFTMAX:
+            m = float(x[i, 0])
+            for k in range(1, k_out):
+                m = max(m, float(x[i, k]))
+            s = 0.0
+            for k in range(k_out):
+                e = math.exp(float(x[i, k]) - m)
+                P[i, k] = e
+                s += e
+            for k in range(k_out):
+                P[i, k] = P[i, k] / s
+        elif link == SIGMOID:
+            for k in range(k_out):
+                v = float(x[i, k])
+                e = math.exp(-abs(v))
+                P[i, k] = 1.0 / (1.0 + e) if v >= 0 else e / (1.0 + e)
+        else:
+            for k in range(k_out):
+                P[i, k] = x[i, k]
+        for k in range(k_out):
+            gx[i, k] = 0.0
+    return 0.0, OK
 
 
 @_jit
@@ -215,7 +248,7 @@ def _log_ratio(J, tiny):
 
 
 @_jit
-def _dp_l2(P, g, n_groups, lam, gx):
+def _dp_l2(P, g, n_groups, lam, gx, link):
     n_rows, k_out = P.shape
     n, S = _group_sums(P, g, n_groups)
     if n[0] < 0:
@@ -239,12 +272,12 @@ def _dp_l2(P, g, n_groups, lam, gx):
         c = g[i]
         for a in range(k_out):
             gp[a] = 2.0 * (D[c, a] / n[c] - col[a] / n_rows)
-        _softmax_row(P, i, gp, lam, gx)
+        _chain_row(P, i, gp, lam, gx, link)
     return value, OK
 
 
 @_jit
-def _dp_mi(P, g, n_groups, tiny, lam, gx):
+def _dp_mi(P, g, n_groups, tiny, lam, gx, link):
     n_rows, k_out = P.shape
     n, J = _group_sums(P, g, n_groups)
     if n[0] < 0:
@@ -259,12 +292,12 @@ def _dp_mi(P, g, n_groups, tiny, lam, gx):
     for i in range(n_rows):
         for a in range(k_out):
             gp[a] = (LR[g[i], a] - 1.0) / n_rows
-        _softmax_row(P, i, gp, lam, gx)
+        _chain_row(P, i, gp, lam, gx, link)
     return value, OK
 
 
 @_jit
-def _eo_l2(P, y, g, n_groups, lam, gx):
+def _eo_l2(P, y, g, n_groups, lam, gx, link):
     n_rows, k_out = P.shape
     n, S, status = _cell_sums(P, y, g, n_groups)
     if status != OK:
@@ -293,12 +326,12 @@ def _eo_l2(P, y, g, n_groups, lam, gx):
         cell = b * n_groups + g[i]
         for a in range(k_out):
             gp[a] = 2.0 * (D[cell, a] / n[cell] - Db[b, a] / nb[b])
-        _softmax_row(P, i, gp, lam, gx)
+        _chain_row(P, i, gp, lam, gx, link)
     return value, OK
 
 
 @_jit
-def _eo_mi(P, y, g, n_groups, tiny, lam, gx):
+def _eo_mi(P, y, g, n_groups, tiny, lam, gx, link):
     n_rows, k_out = P.shape
     n, S, status = _cell_sums(P, y, g, n_groups)
     if status != OK:
@@ -324,12 +357,12 @@ def _eo_mi(P, y, g, n_groups, tiny, lam, gx):
         cell = b * n_groups + g[i]
         for a in range(k_out):
             gp[a] = (LR[cell, a] - 1.0) * inv_class[b]
-        _softmax_row(P, i, gp, lam, gx)
+        _chain_row(P, i, gp, lam, gx, link)
     return value, OK
 
 
 @_jit
-def _iou(P, y, g, n_groups, pairwise, lam, gx):
+def _iou(P, y, g, n_groups, pairwise, lam, gx, link):
     n_rows, k_out = P.shape
     R = n_groups + 1  # row 0: the whole batch, then the groups
     inter = np.zeros((R, k_out))
@@ -406,7 +439,7 @@ def _iou(P, y, g, n_groups, pairwise, lam, gx):
         for a in range(k_out):
             gp[a] = Xb[0, a] + Xb[c, a]
         gp[b] += Xa[0, b] + Xa[c, b]
-        _softmax_row(P, i, gp, lam, gx)
+        _chain_row(P, i, gp, lam, gx, link)
     return value, OK
 
 
@@ -416,7 +449,7 @@ def _iou(P, y, g, n_groups, pairwise, lam, gx):
 
 
 @_jit
-def _bias_amplification(Z, P, g, n_groups, target, finite, ratio, lam, gx):
+def _bias_amplification(Z, P, g, n_groups, target, finite, ratio, lam, gx, link):
     n_rows, k_out = Z.shape
     n, S = _group_sums(Z, g, n_groups)  # S[c, k]: predicted co-occurrence mass
     if n[0] < 0:
@@ -448,7 +481,7 @@ def _bias_amplification(Z, P, g, n_groups, target, finite, ratio, lam, gx):
     for i in range(n_rows):
         for k in range(k_out):
             gp[k] = gb[k, g[i]] - shift[k]
-        _sigmoid_row(P, i, gp, lam, gx)
+        _chain_row(P, i, gp, lam, gx, link)
     return value, OK
 
 
@@ -536,14 +569,20 @@ DTYPES = tuple(_NO_WEIGHTS)
 
 
 class _Task:
-    """A task loss on the CPU: ``run(x, gx) -> (value, z, P)`` with ``z`` what the penalty
-    reads and ``P`` what its link chains through."""
+    """A task loss on the CPU: ``run(x, rs, gx) -> (value, z, P)`` with ``z`` what the
+    penalty reads and ``P`` the output of the link its gradient chains through. The names
+    of the links (``"softmax"``, ``"sigmoid"``, ``"identity"``) are tasks without a loss:
+    a penalty alone."""
 
     def __init__(self, name, y, cut=None, y_name="y"):
         self.name, self.y, self.cut, self.y_name = name, y, cut, y_name
 
     def run(self, x, rs, gx):
         name = self.name
+        if name in _LINK_CODES:
+            P = np.empty_like(x)
+            _link_only(x, _LINK_CODES[name], P, gx)
+            return 0.0, P, P
         if name == "cross_entropy":
             P = np.empty_like(x)
             value = _checked(_cross_entropy(x, self.y, rs, P, gx), x.shape[1],
@@ -560,38 +599,40 @@ class _Task:
 
 _LINKS = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "l1": "identity",
           "mse": "identity"}
+_LINK_CODES = {"identity": IDENTITY, "softmax": SOFTMAX, "sigmoid": SIGMOID}
 
 
 def link_of(task):
     """The link (``"softmax"``, ``"sigmoid"`` or ``"identity"``) of a task name."""
-    return _LINKS[task]
+    return _LINKS.get(task, task)
 
 
 def _tiny(P):
     return float(np.finfo(P.dtype).tiny)
 
 
-def _penalty(name, z, P, lam, gx, args):
-    """``(value of penalty name on z, checked)``, ``lam *`` its gradient added to ``gx``."""
+def _penalty(name, z, P, lam, gx, args, link):
+    """The value of penalty ``name`` on ``z`` (codes checked); ``lam`` times its gradient,
+    chained through ``link`` (whose output is ``P``), is added to ``gx``."""
     if name == "dp_l2":
         codes, G = args
-        return _checked(_dp_l2(P, codes, G, lam, gx), None, G)
+        return _checked(_dp_l2(P, codes, G, lam, gx, link), None, G)
     if name == "dp_mi":
         codes, G = args
-        return _checked(_dp_mi(P, codes, G, _tiny(P), lam, gx), None, G)
+        return _checked(_dp_mi(P, codes, G, _tiny(P), lam, gx, link), None, G)
     if name == "eo_l2":
         y, codes, G = args
-        return _checked(_eo_l2(P, y, codes, G, lam, gx), P.shape[1], G)
+        return _checked(_eo_l2(P, y, codes, G, lam, gx, link), P.shape[1], G)
     if name == "eo_mi":
         y, codes, G = args
-        return _checked(_eo_mi(P, y, codes, G, _tiny(P), lam, gx), P.shape[1], G)
+        return _checked(_eo_mi(P, y, codes, G, _tiny(P), lam, gx, link), P.shape[1], G)
     if name == "iou":
         y, codes, G, pairwise = args
-        return _checked(_iou(P, y, codes, G, pairwise, lam, gx), P.shape[1], G)
+        return _checked(_iou(P, y, codes, G, pairwise, lam, gx, link), P.shape[1], G)
     if name == "bias_amplification":
         codes, G, target, finite, ratio = args
-        return _checked(_bias_amplification(z, P, codes, G, target, finite, ratio, lam, gx),
-                        None, G)
+        return _checked(_bias_amplification(z, P, codes, G, target, finite, ratio, lam, gx,
+                                            link), None, G)
     if name == "mean_parity":
         codes, G = args
         return _checked(_mean_parity(z, codes, G, lam, gx), None, G)
@@ -632,7 +673,8 @@ class _KernelObjective(torch.autograd.Function):
         gx = np.empty_like(xn)
         value, z, P = task.run(xn, rs, gx)
         if penalty is not None:
-            value += lam * _penalty(penalty, z, P, lam, gx, args)
+            link = _LINK_CODES[link_of(task.name)]
+            value += lam * _penalty(penalty, z, P, lam, gx, args, link)
         ctx.gx = gx
         return torch.tensor(value, dtype=x.dtype)
 
@@ -640,9 +682,15 @@ class _KernelObjective(torch.autograd.Function):
     @_single_backward
     def backward(ctx, grad):
         grad = host_grad(grad)
-        gx = torch.from_numpy(ctx.gx)
-        ctx.gx = None
-        return (gx if is_one(grad) else gx.mul_(grad)), None, None, None, None, None
+        # a fresh array: autograd may keep the returned tensor as a leaf's .grad and add
+        # into it, and a retained graph (e.g. gradcheck) calls this again
+        if is_one(grad):
+            gx = torch.from_numpy(ctx.gx.copy())
+        elif isinstance(grad, float):
+            gx = torch.from_numpy(ctx.gx * grad)
+        else:
+            gx = torch.from_numpy(ctx.gx) * grad
+        return gx, None, None, None, None, None
 
 
 def objective(x, task, y, weight=None, *, lam=0.0, penalty=None, args=(), cut=None, rs=None,
@@ -662,3 +710,9 @@ def objective(x, task, y, weight=None, *, lam=0.0, penalty=None, args=(), cut=No
     yn = y.detach().numpy()
     return _KernelObjective.apply(x, _Task(task, yn, cut, y_name), rs, float(lam), penalty,
                                   args)
+
+
+def penalty(x, link, name, args):
+    """A penalty alone on ``link(x)``, one autograd node on a CPU tensor (see
+    :func:`objective`; ``link`` is ``"softmax"``, ``"sigmoid"`` or ``"identity"``)."""
+    return _KernelObjective.apply(x, _Task(link, None), _NO_WEIGHTS[x.dtype], 1.0, name, args)

@@ -122,8 +122,9 @@ def _load_kernels():
 
 
 def cpu_kernels(x):
-    """The compiled kernels for the outputs ``x`` (a float32 / float64 CPU tensor), or None."""
-    if x.device.type != "cpu":
+    """The compiled kernels for the outputs ``x`` (a float32 / float64 CPU tensor, in eager
+    mode), or None."""
+    if is_compiling() or not isinstance(x, torch.Tensor) or x.device.type != "cpu":
         return None
     kernels = _load_kernels()
     return kernels if kernels is not None and x.dtype in kernels.DTYPES else None

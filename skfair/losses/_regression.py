@@ -11,10 +11,21 @@ from __future__ import annotations
 import torch
 
 from ._fused import Identity, apply_penalty
-from ._ops import as_float, autograd_path, safe_inv, scale_
+from ._ops import as_float, autograd_path, cpu_kernels, safe_inv, scale_
 from ._validation import check_vector, group_matrix, kernel_codes
 
 __all__ = ["group_mae_parity_loss", "group_mean_parity_loss"]
+
+
+def _with_kernels(parts_of, pred, *args):
+    """The penalty on ``(B,)`` or ``(B, 1)`` predictions by the compiled CPU kernels (one
+    node), or None (no kernels for ``pred``, or no compiled form for these inputs)."""
+    kernels = cpu_kernels(pred)
+    if kernels is None:
+        return None
+    column = check_vector(pred, None, "pred").view(-1, 1)
+    parts = parts_of(column, *args)
+    return None if parts is None else kernels.penalty(column, "identity", parts[1], parts[2])
 
 
 def _group_means(values, G):
@@ -96,6 +107,9 @@ def group_mean_parity_loss(pred, groups, *, n_groups=None):
     >>> float(group_mean_parity_loss(pred, torch.tensor([0, 0, 1, 1])))
     50.0
     """
+    value = _with_kernels(_mean_parity_kernel_parts, as_float(pred), groups, n_groups)
+    if value is not None:
+        return value
     core, args = _mean_parity_parts(as_float(pred), groups, n_groups)
     if core is None:
         means, present = _group_means(*args)
@@ -153,6 +167,10 @@ def group_mae_parity_loss(pred, y, groups, *, n_groups=None):
     >>> float(group_mae_parity_loss(pred, y, torch.tensor([0, 0, 1, 1])))
     1.5
     """
+    value = _with_kernels(_mae_parity_kernel_parts, as_float(pred), as_float(y), groups,
+                          n_groups)
+    if value is not None:
+        return value
     core, (pred, y, G) = _mae_parity_parts(as_float(pred), as_float(y), groups, n_groups)
     if core is not None:
         return apply_penalty(pred, Identity, core, y, G)

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from skfair.losses import bias_amplification_loss, cooccurrence_ratio
 
+pytestmark = pytest.mark.usefixtures("cpu_path")  # kernels and torch nodes (conftest)
+
 
 def test_cooccurrence_ratio_hand_computed_numpy_and_torch():
     Y = np.array([[1, 0], [1, 1], [1, 0], [0, 1]])

@@ -16,6 +16,8 @@ from skfair.losses import (
 )
 from skfair.losses._fairness import _soft_iou
 
+pytestmark = pytest.mark.usefixtures("cpu_path")  # kernels and torch nodes (conftest)
+
 # ---------------------------------------------------------------------------
 # Independent numpy references: loops over the cells present, as in SPEC.
 # ---------------------------------------------------------------------------

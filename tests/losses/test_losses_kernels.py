@@ -246,3 +246,43 @@ def test_a_subclass_with_its_own_fused_form_keeps_it():
     assert calls and "KernelObjective" not in loss.grad_fn.name()
     loss = penalized_task_loss(x, y, groups, penalty=SameForm(), lam=0.5, n_groups=NG)
     assert "KernelObjective" in loss.grad_fn.name()
+
+
+def _standalone_cases():
+    """(name, input, function of x) for every loss called on its own."""
+    from skfair.losses import (
+        bias_amplification_loss,
+        demographic_parity_loss,
+        equalized_odds_loss,
+        group_mae_parity_loss,
+        group_mean_parity_loss,
+        iou_fairness_loss,
+    )
+
+    logits, y, groups, _ = _batch(13, torch.float64, groups_present=3)
+    probs = torch.softmax(logits, 1)
+    b_train = torch.rand(K, NG, dtype=torch.float64)
+    pred = logits[:, :1] * 10
+    target = logits[:, 1] * 10
+    cases = [
+        ("dp probs", probs, lambda p: demographic_parity_loss(p, groups, "mi", n_groups=NG)),
+        ("eo probs", probs, lambda p: equalized_odds_loss(p, y, groups, n_groups=NG)),
+        ("iou probs", probs, lambda p: iou_fairness_loss(p, y, groups, True, n_groups=NG)),
+        ("ba probs", torch.sigmoid(logits), lambda p: bias_amplification_loss(
+            p, groups, b_train, n_groups=NG)),
+        ("mean parity (B,)", pred[:, 0], lambda p: group_mean_parity_loss(p, groups,
+                                                                          n_groups=NG)),
+        ("mae parity (B, 1)", pred, lambda p: group_mae_parity_loss(p, target, groups,
+                                                                    n_groups=NG)),
+        ("ba logits", logits, lambda z: BiasAmplificationLoss(b_train=b_train, n_groups=NG)(
+            z, None, groups)),
+    ]
+    for loss in CLASSIFICATION[:-1]:  # the modules on logits (softmax link)
+        cases.append((repr(loss), logits, lambda z, f=loss: f(z, y, groups, n_groups=NG)))
+    return cases
+
+
+@pytest.mark.parametrize("case", _standalone_cases(), ids=lambda c: c[0])
+def test_losses_called_alone_match_the_torch_nodes(case, monkeypatch):
+    name, x, fn = case
+    _compare(fn, x, monkeypatch, 1e-10)

@@ -17,7 +17,6 @@ from skfair.losses import (
     IoUFairnessLoss,
     MAEParityLoss,
     MeanParityLoss,
-    _ops,
     bias_amplification_loss,
     group_balanced_coefficients,
     group_balanced_loss,
@@ -26,15 +25,7 @@ from skfair.losses import (
 
 B, K, NG = 24, 4, 3
 
-
-@pytest.fixture(autouse=True, params=["kernels", "torch"])
-def cpu_path(request, monkeypatch):
-    """The CPU path of the objective: the compiled kernels, or the torch fused nodes."""
-    if request.param == "torch":
-        monkeypatch.setattr(_ops, "_load_kernels", lambda: None)
-    elif _ops._load_kernels() is None:
-        pytest.skip("numba is not installed: no compiled kernels")
-    return request.param
+pytestmark = pytest.mark.usefixtures("cpu_path")  # kernels and torch nodes (conftest)
 
 
 def _batch(seed=0, missing_group=None):

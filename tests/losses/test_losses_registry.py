@@ -19,6 +19,8 @@ from skfair.losses import (
     iou_fairness_loss,
 )
 
+pytestmark = pytest.mark.usefixtures("cpu_path")  # kernels and torch nodes (conftest)
+
 EXPECTED = {
     "dp_l2": ("penalty", "classification", False),
     "dp_mi": ("penalty", "classification", False),

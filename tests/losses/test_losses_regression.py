@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from skfair.losses import group_mae_parity_loss, group_mean_parity_loss
 
+pytestmark = pytest.mark.usefixtures("cpu_path")  # kernels and torch nodes (conftest)
+
 
 def test_mean_parity_hand_computed():
     pred = torch.tensor([20.0, 22.0, 30.0, 32.0], requires_grad=True)
