@@ -9,7 +9,9 @@ batch's term and nothing becomes NaN. The ``nn.Module`` wrappers take logits
 with one uniform call ``loss(input, y, groups, n_groups=...)`` and describe
 themselves (``role``, ``task``, ``requires_y``) for the estimators; see
 :func:`get_fairness_loss`. :func:`penalized_task_loss` is the training
-objective ``task loss + lam * penalty`` fused into one autograd node.
+objective ``task loss + lam * penalty`` fused into one autograd node. On a
+CPU, in eager mode, the fused nodes run compiled kernels (numba) when numba is
+installed; ``SKFAIR_NUMBA=0`` turns them off.
 """
 
 from ._adversarial import AdversarialHead, GradientReversal, adversarial_loss, grad_reverse

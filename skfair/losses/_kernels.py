@@ -19,10 +19,12 @@ chained through the task's link (softmax, sigmoid or identity), to ``gx``.
 The formulas are those of the torch cores beside each loss; the tests check
 the two against each other and against the plain autograd references.
 
-:func:`penalized_task_loss` uses these kernels for CPU tensors in eager mode
-when numba is installed. Setting the environment variable ``SKFAIR_NUMBA=0``
-turns them off (the torch fused path then runs). The kernels are compiled on
-first use and cached on disk by numba.
+:func:`penalized_task_loss`, the losses called on their own (a penalty
+without a task: :func:`penalty`) and the adversary's cross-entropy use these
+kernels for float32 / float64 CPU tensors in eager mode when numba is
+installed (:func:`skfair.losses._ops.cpu_kernels`). Setting the environment
+variable ``SKFAIR_NUMBA=0`` turns them off (the torch fused nodes then run).
+The kernels are compiled on first use and cached on disk by numba.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ arithmetic) dominates the cost of a training step.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
+import warnings
 
 import torch
 
@@ -115,10 +117,19 @@ def _load_kernels():
     if os.environ.get("SKFAIR_NUMBA", "1").strip().lower() in ("0", "false", "no", "off"):
         return None
     try:
-        from . import _kernels
-    except ImportError:  # numba missing (or unusable): the torch fused path
+        kernels = importlib.import_module(f"{__package__}._kernels")
+    except ImportError:  # numba missing: the torch fused nodes
         return None
-    return _kernels
+    except (RuntimeError, OSError) as exc:  # e.g. no writable cache directory for numba
+        warnings.warn(
+            f"skfair's compiled CPU kernels are unavailable ({exc}); the losses use the "
+            "torch fused nodes (slower on a CPU). Set NUMBA_CACHE_DIR to a writable "
+            "directory, or SKFAIR_NUMBA=0 to silence this.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return None
+    return kernels
 
 
 def cpu_kernels(x):

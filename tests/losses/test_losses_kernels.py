@@ -286,3 +286,18 @@ def _standalone_cases():
 def test_losses_called_alone_match_the_torch_nodes(case, monkeypatch):
     name, x, fn = case
     _compare(fn, x, monkeypatch, 1e-10)
+
+
+def test_without_numba_the_losses_take_the_torch_nodes(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "skfair.losses._kernels", None)  # import fails
+    _ops._load_kernels.cache_clear()
+    try:
+        assert _ops._load_kernels() is None
+        logits, y, groups, _ = _batch(15, torch.float32)
+        loss = penalized_task_loss(logits.requires_grad_(), y, groups,
+                                   penalty=EqualizedOddsLoss(), lam=0.5, n_groups=NG)
+        assert "KernelObjective" not in loss.grad_fn.name()
+    finally:
+        _ops._load_kernels.cache_clear()
