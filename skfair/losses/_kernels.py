@@ -48,6 +48,37 @@ _jit = numba.njit(cache=True, nogil=True)
 
 
 # ---------------------------------------------------------------------------
+# Links: softmax of a row, sigmoid of a value
+# ---------------------------------------------------------------------------
+
+
+@_jit
+def _softmax_into(x, i, P):
+    """``P[i] = softmax(x[i])``; returns the row's max ``m`` and ``s = sum exp(x - m)``
+    (its log-sum-exp is ``m + log(s)``)."""
+    k_out = x.shape[1]
+    m = float(x[i, 0])
+    for k in range(1, k_out):
+        m = max(m, float(x[i, k]))
+    s = 0.0
+    for k in range(k_out):
+        e = math.exp(float(x[i, k]) - m)
+        P[i, k] = e
+        s += e
+    inv = 1.0 / s
+    for k in range(k_out):
+        P[i, k] = P[i, k] * inv
+    return m, s
+
+
+@_jit
+def _sigmoid(v):
+    """``(sigmoid(v), exp(-|v|))``, without overflow."""
+    e = math.exp(-abs(v))
+    return (1.0 / (1.0 + e) if v >= 0 else e / (1.0 + e)), e
+
+
+# ---------------------------------------------------------------------------
 # Task losses: value, link output P, and the task's gradient into gx
 # ---------------------------------------------------------------------------
 
@@ -62,19 +93,9 @@ def _cross_entropy(x, y, rs, P, gx):
         if c < 0 or c >= k_out:
             return value, BAD_Y
         w = 1.0 / n if uniform else float(rs[i])
-        m = float(x[i, 0])
-        for k in range(1, k_out):
-            m = max(m, float(x[i, k]))
-        s = 0.0
+        m, s = _softmax_into(x, i, P)
         for k in range(k_out):
-            e = math.exp(float(x[i, k]) - m)
-            P[i, k] = e
-            s += e
-        inv = 1.0 / s
-        for k in range(k_out):
-            p = P[i, k] * inv
-            P[i, k] = p
-            gx[i, k] = w * p
+            gx[i, k] = w * P[i, k]
         gx[i, c] -= w
         value -= w * (float(x[i, c]) - m - math.log(s))
     return value, OK
@@ -90,8 +111,7 @@ def _binary_cross_entropy(x, Y, rs, P, gx):
         for k in range(k_out):
             v = float(x[i, k])
             t = float(Y[i, k])
-            e = math.exp(-abs(v))
-            p = 1.0 / (1.0 + e) if v >= 0 else e / (1.0 + e)
+            p, e = _sigmoid(v)
             P[i, k] = p
             value += w * (max(v, 0.0) - v * t + math.log1p(e))
             gx[i, k] = w * (p - t)
@@ -168,21 +188,10 @@ def _link_only(x, link, P, gx):
     n, k_out = x.shape
     for i in range(n):
         if link == SOFTMAX:
-            m = float(x[i, 0])
-            for k in range(1, k_out):
-                m = max(m, float(x[i, k]))
-            s = 0.0
-            for k in range(k_out):
-                e = math.exp(float(x[i, k]) - m)
-                P[i, k] = e
-                s += e
-            for k in range(k_out):
-                P[i, k] = P[i, k] / s
+            _softmax_into(x, i, P)
         elif link == SIGMOID:
             for k in range(k_out):
-                v = float(x[i, k])
-                e = math.exp(-abs(v))
-                P[i, k] = 1.0 / (1.0 + e) if v >= 0 else e / (1.0 + e)
+                P[i, k] = _sigmoid(float(x[i, k]))[0]
         else:
             for k in range(k_out):
                 P[i, k] = x[i, k]

@@ -151,23 +151,18 @@ def test_upstream_gradient_scales_the_kernel_gradient():
     torch.testing.assert_close(x.grad, 3 * unit)
 
 
-@pytest.mark.parametrize("penalty", [DemographicParityLoss(), EqualizedOddsLoss("mi"),
-                                     IoUFairnessLoss(), GroupBalancedLoss()], ids=repr)
-@pytest.mark.parametrize("code", [-1, NG])
-def test_group_codes_out_of_range_name_groups(penalty, code):
+@pytest.mark.parametrize("bad, penalty", [
+    *[("groups", p) for p in (DemographicParityLoss(), EqualizedOddsLoss("mi"),
+                              IoUFairnessLoss(), GroupBalancedLoss())],
+    *[("y", p) for p in (None, EqualizedOddsLoss(), IoUFairnessLoss())],
+], ids=repr)
+@pytest.mark.parametrize("too_high", [False, True])
+def test_codes_out_of_range_name_their_argument(bad, penalty, too_high):
+    # compiled code does not check its indices: the kernels check every code themselves
     logits, y, groups, _ = _batch(6, torch.float32)
-    groups[7] = code
-    with pytest.raises(ValueError, match=rf"groups must hold codes in \[0, {NG}\)"):
-        penalized_task_loss(logits, y, groups, penalty=penalty, lam=1.0, n_groups=NG,
-                            check_input=False)
-
-
-@pytest.mark.parametrize("penalty", [None, EqualizedOddsLoss(), IoUFairnessLoss()], ids=repr)
-@pytest.mark.parametrize("code", [-1, K])
-def test_class_codes_out_of_range_name_y(penalty, code):
-    logits, y, groups, _ = _batch(7, torch.float32)
-    y[3] = code
-    with pytest.raises(ValueError, match=rf"y must hold codes in \[0, {K}\)"):
+    codes, n = (groups, NG) if bad == "groups" else (y, K)
+    codes[7] = n if too_high else -1
+    with pytest.raises(ValueError, match=rf"{bad} must hold codes in \[0, {n}\)"):
         penalized_task_loss(logits, y, groups, penalty=penalty, lam=1.0, n_groups=NG,
                             check_input=False)
 
