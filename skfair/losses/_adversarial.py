@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._ops import cpu_kernels
+from ._ops import cpu_kernels, is_compiling
 from ._validation import _check_tensor, check_codes, check_sample_weight, group_matrix
 
 __all__ = [
@@ -64,6 +64,27 @@ class _GradientReversalFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output):
         return grad_output * -ctx.strength, None
+
+
+class _ReversedLinear(torch.autograd.Function):
+    """``linear(grad_reverse(x, strength), weight, bias)`` in one node: the reversal is
+    folded into the layer's input gradient (``-strength * g @ weight``, scaling the small
+    weight rather than the gradient), one pass over the embedding's gradient fewer."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, strength):
+        ctx.save_for_backward(x, weight)
+        ctx.strength = strength
+        return F.linear(x, weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        grad_x = grad.mm(weight * -ctx.strength) if need_x else None
+        grad_w = grad.t().mm(x) if need_w else None
+        grad_b = grad.sum(0) if need_b else None
+        return grad_x, grad_w, grad_b, None
 
 
 def grad_reverse(x, strength=1.0):
@@ -196,7 +217,16 @@ class AdversarialHead(nn.Module):
         self.reversal.strength = _check_strength(value)
 
     def forward(self, embedding):
-        return self.net(self.reversal(embedding))
+        first = self.net[0]
+        if (is_compiling() or embedding.ndim != 2 or not isinstance(first, nn.Linear)
+                or first._forward_hooks or first._forward_pre_hooks):
+            return self.net(self.reversal(embedding))
+        # eager: the reversal and the first layer in one node (same values and gradients)
+        h = _ReversedLinear.apply(embedding, first.weight, first.bias, self.reversal.strength)
+        for i, layer in enumerate(self.net):
+            if i:
+                h = layer(h)
+        return h
 
 
 def _kernels_for(logits, sample_weight):
