@@ -258,8 +258,10 @@ class FairNeuralNet(NeuralNet):
             weight = weight.to(out.dtype)
         term = self.module_.fairness
         active = term is not None and owner.lam > 0
-        fused_task = owner._fused_task() if active else None
-        if fused_task is not None and term.role in ("penalty", "reweight"):
+        cpu = out.device.type == "cpu"
+        fused_of = getattr(owner, "_fused_task", None)  # (an ensemble's loss has none)
+        fused_task = fused_of() if fused_of is not None and (active or cpu) else None
+        if fused_task is not None and active and term.role in ("penalty", "reweight"):
             # task + lam * penalty in one autograd node (skfair.losses.penalized_task_loss)
             groups = _on_device(X["groups"], device)
             return penalized_task_loss(
@@ -267,10 +269,7 @@ class FairNeuralNet(NeuralNet):
                 sample_weight=weight, n_groups=owner.n_groups_, check_input=False,
                 **owner._fused_task_kwargs(),
             )
-        if fused_task is None and out.device.type == "cpu":
-            fused_of = getattr(owner, "_fused_task", None)  # (an ensemble's loss has none)
-            fused_task = None if fused_of is None else fused_of()
-        if fused_task is not None and out.device.type == "cpu":
+        if fused_task is not None and cpu:
             # the task loss alone in one node (on a CPU: the compiled kernels of
             # skfair.losses); the per-sample losses only serve a reweighting term, which
             # took the fused path above

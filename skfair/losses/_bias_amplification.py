@@ -252,8 +252,7 @@ def _ba_parts(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
 
 def _bias_amplification(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
     kernels = cpu_kernels(x)
-    if kernels is not None:
-        check_probs(x, "logits" if from_logits else "probs")
+    if kernels is not None:  # (_ba_kernel_parts checks x)
         if prepared is None:
             prepared = _prepare_target(b_train, x.dtype, x.device)
         parts = _ba_kernel_parts(x, groups, n_groups, kind, prepared,
