@@ -164,8 +164,8 @@ def make_step(name, args, device, data, compile_step=False):
         if torch_loss is not None:  # baseline: the task loss written with torch.nn.functional
             total = torch_loss(out, yb)
         elif head is not None:  # adversarial: the task plus the adversary on the embedding
-            total = penalized_task_loss(out, yb, task=task_loss)
-            total = total + lam * loss(head(emb), yb, gb, n_groups=G)
+            total = penalized_task_loss(out, yb, gb, task=task_loss, penalty=loss, lam=lam,
+                                        n_groups=G, embedding=emb, head=head)
         elif loss is not None and loss.role == "floor":
             total = penalized_task_loss(out, yb, task=task_loss) + lam * out.mean()
         elif loss is None:  # reference: the objective without a penalty

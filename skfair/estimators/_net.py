@@ -245,8 +245,9 @@ class FairNeuralNet(NeuralNet):
         sum is computed by :func:`skfair.losses.penalized_task_loss` in one
         autograd node (same value and gradient, fewer operations); otherwise
         from ``owner.get_task_loss`` and ``owner.get_fairness_term``. On a CPU
-        the task loss of a standard task is that node too, beside an adversarial
-        term or without a fairness term.
+        the adversarial term joins that node too (the task, the adversary and its
+        reversal in one node when the compiled kernels run), and so does the task
+        loss of a standard task without a fairness term.
         """
         owner = self.owner
         out = y_pred[0]
@@ -261,13 +262,16 @@ class FairNeuralNet(NeuralNet):
         cpu = out.device.type == "cpu"
         fused_of = getattr(owner, "_fused_task", None)  # (an ensemble's loss has none)
         fused_task = fused_of() if fused_of is not None and (active or cpu) else None
-        if fused_task is not None and active and term.role in ("penalty", "reweight"):
-            # task + lam * penalty in one autograd node (skfair.losses.penalized_task_loss)
+        if fused_task is not None and active and (term.role in ("penalty", "reweight")
+                                                  or (cpu and term.role == "adversarial")):
+            # task + lam * penalty in one autograd node (skfair.losses.penalized_task_loss);
+            # on a CPU the adversary too (the compiled kernels)
             groups = _on_device(X["groups"], device)
+            kwargs = (dict(embedding=emb, head=term.head) if term.role == "adversarial"
+                      else owner._fused_task_kwargs())
             return penalized_task_loss(
                 out, y_true, groups, task=fused_task, penalty=term.loss, lam=float(owner.lam),
-                sample_weight=weight, n_groups=owner.n_groups_, check_input=False,
-                **owner._fused_task_kwargs(),
+                sample_weight=weight, n_groups=owner.n_groups_, check_input=False, **kwargs,
             )
         if fused_task is not None and cpu:
             # the task loss alone in one node (on a CPU: the compiled kernels of

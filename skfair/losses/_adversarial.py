@@ -228,6 +228,55 @@ class AdversarialHead(nn.Module):
                 h = layer(h)
         return h
 
+    def _kernel_layers(self, embedding):
+        """The adversary's parameters ``[W1, b1, ..., WL, bL]`` for the compiled CPU
+        objective (:func:`skfair.losses.penalized_task_loss`), or None.
+
+        That objective computes ``Linear (ReLU Linear)*`` behind the reversal itself, so
+        it takes the head only as built here: no subclass ``forward``, no hooks, biases
+        on every layer, active dropout nowhere, parameters of the embedding's dtype and
+        device. Anything else runs through :meth:`forward`.
+        """
+        modules = self._modules  # (plain dict reads: this runs on every training step)
+        reversal, net = modules["reversal"], modules["net"]
+        if (type(self).forward is not AdversarialHead.forward
+                or type(reversal) is not GradientReversal or embedding.ndim != 2
+                or _global_hooks() or _has_hooks(self) or _has_hooks(reversal)
+                or _has_hooks(net)):
+            return None
+        params = []
+        after_relu = True  # where a Linear layer may come
+        dtype, device = embedding.dtype, embedding.device
+        for layer in net._modules.values():
+            kind = type(layer)
+            if _has_hooks(layer):
+                return None
+            if kind is nn.Linear and after_relu:
+                weight, bias = layer._parameters["weight"], layer._parameters["bias"]
+                if (bias is None or weight.dtype != dtype or weight.device != device
+                        or bias.dtype != dtype):
+                    return None
+                params += (weight, bias)
+                after_relu = False
+            elif kind is nn.ReLU and not after_relu:
+                after_relu = True
+            elif not (kind is nn.Dropout and after_relu and (layer.p == 0 or not self.training)):
+                return None
+        return None if after_relu else params
+
+
+def _has_hooks(module):
+    return bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
+                or getattr(module, "_backward_pre_hooks", None))
+
+
+def _global_hooks():
+    """Whether module hooks registered for every module are in place."""
+    mod = nn.modules.module
+    return any(getattr(mod, name, None) for name in (
+        "_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
+        "_global_backward_pre_hooks"))
+
 
 def _kernels_for(logits, sample_weight):
     """The compiled CPU kernels for the adversary's cross-entropy, or None (another

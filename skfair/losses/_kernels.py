@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from ._fused import _single_backward
-from ._ops import host_grad, is_one
+from ._ops import host_grad, is_one, scale_
 
 __all__: list[str] = []
 
@@ -727,3 +727,102 @@ def penalty(x, link, name, args):
     """A penalty alone on ``link(x)``, one autograd node on a CPU tensor (see
     :func:`objective`; ``link`` is ``"softmax"``, ``"sigmoid"`` or ``"identity"``)."""
     return _KernelObjective.apply(x, _Task(link, None), _NO_WEIGHTS[x.dtype], 1.0, name, args)
+
+
+# ---------------------------------------------------------------------------
+# The adversarial regularizer: task + lam * adversary cross-entropy, one node
+# ---------------------------------------------------------------------------
+
+
+_ZERO = {dtype: torch.zeros((), dtype=dtype) for dtype in DTYPES}
+
+
+def _scaled_product(a, b, alpha, out_shape):
+    """``alpha * (a @ b)``, the scale folded into the matrix product (one operation)."""
+    return torch.addmm(_ZERO[a.dtype].expand(out_shape), a, b, beta=0, alpha=alpha)
+
+
+class _KernelAdversaryObjective(torch.autograd.Function):
+    """``task(x) + lam * CE(adversary(R(embedding)), groups)`` in one autograd node.
+
+    The adversary is ``Linear (ReLU Linear)*`` with the gradient reversal ``R`` (strength
+    ``s``) before it. The task and the adversary's cross-entropy run on the kernels;
+    the adversary's layers on torch's matrix products, in the forward pass and again in
+    the backward pass, where the upstream gradient, ``lam`` and ``-s`` are folded into
+    the products' scale. One node instead of the reversal, each layer, each activation,
+    the two losses and their sum: on the MLP head, most of the adversarial term's fixed
+    cost per step.
+    """
+
+    @staticmethod
+    def forward(ctx, x, embedding, task, rs, lam, codes, adv_rs, strength, *params):
+        xn = x.detach().numpy()
+        gx = np.empty_like(xn)
+        value = task.run(xn, rs, gx)[0]
+        h = embedding.detach()
+        acts = [h]
+        n_layers = len(params) // 2
+        for i in range(n_layers):
+            h = torch.addmm(params[2 * i + 1].detach(), h, params[2 * i].detach().t())
+            if i < n_layers - 1:
+                h.relu_()
+            acts.append(h)
+        a = h.numpy()
+        ga = np.empty_like(a)
+        value += lam * _checked(_cross_entropy(a, codes, adv_rs, np.empty_like(a), ga),
+                                a.shape[1], y_name="groups")
+        ctx.gx, ctx.ga, ctx.acts = gx, ga, acts
+        ctx.weights = [params[2 * i].detach() for i in range(n_layers)]
+        ctx.lam, ctx.strength = lam, strength
+        return torch.tensor(value, dtype=x.dtype)
+
+    @staticmethod
+    @_single_backward
+    def backward(ctx, grad):
+        grad = host_grad(grad)
+        needs = ctx.needs_input_grad
+        gx = None
+        if needs[0]:  # a fresh array (see _KernelObjective.backward)
+            if is_one(grad):
+                gx = torch.from_numpy(ctx.gx.copy())
+            elif isinstance(grad, float):
+                gx = torch.from_numpy(ctx.gx * grad)
+            else:
+                gx = torch.from_numpy(ctx.gx) * grad
+        c = ctx.lam * grad  # the scale of the adversary's gradients
+        d = torch.from_numpy(ctx.ga)
+        weights, acts = ctx.weights, ctx.acts
+        grads = [None] * (2 * len(weights))
+        g_embedding = None
+        for i in reversed(range(len(weights))):
+            w, h_in = weights[i], acts[i]
+            if needs[8 + 2 * i]:
+                grads[2 * i] = _scaled_product(d.t(), h_in, c, w.shape)
+            if needs[9 + 2 * i]:
+                grads[2 * i + 1] = scale_(d.sum(0), c)
+            if i:  # through the layer, then the ReLU (its output is h_in)
+                d = torch.ops.aten.threshold_backward(d.mm(w), h_in, 0)
+            elif needs[1]:  # through the first layer and the reversal
+                g_embedding = _scaled_product(d, w, -ctx.strength * c, h_in.shape)
+        return (gx, g_embedding, None, None, None, None, None, None, *grads)
+
+
+def adversary_objective(x, task, y, weight, embedding, params, strength, lam, codes,
+                        y_name="y"):
+    """``sum_i w_i * task_i(x) / B + lam * CE(adversary(embedding), codes)``, one autograd
+    node on CPU tensors.
+
+    ``params`` are the adversary's layers ``[W1, b1, ..., WL, bL]`` (``Linear`` layers
+    with a ReLU between two), reached through a gradient reversal of ``strength``;
+    ``codes`` the integer group codes (ndarray, range-checked here) and ``weight`` the
+    row weights (a weighted mean in the adversary's cross-entropy, as in
+    :func:`skfair.losses.adversarial_loss`). See :func:`objective` for the task.
+    """
+    n_rows = x.shape[0]
+    rs = row_weights(weight, x)
+    if weight is not None:
+        rs = rs * (1.0 / n_rows)
+    adv_rs = normalised_weights(weight, n_rows, x)
+    return _KernelAdversaryObjective.apply(
+        x, embedding, _Task(task, y.detach().numpy(), None, y_name), rs, float(lam), codes,
+        adv_rs, float(strength), *params)

@@ -469,6 +469,24 @@ class AdversarialLoss(FairnessLoss):
             in_features, n_groups, hidden=self.hidden, strength=self.strength, dropout=self.dropout
         )
 
+    def _adversary_kernel_parts(self, head, embedding, groups, n_groups):
+        """The compiled CPU form of ``loss(head(embedding), y, groups)``, for
+        :func:`penalized_task_loss`: ``(codes, params, strength)``, the integer group
+        codes (ndarray), the head's layers and its reversal strength; None when the
+        head or the groups have no such form (the caller then composes the two). A
+        subclass that overrides ``forward`` is not given the compiled form."""
+        params = head._kernel_layers(embedding) if isinstance(head, AdversarialHead) else None
+        if (params is None or groups is None or groups.is_floating_point()
+                or groups.dtype == torch.bool):
+            return None
+        width = params[-1].shape[0]
+        n_groups = self._groups_count(n_groups)
+        if n_groups is not None and n_groups != width:
+            raise ValueError(
+                f"n_groups={n_groups} does not match the adversary's {width} outputs.")
+        codes = kernel_codes(groups, embedding.shape[0], width)
+        return None if codes is None else (codes[0], params, head.strength)
+
     def forward(self, input, y=None, groups=None, *, n_groups=None, sample_weight=None,
                 check_input=True):
         return adversarial_loss(

@@ -91,17 +91,24 @@ def _needs_autograd(weight, groups):
         torch.is_grad_enabled())
 
 
+# by role: the method giving a loss's compiled form, and the one giving its torch form
+_FORMS = {"penalty": ("_kernel_parts", "_penalty_parts"),
+          "reweight": ("_kernel_parts", "row_coefficients"),
+          "adversarial": ("_adversary_kernel_parts", "forward")}
+
+
 @functools.lru_cache(maxsize=64)
 def _own_kernel(cls, role):
     """Whether ``cls`` defines its compiled form where it defines its torch form: a
-    subclass that overrides ``_penalty_parts`` (``row_coefficients`` for a reweighting)
-    without ``_kernel_parts`` keeps its own computation."""
-    torch_form = "row_coefficients" if role == "reweight" else "_penalty_parts"
+    subclass that overrides ``_penalty_parts`` (``row_coefficients`` for a reweighting,
+    ``forward`` for an adversarial loss) without the compiled form keeps its own
+    computation."""
+    kernel_form, torch_form = _FORMS[role]
 
     def owner(name):
         return next((c for c in cls.__mro__ if name in vars(c)), None)
 
-    kernel_owner = owner("_kernel_parts")
+    kernel_owner = owner(kernel_form)
     return kernel_owner is not None and kernel_owner is owner(torch_form)
 
 
@@ -140,9 +147,58 @@ def _straight_through_task(threshold, task):
     return StraightThroughBCETask(math.log(threshold / (1.0 - threshold)))
 
 
+def _check_embedding(embedding, head, penalty, n_samples):
+    """The adversary's input as ``(B, D)`` (a ``(B, ...)`` tensor flattened per row)."""
+    if embedding is None or head is None:
+        raise TypeError(
+            f"penalty={type(penalty).__name__} is an adversarial term: pass the network's "
+            "embedding and the adversary that reads it (embedding=..., head=..., e.g. "
+            "head = penalty.make_head(embedding_dim, n_groups))."
+        )
+    _check_tensor(embedding, "embedding")
+    if embedding.ndim < 2 or embedding.shape[0] != n_samples:
+        raise ValueError(
+            f"embedding must have one row per sample, shape ({n_samples}, ...), got "
+            f"{tuple(embedding.shape)}."
+        )
+    return embedding if embedding.ndim == 2 else embedding.reshape(n_samples, -1)
+
+
+def _adversarial_objective(x, task, spec, y, groups, weight, penalty, lam, n_groups,
+                           embedding, head, kernels, plain, check_input):
+    """``task + lam * penalty(head(embedding), y, groups)``: one node by the CPU kernels
+    when the adversary has their form, else the task's node plus the adversary's graph."""
+    embedding = _check_embedding(embedding, head, penalty, x.shape[0])
+    if groups is None:
+        raise ValueError(f"penalty={type(penalty).__name__} needs the sensitive groups: "
+                         "groups is None.")
+    parts = None
+    if (kernels is not None and embedding.dtype == x.dtype
+            and _own_kernel(type(penalty), "adversarial")):
+        parts = penalty._adversary_kernel_parts(head, embedding, groups, n_groups)
+    if parts is not None:
+        codes, params, strength = parts
+        return kernels.adversary_objective(x, task, y, weight, embedding, params, strength,
+                                           lam, codes)
+    if kernels is not None:
+        task_value = kernels.objective(x, task, y, weight)
+    else:
+        row_scale = _row_scale(weight, x.shape[0], x)
+        task_value = (_task_value(x, task, y, row_scale) if plain
+                      else apply_objective(x, spec, y, row_scale))
+    kwargs = {}
+    if not check_input and not is_compiling() and _takes_check_input(
+            getattr(penalty.forward, "__func__", penalty.forward)):
+        kwargs["check_input"] = False
+    y_term = y if getattr(penalty, "requires_y", True) else None
+    return task_value + lam * penalty(head(embedding), y_term, groups, n_groups=n_groups,
+                                      sample_weight=weight, **kwargs)
+
+
 def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalty=None,
                         lam=1.0, sample_weight=None, n_groups=None,
-                        straight_through_threshold=None, check_input=True):
+                        straight_through_threshold=None, check_input=True, embedding=None,
+                        head=None):
     """Task loss plus ``lam`` times a fairness penalty, fused into one autograd node.
 
     Computes ``sum_i w_i * task_i / B + lam * penalty`` for a mini-batch of
@@ -169,11 +225,13 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
         the labels; absolute or squared error averaged over the outputs.
     penalty : FairnessLoss, optional
         A loss of :mod:`skfair.losses` with ``role="penalty"`` (e.g.
-        :class:`EqualizedOddsLoss`), or :class:`GroupBalancedLoss`
+        :class:`EqualizedOddsLoss`), :class:`GroupBalancedLoss`
         (``role="reweight"``: its row coefficients are added to the row
-        weights). A penalty without a fused form for these outputs (e.g. a user
-        loss object) is called as ``penalty(outputs, y, groups, n_groups=...)``
-        and added. ``None`` gives the task loss alone.
+        weights), or :class:`AdversarialLoss` (``role="adversarial"``, with
+        ``embedding`` and ``head``: the term is ``penalty(head(embedding), y,
+        groups, sample_weight=...)``). A penalty without a fused form for these
+        outputs (e.g. a user loss object) is called as ``penalty(outputs, y,
+        groups, n_groups=...)`` and added. ``None`` gives the task loss alone.
     lam : float, default=1.0
         Weight of the penalty (>= 0).
     sample_weight : Tensor of shape (B,), optional
@@ -198,6 +256,15 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
         when it takes a ``check_input`` keyword.
         The estimators pass False: they validate both once, at fit, and the
         check would cost every training step a few small operations.
+    embedding : Tensor of shape (B, D) or (B, ...), optional
+        An adversarial penalty only: the network's embedding that the adversary
+        reads (flattened per row).
+    head : AdversarialHead, optional
+        An adversarial penalty only: the adversary (``penalty.make_head(D,
+        n_groups)``), its gradient reversal included. Eager on a CPU with the
+        compiled kernels, the task, the adversary's layers, its cross-entropy and
+        the reversal form one autograd node (same value and gradients as the sum);
+        a head of another kind, with hooks or active dropout takes the sum.
 
     Returns
     -------
@@ -240,6 +307,12 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
             f"penalty must be a loss object, got the name {penalty!r}; build it with "
             f"skfair.losses.get_fairness_loss({penalty!r})."
         )
+    role = None if penalty is None else getattr(penalty, "role", "penalty")
+    if (embedding is not None or head is not None) and role != "adversarial":
+        raise TypeError(
+            "embedding and head are the inputs of an adversarial penalty (role "
+            f"'adversarial'); got penalty={type(penalty).__name__ if role else None}."
+        )
     if penalty is None or lam == 0:
         if kernels is not None:
             return kernels.objective(x, task, y, weight)
@@ -250,7 +323,6 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     if groups is None:
         raise ValueError(f"penalty={type(penalty).__name__} needs the sensitive groups: "
                          "groups is None.")
-    role = getattr(penalty, "role", "penalty")
     kernel_parts = None
     if kernels is not None and role in ("penalty", "reweight"):
         kernel_parts = _kernel_parts(penalty, role, x, y, groups, n_groups)
@@ -279,11 +351,16 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
                          dtype=x.dtype, device=x.device, **kwargs)
         scale = row_scale.add(r, alpha=float(lam))
         return _task_value(x, task, y, scale) if plain else apply_objective(x, spec, y, scale)
+    if role == "adversarial":
+        if straight_through_threshold is not None:
+            raise TypeError("straight_through_threshold needs a penalty that reads "
+                            f"per-label probabilities; {type(penalty).__name__} is adversarial.")
+        return _adversarial_objective(x, task, spec, y, groups, weight, penalty, lam, n_groups,
+                                      embedding, head, kernels, plain, check_input)
     if role != "penalty":
         raise TypeError(
-            f"penalized_task_loss takes penalties with role 'penalty' or 'reweight'; "
-            f"{type(penalty).__name__} has role {role!r} (an adversarial loss needs its head: "
-            "add lam * loss(head(embedding), y, groups) to the task loss yourself)."
+            f"penalized_task_loss takes penalties with role 'penalty', 'reweight' or "
+            f"'adversarial'; {type(penalty).__name__} has role {role!r}."
         )
     if kernel_parts is not None and kernel_parts[0] == kernels.link_of(task):
         _, name, args = kernel_parts

@@ -179,6 +179,42 @@ def test_adversarial_gradients_are_reversed_for_the_network_only(biased_data, fa
         torch.testing.assert_close(got, lam * ga)
 
 
+@pytest.mark.parametrize("hidden", [(), (4,)])
+def test_adversarial_step_on_the_kernels_equals_the_torch_path(biased_data, fast, hidden,
+                                                                monkeypatch):
+    """On a CPU the task, the adversary and its reversal are one node of the compiled
+    kernels: the same loss and gradients as the torch path (the kernels turned off)."""
+    from skfair.losses import _ops
+
+    if _ops._load_kernels() is None:
+        pytest.skip("numba is not installed: no compiled kernels")
+    X, y, s = biased_data
+    clf = FairNetClassifier(fairness="adversarial", lam=0.7,
+                            fairness_params={"hidden": hidden, "strength": 0.5},
+                            **{**fast, "max_epochs": 1}).fit(X, y, sensitive_features=s)
+    net, module = clf.net_, clf.net_.module_
+    rows = slice(0, 40)
+    batch = {"X": torch.as_tensor(X[rows]), "groups": torch.as_tensor(s[rows]),
+             "sample_weight": torch.linspace(0.5, 1.5, 40)}
+    yb = torch.as_tensor(y[rows])
+
+    def step():
+        module.zero_grad()
+        loss = net.get_loss(net.infer(batch), yb, X=batch)
+        loss.backward()
+        return loss.detach(), type(loss.grad_fn).__name__, [
+            p.grad.clone() for p in module.parameters()]
+
+    fused, node, fused_grads = step()
+    assert node == "_KernelAdversaryObjectiveBackward"
+    monkeypatch.setattr(_ops, "_load_kernels", lambda: None)
+    plain, node, plain_grads = step()
+    assert node == "AddBackward0"
+    torch.testing.assert_close(fused, plain)
+    for a, b in zip(fused_grads, plain_grads, strict=True):
+        torch.testing.assert_close(a, b)
+
+
 class _CheckRecordingAdversary(AdversarialLoss):
     """The adversarial loss, recording the check_input of every call."""
 

@@ -269,7 +269,7 @@ def test_float32_and_half_outputs():
         ({"task": "hinge"}, ValueError, "task must be one of"),
         ({"lam": -1.0}, ValueError, "lam must be a finite non-negative"),
         ({"lam": True}, ValueError, "lam must be a finite non-negative"),
-        ({"penalty": AdversarialLoss()}, TypeError, "role 'penalty' or 'reweight'"),
+        ({"penalty": AdversarialLoss()}, TypeError, "embedding=..., head=..."),
         ({"penalty": DemographicParityLoss(), "groups": None}, ValueError, "groups is None"),
         ({"sample_weight": torch.ones(3)}, ValueError, "sample_weight must have shape"),
     ],
@@ -512,3 +512,211 @@ def test_numpy_integer_n_groups_is_accepted():
     torch.testing.assert_close(a, b)
     torch.testing.assert_close(DemographicParityLoss(n_groups=np.int32(NG))(logits, y, groups),
                                DemographicParityLoss(n_groups=NG)(logits, y, groups))
+
+
+# -- the adversarial regularizer: task + lam * CE(head(embedding), groups) -----------------
+
+ADV_TASKS = {
+    "cross_entropy": lambda gen: torch.randint(0, K, (B,), generator=gen),
+    "binary_cross_entropy": lambda gen: (torch.rand(B, K, generator=gen) < 0.4).double(),
+    "l1": lambda gen: torch.randn(B, K, generator=gen, dtype=torch.float64),
+    "mse": lambda gen: torch.randn(B, K, generator=gen, dtype=torch.float64),
+}
+
+
+def _adversary_batch(hidden=(5,), dtype=torch.float64, strength=0.7, seed=0, dim=6):
+    """A network's outputs and embedding (non-leaf, from one shared layer), the adversary
+    and the leaves whose gradients the tests compare."""
+    torch.manual_seed(seed)
+    loss = AdversarialLoss(hidden=hidden, strength=strength)
+    head = loss.make_head(dim, NG).to(dtype)
+    trunk = torch.nn.Linear(8, dim + K).to(dtype)
+    gen = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(B, 8, generator=gen, dtype=dtype)
+    groups = torch.randint(0, NG, (B,), generator=gen)
+    w = (torch.rand(B, generator=gen, dtype=torch.float64) * 2).to(dtype)
+    return loss, head, trunk, inputs, groups, w, gen
+
+
+def _forward(trunk, inputs, dim=6):
+    hidden = torch.relu(trunk(inputs))
+    return hidden[:, dim:], hidden[:, :dim]  # outputs, embedding
+
+
+def _leaf_grads(value, modules, scale=1.0):
+    params = [p for m in modules for p in m.parameters()]
+    for p in params:
+        p.grad = None
+    (scale * value).backward()
+    return [p.grad.clone() for p in params]
+
+
+@pytest.mark.parametrize("hidden", [(), (5,), (5, 4)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("task", sorted(ADV_TASKS))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_adversarial_objective_equals_the_sum(cpu_path, hidden, dtype, task, weighted):
+    loss, head, trunk, inputs, groups, w, gen = _adversary_batch(hidden, dtype)
+    y = ADV_TASKS[task](gen)
+    if y.is_floating_point():
+        y = y.to(dtype)
+    w = w if weighted else None
+    out, emb = _forward(trunk, inputs)
+    fused = penalized_task_loss(out, y, groups, task=task, penalty=loss, lam=0.6,
+                                sample_weight=w, n_groups=NG, embedding=emb, head=head)
+    # the one-node form runs on the kernels; the torch path composes the two terms
+    kernel_node = type(fused.grad_fn).__name__.startswith("_KernelAdversaryObjective")
+    assert kernel_node == (cpu_path == "kernels")
+    got = _leaf_grads(fused, [trunk, head], scale=1.7)
+    out, emb = _forward(trunk, inputs)
+    composed = (penalized_task_loss(out, y, task=task, sample_weight=w)
+                + 0.6 * loss(head(emb), None, groups, sample_weight=w))
+    expected = _leaf_grads(composed, [trunk, head], scale=1.7)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else {}
+    torch.testing.assert_close(fused, composed, **tol)
+    for g, e in zip(got, expected, strict=True):
+        torch.testing.assert_close(g, e, **tol)
+
+
+@pytest.mark.parametrize("strength", [0.0, 2.5])
+def test_adversarial_objective_reverses_the_embedding_gradient_only(strength):
+    # the adversary descends its cross-entropy; the embedding gets -strength times it
+    loss, head, _, _, groups, _, gen = _adversary_batch((5,), strength=strength)
+    out = torch.randn(B, K, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, K, (B,), generator=gen)
+    emb = torch.randn(B, 6, generator=gen, dtype=torch.float64, requires_grad=True)
+    value = penalized_task_loss(out, y, groups, penalty=loss, lam=1.0, embedding=emb,
+                                head=head, n_groups=NG)
+    (g_emb,) = torch.autograd.grad(value, emb)
+    plain = torch.nn.Sequential(*head.net)  # the same layers without the reversal
+    emb2 = emb.detach().clone().requires_grad_(True)
+    (g_plain,) = torch.autograd.grad(F.cross_entropy(plain(emb2), groups), emb2)
+    torch.testing.assert_close(g_emb, -strength * g_plain)
+
+
+def _fallback_case(head, loss=None, groups=None):
+    """Value and gradients of the objective with ``head`` (and ``loss``), against the
+    composed sum, plus the class name of the result's node."""
+    loss = loss or AdversarialLoss()
+    gen = torch.Generator().manual_seed(3)
+    out = torch.randn(B, K, generator=gen, dtype=torch.float64, requires_grad=True)
+    emb = torch.randn(B, 6, generator=gen, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, K, (B,), generator=gen)
+    groups = torch.randint(0, NG, (B,), generator=gen) if groups is None else groups
+    torch.manual_seed(0)
+    value = penalized_task_loss(out, y, groups, penalty=loss, lam=0.5, embedding=emb,
+                                head=head, n_groups=NG)
+    got = torch.autograd.grad(value, [out, emb])
+    torch.manual_seed(0)
+    composed = penalized_task_loss(out, y) + 0.5 * loss(head(emb), y, groups, n_groups=NG)
+    expected = torch.autograd.grad(composed, [out, emb])
+    torch.testing.assert_close(value, composed)
+    for g, e in zip(got, expected, strict=True):
+        torch.testing.assert_close(g, e)
+    return type(value.grad_fn).__name__
+
+
+def test_adversarial_objective_takes_the_sum_for_heads_it_does_not_compute(cpu_path):
+    node = "_KernelAdversaryObjectiveBackward" if cpu_path == "kernels" else "AddBackward0"
+    assert _fallback_case(AdversarialLoss(hidden=(5,)).make_head(6, NG).double()) == node
+    # active dropout: the sum (its random mask); in eval mode dropout is the identity
+    head = AdversarialLoss(hidden=(5,), dropout=0.5).make_head(6, NG).double()
+    assert _fallback_case(head) == "AddBackward0"
+    assert _fallback_case(head.eval()) == node
+    # a hook on a layer runs
+    head = AdversarialLoss(hidden=(5,)).make_head(6, NG).double()
+    seen = []
+    head.net[2].register_forward_hook(lambda *args: seen.append(1))
+    assert _fallback_case(head) == "AddBackward0" and seen
+    # another activation, a layer without bias, a subclass with its own forward
+    head = AdversarialLoss(hidden=(5,)).make_head(6, NG).double()
+    head.net[1] = torch.nn.Tanh()
+    assert _fallback_case(head) == "AddBackward0"
+    head = AdversarialLoss(hidden=()).make_head(6, NG).double()
+    head.net[0].bias = None
+    assert _fallback_case(head) == "AddBackward0"
+
+    class Scaled(type(head)):
+        def forward(self, embedding):
+            return 2 * super().forward(embedding)
+
+    assert _fallback_case(Scaled(6, NG).double()) == "AddBackward0"
+    # parameters of another dtype than the embedding's: the sum (and torch's dtype error)
+    with pytest.raises(RuntimeError):
+        _fallback_case(AdversarialLoss().make_head(6, NG))
+
+
+def test_adversarial_objective_keeps_a_subclass_loss_and_soft_groups():
+    class Halved(AdversarialLoss):
+        def forward(self, input, y=None, groups=None, **kwargs):
+            return 0.5 * super().forward(input, y, groups, **kwargs)
+
+    head = AdversarialLoss().make_head(6, NG).double()
+    assert _fallback_case(head, Halved()) == "AddBackward0"
+    soft = torch.softmax(torch.randn(B, NG, dtype=torch.float64), dim=1)
+    assert _fallback_case(head, groups=soft) == "AddBackward0"
+
+
+def test_adversarial_objective_flattens_the_embedding_and_checks_its_inputs(cpu_path):
+    loss, head, _, _, groups, _, gen = _adversary_batch((), dim=6)
+    out = torch.randn(B, K, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, K, (B,), generator=gen)
+    emb = torch.randn(B, 2, 3, generator=gen, dtype=torch.float64)
+    value = penalized_task_loss(out, y, groups, penalty=loss, embedding=emb, head=head)
+    flat = penalized_task_loss(out, y, groups, penalty=loss, embedding=emb.reshape(B, 6),
+                               head=head)
+    torch.testing.assert_close(value, flat)
+    with pytest.raises(ValueError, match=r"embedding must have one row per sample"):
+        penalized_task_loss(out, y, groups, penalty=loss, embedding=emb[:3], head=head)
+    with pytest.raises(TypeError, match="embedding=..., head=..."):
+        penalized_task_loss(out, y, groups, penalty=loss, embedding=emb)
+    with pytest.raises(TypeError, match="embedding and head are the inputs"):
+        penalized_task_loss(out, y, groups, penalty=EqualizedOddsLoss(), embedding=emb,
+                            head=head)
+    with pytest.raises(TypeError, match="embedding and head are the inputs"):
+        penalized_task_loss(out, y, groups, embedding=emb, head=head)
+    with pytest.raises(ValueError, match=r"groups must hold codes in \[0, 3\)"):
+        penalized_task_loss(out, y, groups + 3, penalty=loss, embedding=emb, head=head)
+    with pytest.raises(ValueError, match="n_groups=4 does not match"):
+        penalized_task_loss(out, y, groups, penalty=loss, embedding=emb, head=head, n_groups=4)
+    with pytest.raises(ValueError, match="groups is None"):
+        penalized_task_loss(out, y, None, penalty=loss, embedding=emb, head=head)
+    with pytest.raises(TypeError, match="straight_through_threshold"):
+        penalized_task_loss(out, (out > 0).double(), groups, task="binary_cross_entropy",
+                            penalty=loss, embedding=emb, head=head,
+                            straight_through_threshold=0.5)
+
+
+def test_adversarial_objective_without_gradients_and_at_lam_zero(cpu_path):
+    loss, head, trunk, inputs, groups, w, gen = _adversary_batch((5,))
+    y = torch.randint(0, K, (B,), generator=gen)
+    out, emb = _forward(trunk, inputs)
+    expected = penalized_task_loss(out, y, groups, penalty=loss, lam=0.3, embedding=emb,
+                                   head=head)
+    with torch.no_grad():
+        value = penalized_task_loss(out, y, groups, penalty=loss, lam=0.3, embedding=emb,
+                                    head=head)
+    assert value.grad_fn is None
+    torch.testing.assert_close(value, expected.detach())
+    # lam=0: the task alone; the adversary gets no gradient
+    value = penalized_task_loss(out, y, groups, penalty=loss, lam=0.0, embedding=emb,
+                                head=head)
+    torch.testing.assert_close(value, penalized_task_loss(out, y))
+    value.backward()
+    assert all(p.grad is None for p in head.parameters())
+
+
+def test_adversarial_objective_first_order_under_create_graph(cpu_path):
+    loss, head, _, _, groups, _, gen = _adversary_batch((5,))
+    out = torch.randn(B, K, generator=gen, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, K, (B,), generator=gen)
+    emb = torch.randn(B, 6, generator=gen, dtype=torch.float64, requires_grad=True)
+    value = penalized_task_loss(out, y, groups, penalty=loss, lam=0.5, embedding=emb,
+                                head=head)
+    (expected,) = torch.autograd.grad(value, emb, retain_graph=True)
+    scale = torch.tensor(2.0, dtype=value.dtype, requires_grad=True)  # needs grad upstream
+    (g,) = torch.autograd.grad(value * scale, emb, create_graph=True)
+    torch.testing.assert_close(g, 2 * expected)
+    if cpu_path == "kernels":  # the one node: a second order is an error, never wrong
+        with pytest.raises(RuntimeError, match="once_differentiable"):
+            g.sum().backward()
