@@ -20,7 +20,9 @@ The formulas are those of the torch cores beside each loss; the tests check
 the two against each other and against the plain autograd references.
 
 :func:`penalized_task_loss`, the losses called on their own (a penalty
-without a task: :func:`penalty`) and the adversary's cross-entropy use these
+without a task: :func:`penalty`), the adversary's cross-entropy and the
+adversarial objective (:func:`adversary_objective`: the task, the adversary's
+layers and its cross-entropy behind the reversal, one node) use these
 kernels for float32 / float64 CPU tensors in eager mode when numba is
 installed (:func:`skfair.losses._ops.cpu_kernels`). Setting the environment
 variable ``SKFAIR_NUMBA=0`` turns them off (the torch fused nodes then run).
