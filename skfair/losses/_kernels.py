@@ -677,6 +677,19 @@ def group_balanced_scale(codes, n_groups, weight, lam, n_rows, x):
     return rs
 
 
+def _output_grad(gx, grad):
+    """``grad * gx`` as a new tensor (``grad`` from :func:`host_grad`).
+
+    Always a fresh array: autograd may keep the returned tensor as a leaf's ``.grad`` and
+    add into it, and a retained graph (e.g. gradcheck) runs the backward pass again.
+    """
+    if is_one(grad):
+        return torch.from_numpy(gx.copy())
+    if isinstance(grad, float):
+        return torch.from_numpy(gx * grad)
+    return torch.from_numpy(gx) * grad
+
+
 class _KernelObjective(torch.autograd.Function):
     """``task(x) + lam * penalty(z)`` by the CPU kernels, one autograd node."""
 
@@ -694,16 +707,7 @@ class _KernelObjective(torch.autograd.Function):
     @staticmethod
     @_single_backward
     def backward(ctx, grad):
-        grad = host_grad(grad)
-        # a fresh array: autograd may keep the returned tensor as a leaf's .grad and add
-        # into it, and a retained graph (e.g. gradcheck) calls this again
-        if is_one(grad):
-            gx = torch.from_numpy(ctx.gx.copy())
-        elif isinstance(grad, float):
-            gx = torch.from_numpy(ctx.gx * grad)
-        else:
-            gx = torch.from_numpy(ctx.gx) * grad
-        return gx, None, None, None, None, None
+        return _output_grad(ctx.gx, host_grad(grad)), None, None, None, None, None
 
 
 def objective(x, task, y, weight=None, *, lam=0.0, penalty=None, args=(), cut=None, rs=None,
@@ -783,14 +787,7 @@ class _KernelAdversaryObjective(torch.autograd.Function):
     def backward(ctx, grad):
         grad = host_grad(grad)
         needs = ctx.needs_input_grad
-        gx = None
-        if needs[0]:  # a fresh array (see _KernelObjective.backward)
-            if is_one(grad):
-                gx = torch.from_numpy(ctx.gx.copy())
-            elif isinstance(grad, float):
-                gx = torch.from_numpy(ctx.gx * grad)
-            else:
-                gx = torch.from_numpy(ctx.gx) * grad
+        gx = _output_grad(ctx.gx, grad) if needs[0] else None
         c = ctx.lam * grad  # the scale of the adversary's gradients
         d = torch.from_numpy(ctx.ga)
         weights, acts = ctx.weights, ctx.acts
