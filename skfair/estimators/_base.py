@@ -642,6 +642,12 @@ class FairNetBase(BaseEstimator):
                 params=self.fairness_params, y_train=y_net, groups_train=groups_train,
                 n_outputs=n_outputs,
             )
+            if term is None and self.fairness_params:
+                warnings.warn(
+                    f"fairness_params={self.fairness_params!r} is ignored: fairness=None "
+                    "trains without a fairness term.",
+                    UserWarning,
+                )
             if term is not None and self.lam > 0 and self.n_groups_ < 2:
                 warnings.warn(  # (an adversary raised instead, when the term was built)
                     f"fairness={self.fairness!r} with lam={self.lam}: the training data hold "

@@ -34,7 +34,8 @@ COMMON_PARAMS = """\
         Weight of the fairness term: ``loss = task + lam * fairness``.
     fairness_params : dict, optional
         Constructor parameters of the fairness loss (e.g. ``{"hidden": (32,),
-        "strength": 1.0}`` for the adversary head).
+        "strength": 1.0}`` for the adversary head). Ignored, with a
+        ``UserWarning``, when ``fairness`` is None.
     weighting : weighting object, optional
         An object of :mod:`skfair.weighting` (``get_weights(sensitive_features,
         y)``); its weights multiply ``sample_weight``. Its parameters are

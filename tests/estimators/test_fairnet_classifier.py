@@ -496,6 +496,19 @@ def test_a_single_group_warns_that_the_term_does_nothing(biased_data, fast):
         FairNetClassifier(fairness="adversarial", **fast).fit(X, y, sensitive_features=one)
 
 
+def test_fairness_params_without_a_fairness_term_warn(biased_data, fast):
+    X, y, s = biased_data
+    with pytest.warns(UserWarning, match=r"fairness_params=\{'hidden': \(4,\)\} is ignored"):
+        FairNetClassifier(fairness_params={"hidden": (4,)}, **{**fast, "max_epochs": 1}).fit(
+            X, y, sensitive_features=s)
+    with warnings.catch_warnings():  # with a fairness term, or with empty params: silent
+        warnings.simplefilter("error")
+        FairNetClassifier(fairness="adversarial", fairness_params={"hidden": (4,)},
+                          **{**fast, "max_epochs": 1}).fit(X, y, sensitive_features=s)
+        FairNetClassifier(fairness_params={}, **{**fast, "max_epochs": 1}).fit(
+            X, y, sensitive_features=s)
+
+
 def test_valid_split_warns_when_a_group_misses_training(biased_data, fast):
     """A one-row group cannot be stratified; if its row lands in the validation part,
     training never sees the group: a warning counts it."""
