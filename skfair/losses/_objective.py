@@ -283,6 +283,19 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     >>> bool(torch.isclose(loss, same))
     True
     >>> loss.backward()
+
+    The adversarial regularizer reads the network's embedding through its head:
+
+    >>> from skfair.losses import AdversarialLoss
+    >>> _ = torch.manual_seed(0)
+    >>> adversary = AdversarialLoss(hidden=(8,))
+    >>> head = adversary.make_head(in_features=3, n_groups=2)
+    >>> embedding = torch.randn(4, 3, requires_grad=True)
+    >>> loss = penalized_task_loss(logits, y, groups, penalty=adversary, lam=0.5,
+    ...                            embedding=embedding, head=head)
+    >>> same = F.cross_entropy(logits, y) + 0.5 * adversary(head(embedding), y, groups)
+    >>> bool(torch.isclose(loss, same))
+    True
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}.")
