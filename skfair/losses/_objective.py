@@ -83,6 +83,17 @@ def _task_value(x, task, y, row_scale):
     return torch.dot(_task_per_row(x, task, y), row_scale)
 
 
+def _task_objective(x, task, spec, y, weight, kernels, plain):
+    """The task loss alone: the CPU kernels' node, the plain autograd form (``plain``:
+    under ``torch.compile`` or with weights that need gradients), or the torch fused node."""
+    if kernels is not None:
+        return kernels.objective(x, task, y, weight)
+    row_scale = _row_scale(weight, x.shape[0], x)
+    if plain:
+        return _task_value(x, task, y, row_scale)
+    return apply_objective(x, spec, y, row_scale)
+
+
 def _needs_autograd(weight, groups):
     """Whether the row weights or a soft group assignment need gradients: the fused
     node differentiates with respect to the outputs only."""
@@ -180,12 +191,7 @@ def _adversarial_objective(x, task, spec, y, groups, weight, penalty, lam, n_gro
         codes, params, strength = parts
         return kernels.adversary_objective(x, task, y, weight, embedding, params, strength,
                                            lam, codes)
-    if kernels is not None:
-        task_value = kernels.objective(x, task, y, weight)
-    else:
-        row_scale = _row_scale(weight, x.shape[0], x)
-        task_value = (_task_value(x, task, y, row_scale) if plain
-                      else apply_objective(x, spec, y, row_scale))
+    task_value = _task_objective(x, task, spec, y, weight, kernels, plain)
     kwargs = {}
     if not check_input and not is_compiling() and _takes_check_input(
             getattr(penalty.forward, "__func__", penalty.forward)):
@@ -327,12 +333,7 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
             f"'adversarial'); got penalty={type(penalty).__name__ if role else None}."
         )
     if penalty is None or lam == 0:
-        if kernels is not None:
-            return kernels.objective(x, task, y, weight)
-        row_scale = _row_scale(weight, x.shape[0], x)
-        if plain:
-            return _task_value(x, task, y, row_scale)
-        return apply_objective(x, spec, y, row_scale)
+        return _task_objective(x, task, spec, y, weight, kernels, plain)
     if groups is None:
         raise ValueError(f"penalty={type(penalty).__name__} needs the sensitive groups: "
                          "groups is None.")
