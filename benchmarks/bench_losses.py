@@ -75,7 +75,8 @@ from skfair.losses import (
 )
 
 CLASSIFICATION = ["dp_l2", "dp_mi", "eo_l2", "eo_mi", "iou", "iou_pairwise"]
-OTHERS = ["group_balanced", "adversarial", "bias_amplification", "mean_parity", "mae_parity"]
+OTHERS = ["group_balanced", "adversarial", "adversarial_confusion", "bias_amplification",
+          "mean_parity", "mae_parity"]
 # "floor": the task loss + lam * logits.mean() outside the fused node, a term that does no
 # work: the fixed cost of adding any extra term to the step (a reference row)
 FLOOR = "floor"

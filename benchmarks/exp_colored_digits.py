@@ -222,6 +222,7 @@ GRIDS = {
     "iou": [1, 3, 10, 30, 100],
     "group_balanced": [0.3, 1, 3, 10],
     "adversarial": [0.03, 0.1, 0.3, 1],
+    "adversarial_confusion": [0.03, 0.1, 0.3, 1],
 }
 
 # ``--features cnn``: a fit costs ~20-40 s on one core, so four values per loss (the same
@@ -236,6 +237,7 @@ GRIDS_CNN = {
     "iou": [1, 3, 10, 30],
     "group_balanced": [0.3, 1, 3, 10],
     "adversarial": [0.03, 0.1, 0.3, 1],
+    "adversarial_confusion": [0.03, 0.1, 0.3, 1],
 }
 
 # ``lam`` selection: the largest validation F among the values whose validation accuracy

@@ -414,6 +414,7 @@ LAM_GRIDS = {
     "iou": (1.0, 3.0, 10.0, 30.0, 100.0),
     "group_balanced": (0.3, 1.0, 3.0, 10.0),
     "adversarial": (0.1, 0.3, 1.0, 3.0),
+    "adversarial_confusion": (0.3, 1.0, 3.0, 10.0),
     "mean_parity": (0.01, 0.03, 0.1, 0.3, 1.0),
     "mae_parity": (0.1, 0.3, 1.0, 3.0),
 }
@@ -463,6 +464,9 @@ METHODS = {m.name: m for m in [
     _loss_method("group_balanced", "FairNet(fairness='group_balanced'): group-balanced risk",
                  kinds=_ALL),
     _loss_method("adversarial", "FairNet(fairness='adversarial'): adversarial regularizer",
+                 kinds=_ALL),
+    _loss_method("adversarial_confusion",
+                 "FairNet(fairness='adversarial_confusion'): adversary pushed to chance",
                  kinds=_ALL),
     _loss_method("mean_parity", "FairNetRegressor(fairness='mean_parity')",
                  kinds=frozenset({"regression"})),

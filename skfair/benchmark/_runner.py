@@ -328,7 +328,7 @@ def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size
         reason = method.unavailable_reason(data, images)
         if reason is not None:
             skipped[name] = reason
-            log(f"[{i:2d}/{n}] {name:24s} skipped: {reason}")
+            log(f"[{i:2d}/{n}] {name:29s} skipped: {reason}")
             continue
         metric_notes = []
         candidates, error = [], None
@@ -348,7 +348,7 @@ def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size
         if error is not None or not candidates:
             rows.append({"method": name, "family": method.family,
                          "status": f"failed: {error}", "search_time_s": search_s})
-            log(f"[{i:2d}/{n}] {name:24s} FAILED: {error}")
+            log(f"[{i:2d}/{n}] {name:29s} FAILED: {error}")
             continue
         if name == "baseline":
             chosen, within = candidates[0], True
@@ -480,4 +480,4 @@ def _progress_line(i, n, name, method, chosen, kind, search_s):
         score = f"MAE {chosen.test['mae']:.3f}  MAE bias {chosen.test['mae_bias']:.3f}"
     else:
         score = f"acc {chosen.test['accuracy']:.3f}  EO diff {chosen.test['eo_difference']:.3f}"
-    return f"[{i:2d}/{n}] {name:24s} {val:12s} {score}  ({search_s:.1f} s)"
+    return f"[{i:2d}/{n}] {name:29s} {val:12s} {score}  ({search_s:.1f} s)"

@@ -24,12 +24,15 @@ COMMON_PARAMS = """\
         Fairness term added to the task loss, by name
         (:data:`skfair.losses.FAIRNESS_LOSSES`: ``"dp_l2"``, ``"dp_mi"``,
         ``"eo_l2"``, ``"eo_mi"``, ``"iou"``, ``"iou_pairwise"`` for
-        classifiers; ``"group_balanced"``, ``"adversarial"`` for any task;
-        ``"mean_parity"``, ``"mae_parity"`` for regression) or as a loss
-        object of :mod:`skfair.losses` (deep-copied at fit; its parameters
-        are grid-searchable as ``fairness__<name>``). The adversarial loss
-        trains an adversary head on the module's embedding through gradient
-        reversal.
+        classifiers; ``"group_balanced"``, ``"adversarial"``,
+        ``"adversarial_confusion"`` for any task; ``"mean_parity"``,
+        ``"mae_parity"`` for regression) or as a loss object of
+        :mod:`skfair.losses` (deep-copied at fit; its parameters are
+        grid-searchable as ``fairness__<name>``). The adversarial losses train
+        an adversary head on the module's embedding: ``"adversarial"`` through
+        gradient reversal, ``"adversarial_confusion"`` by pushing the
+        adversary's prediction towards chance (see
+        :class:`skfair.losses.AdversarialLoss`).
     lam : float >= 0, default=1.0
         Weight of the fairness term: ``loss = task + lam * fairness``.
     fairness_params : dict, optional

@@ -28,8 +28,9 @@ class FairnessTerm(nn.Module):
 
     * ``"penalty"``: ``loss(logits, y, groups)``;
     * ``"reweight"``: ``loss(per_sample_loss, y, groups, sample_weight=w)``;
-    * ``"adversarial"``: ``loss(head(embedding), y, groups, sample_weight=w)``
-      with ``head = loss.make_head(embedding_dim, n_groups)``.
+    * ``"adversarial"``: ``loss.adversary_term(head, embedding, y, groups,
+      sample_weight=w)`` (``loss(head(embedding), y, groups, sample_weight=w)`` for a
+      loss without that method) with ``head = loss.make_head(embedding_dim, n_groups)``.
 
     The estimator checked the group codes and the row weights once, at fit,
     so a loss whose ``forward`` takes ``check_input`` (e.g.
@@ -79,8 +80,12 @@ class FairnessTerm(nn.Module):
             emb = ctx["embedding"]
             if emb.ndim != 2:  # e.g. a feature map: one row per sample
                 emb = emb.reshape(emb.shape[0], -1)
-            return self.loss(self.head(emb), y, groups, n_groups=n_groups,
-                             sample_weight=ctx["sample_weight"], **self._unchecked)
+            term = getattr(self.loss, "adversary_term", None)
+            if term is None:  # an adversarial loss of the user's own
+                return self.loss(self.head(emb), y, groups, n_groups=n_groups,
+                                 sample_weight=ctx["sample_weight"], **self._unchecked)
+            return term(self.head, emb, y, groups, n_groups=n_groups,
+                        sample_weight=ctx["sample_weight"], **self._unchecked)
         return self.loss(ctx["logits"], y, groups, n_groups=n_groups, **self._unchecked)
 
 

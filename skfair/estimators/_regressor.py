@@ -71,7 +71,7 @@ class FairNetRegressor(_RegressorMixin, RegressorMixin, FairNetBase):
     at predict), so learning rates and ``lam`` do not depend on its unit.
     Fairness terms for regression: ``"group_balanced"`` (group-balanced MAE /
     MSE), ``"mean_parity"`` (a demographic-parity penalty on the group mean
-    predictions), ``"adversarial"`` or a callable.
+    predictions), ``"adversarial"``, ``"adversarial_confusion"`` or a callable.
 
     Parameters
     ----------

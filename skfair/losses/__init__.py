@@ -14,7 +14,13 @@ CPU, in eager mode, the fused nodes run compiled kernels (numba) when numba is
 installed; ``SKFAIR_NUMBA=0`` turns them off.
 """
 
-from ._adversarial import AdversarialHead, GradientReversal, adversarial_loss, grad_reverse
+from ._adversarial import (
+    AdversarialHead,
+    GradientReversal,
+    adversarial_loss,
+    confusion_loss,
+    grad_reverse,
+)
 from ._bias_amplification import bias_amplification_loss, cooccurrence_ratio
 from ._fairness import demographic_parity_loss, equalized_odds_loss, iou_fairness_loss
 from ._group_balanced import group_balanced_coefficients, group_balanced_loss
@@ -48,6 +54,7 @@ __all__ = [
     "MeanParityLoss",
     "adversarial_loss",
     "bias_amplification_loss",
+    "confusion_loss",
     "cooccurrence_ratio",
     "demographic_parity_loss",
     "equalized_odds_loss",

@@ -21,6 +21,21 @@ game, so a single optimizer updates both players simultaneously
 the adversary's gradient by ``lam`` (its learning rate under SGD; Adam is
 invariant to that scale). ``AdversarialHead`` contains the reversal layer, so
 the estimator only has to add ``lam * adversarial_loss(head(embedding), groups)``.
+
+The confusion objective
+-----------------------
+Maximising the adversary's cross-entropy does not require the embedding to
+lose the attribute: the encoder can make the adversary confidently *wrong*
+(a relabelling of the groups), the adversary relearns the new code, and the
+attribute stays linearly decodable throughout. ``kind="confusion"`` of
+:class:`~skfair.losses.AdversarialLoss` (Alvi et al., 2018, "Turning a Blind
+Eye"; the sensitive regularizer of SensitiveNets, seed 003, likewise pushes the
+detector's output to a fixed level) trains the adversary on its
+cross-entropy as before, with the embedding held fixed, and the encoder, with
+the adversary held fixed, on :func:`confusion_loss`: the cross-entropy of the
+adversary's prediction to the uniform distribution over groups, lowest when
+the adversary can only guess. ``AdversarialHead.confusion_logits`` gives the
+two forward passes.
 """
 
 from __future__ import annotations
@@ -38,8 +53,19 @@ __all__ = [
     "AdversarialHead",
     "GradientReversal",
     "adversarial_loss",
+    "confusion_loss",
     "grad_reverse",
 ]
+
+#: forms of the adversarial objective (``AdversarialLoss(kind=...)``)
+ADVERSARIAL_KINDS = ("reversal", "confusion")
+
+
+def check_adversarial_kind(kind):
+    """``kind`` if it names a form of the adversarial objective, else a ValueError."""
+    if not isinstance(kind, str) or kind not in ADVERSARIAL_KINDS:
+        raise ValueError(f"kind must be one of {ADVERSARIAL_KINDS}, got {kind!r}.")
+    return kind
 
 
 def _check_strength(strength):
@@ -228,6 +254,40 @@ class AdversarialHead(nn.Module):
                 h = layer(h)
         return h
 
+    def confusion_logits(self, embedding):
+        """The adversary's group logits twice, without the reversal, for the confusion
+        objective: ``(own, fixed)``.
+
+        ``own`` is computed from the embedding held fixed (``embedding.detach()``): its
+        loss trains the adversary only. ``fixed`` is computed with the adversary's
+        parameters held fixed: its loss trains the embedding only.
+
+        Parameters
+        ----------
+        embedding : Tensor of shape (B, in_features)
+
+        Returns
+        -------
+        own, fixed : Tensor of shape (B, n_groups)
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skfair.losses import AdversarialHead, adversarial_loss, confusion_loss
+        >>> _ = torch.manual_seed(0)
+        >>> head = AdversarialHead(8, n_groups=2, hidden=())
+        >>> embedding = torch.randn(4, 8, requires_grad=True)
+        >>> own, fixed = head.confusion_logits(embedding)
+        >>> term = adversarial_loss(own, torch.tensor([0, 1, 0, 1])) + confusion_loss(fixed)
+        >>> term.backward()
+        >>> bool(torch.equal(own, fixed))
+        True
+        """
+        net = self.net
+        own = net(embedding.detach())
+        params = {name: p.detach() for name, p in net.named_parameters()}
+        return own, torch.func.functional_call(net, params, (embedding,))
+
     def _kernel_layers(self, embedding):
         """The adversary's parameters ``[W1, b1, ..., WL, bL]`` for the compiled CPU
         objective (:func:`skfair.losses.penalized_task_loss`), or None.
@@ -360,10 +420,62 @@ def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=N
             groups, n_samples, width, dtype=adversary_logits.dtype, device=adversary_logits.device
         )
         per_row = -(target * F.log_softmax(adversary_logits, dim=1)).sum(1)
+    return _weighted_mean(per_row, sample_weight, check_input)
+
+
+def _weighted_mean(per_row, sample_weight, check_input):
+    """The mean of ``per_row``, weighted by ``sample_weight`` (checked) when given; an
+    all-zero weight vector gives 0 rather than NaN."""
     if sample_weight is None:
         return per_row.mean()
-    sample_weight = check_sample_weight(sample_weight, n_samples, per_row.dtype,
+    sample_weight = check_sample_weight(sample_weight, per_row.shape[0], per_row.dtype,
                                         per_row.device, check_values=check_input)
     return torch.dot(sample_weight, per_row) / sample_weight.sum().clamp_min(
         torch.finfo(per_row.dtype).tiny
     )
+
+
+def confusion_loss(adversary_logits, *, sample_weight=None, check_input=True):
+    """Cross-entropy of the adversary's prediction to the uniform distribution.
+
+    ``mean_i [logsumexp_g z_ig - mean_g z_ig]``: ``log G`` when the adversary
+    predicts every group with probability ``1 / G``, and more the more it
+    favours one. The encoder side of the confusion objective
+    (``AdversarialLoss(kind="confusion")``, module notes): minimised through an
+    adversary held fixed, it removes what that adversary reads from the
+    embedding instead of inverting it. It needs no group labels.
+
+    Parameters
+    ----------
+    adversary_logits : Tensor of shape (B, G)
+        Unnormalised group scores of the adversary.
+    sample_weight : Tensor of shape (B,), optional
+        Row weights; the loss is their weighted mean.
+    check_input : bool, default=True
+        Check the values of ``sample_weight`` (finite, non-negative; on CPU).
+
+    Returns
+    -------
+    loss : Tensor of shape ()
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skfair.losses import confusion_loss
+    >>> round(float(confusion_loss(torch.zeros(3, 2))), 4)  # log 2: at chance
+    0.6931
+    >>> round(float(confusion_loss(torch.tensor([[4.0, 0.0]]))), 4)
+    2.0181
+    """
+    _check_tensor(adversary_logits, "adversary_logits")
+    if adversary_logits.ndim != 2 or adversary_logits.shape[0] == 0 or (
+            adversary_logits.shape[1] < 2):
+        raise ValueError(
+            "adversary_logits must be a non-empty (n_samples, n_groups) tensor with "
+            f"n_groups >= 2, got shape {tuple(adversary_logits.shape)}."
+        )
+    if not adversary_logits.is_floating_point():
+        raise TypeError(
+            f"adversary_logits must be a floating tensor, got dtype {adversary_logits.dtype}.")
+    per_row = torch.logsumexp(adversary_logits, 1) - adversary_logits.mean(1)
+    return _weighted_mean(per_row, sample_weight, check_input)

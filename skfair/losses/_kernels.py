@@ -104,6 +104,23 @@ def _cross_entropy(x, y, rs, P, gx):
 
 
 @_jit
+def _confusion(x, rs, P, gx):
+    """Cross-entropy of ``softmax(x)`` to the uniform distribution (no targets)."""
+    n, k_out = x.shape
+    uniform = rs.shape[0] == 0
+    value = 0.0
+    for i in range(n):
+        w = 1.0 / n if uniform else float(rs[i])
+        m, s = _softmax_into(x, i, P)
+        mean = 0.0
+        for k in range(k_out):
+            mean += float(x[i, k])
+            gx[i, k] = w * (P[i, k] - 1.0 / k_out)
+        value += w * (m + math.log(s) - mean / k_out)
+    return value
+
+
+@_jit
 def _binary_cross_entropy(x, Y, rs, P, gx):
     n, k_out = x.shape
     uniform = rs.shape[0] == 0
@@ -758,10 +775,17 @@ class _KernelAdversaryObjective(torch.autograd.Function):
     the products' scale. One node instead of the reversal, each layer, each activation,
     the two losses and their sum: on the MLP head, most of the adversarial term's fixed
     cost per step.
+
+    With ``confusion`` (``AdversarialLoss(kind="confusion")``) the node computes
+    ``task(x) + lam * (CE(adversary(embedding), groups) + s * confusion(...))`` from
+    the one forward pass: the adversary's parameters get the gradient of its
+    cross-entropy, the embedding that of the confusion term (no reversal), chained
+    through the same layers.
     """
 
     @staticmethod
-    def forward(ctx, x, embedding, task, rs, lam, codes, adv_rs, strength, *params):
+    def forward(ctx, x, embedding, task, rs, lam, codes, adv_rs, strength, confusion,
+                *params):
         xn = x.detach().numpy()
         gx = np.empty_like(xn)
         value = task.run(xn, rs, gx)[0]
@@ -775,9 +799,15 @@ class _KernelAdversaryObjective(torch.autograd.Function):
             acts.append(h)
         a = h.numpy()
         ga = np.empty_like(a)
-        value += lam * _checked(_cross_entropy(a, codes, adv_rs, np.empty_like(a), ga),
-                                a.shape[1], y_name="groups")
-        ctx.gx, ctx.ga, ctx.acts = gx, ga, acts
+        P = np.empty_like(a)
+        adversary = _checked(_cross_entropy(a, codes, adv_rs, P, ga), a.shape[1],
+                             y_name="groups")
+        gu = None
+        if confusion:  # the embedding's own term, its gradient into gu
+            gu = np.empty_like(a)
+            adversary += strength * _confusion(a, adv_rs, P, gu)
+        value += lam * adversary
+        ctx.gx, ctx.ga, ctx.gu, ctx.acts = gx, ga, gu, acts
         ctx.weights = [params[2 * i].detach() for i in range(n_layers)]
         ctx.lam, ctx.strength = lam, strength
         return torch.tensor(value, dtype=x.dtype)
@@ -790,24 +820,30 @@ class _KernelAdversaryObjective(torch.autograd.Function):
         gx = _output_grad(ctx.gx, grad) if needs[0] else None
         c = ctx.lam * grad  # the scale of the adversary's gradients
         d = torch.from_numpy(ctx.ga)
+        # the embedding's own chain (confusion), else the reversed cross-entropy's
+        du = None if ctx.gu is None or not needs[1] else torch.from_numpy(ctx.gu)
         weights, acts = ctx.weights, ctx.acts
         grads = [None] * (2 * len(weights))
         g_embedding = None
         for i in reversed(range(len(weights))):
             w, h_in = weights[i], acts[i]
-            if needs[8 + 2 * i]:
-                grads[2 * i] = _scaled_product(d.t(), h_in, c, w.shape)
             if needs[9 + 2 * i]:
+                grads[2 * i] = _scaled_product(d.t(), h_in, c, w.shape)
+            if needs[10 + 2 * i]:
                 grads[2 * i + 1] = scale_(d.sum(0), c)
             if i:  # through the layer, then the ReLU (its output is h_in)
                 d = torch.ops.aten.threshold_backward(d.mm(w), h_in, 0)
-            elif needs[1]:  # through the first layer and the reversal
-                g_embedding = _scaled_product(d, w, -ctx.strength * c, h_in.shape)
-        return (gx, g_embedding, None, None, None, None, None, None, *grads)
+                if du is not None:
+                    du = torch.ops.aten.threshold_backward(du.mm(w), h_in, 0)
+            elif needs[1]:  # through the first layer (and the reversal)
+                g_embedding = (_scaled_product(d, w, -ctx.strength * c, h_in.shape)
+                               if du is None else
+                               _scaled_product(du, w, ctx.strength * c, h_in.shape))
+        return (gx, g_embedding, None, None, None, None, None, None, None, *grads)
 
 
 def adversary_objective(x, task, y, weight, embedding, params, strength, lam, codes,
-                        y_name="y"):
+                        y_name="y", *, confusion=False):
     """``sum_i w_i * task_i(x) / B + lam * CE(adversary(embedding), codes)``, one autograd
     node on CPU tensors.
 
@@ -815,7 +851,9 @@ def adversary_objective(x, task, y, weight, embedding, params, strength, lam, co
     with a ReLU between two), reached through a gradient reversal of ``strength``;
     ``codes`` the integer group codes (ndarray, range-checked here) and ``weight`` the
     row weights (a weighted mean in the adversary's cross-entropy, as in
-    :func:`skfair.losses.adversarial_loss`). See :func:`objective` for the task.
+    :func:`skfair.losses.adversarial_loss`). See :func:`objective` for the task. With
+    ``confusion``, the confusion game instead (``+ lam * strength * confusion``, no
+    reversal; see :class:`_KernelAdversaryObjective`).
     """
     n_rows = x.shape[0]
     rs = row_weights(weight, x)
@@ -824,4 +862,4 @@ def adversary_objective(x, task, y, weight, embedding, params, strength, lam, co
     adv_rs = normalised_weights(weight, n_rows, x)
     return _KernelAdversaryObjective.apply(
         x, embedding, _Task(task, y.detach().numpy(), None, y_name), rs, float(lam), codes,
-        adv_rs, float(strength), *params)
+        adv_rs, float(strength), bool(confusion), *params)

@@ -34,7 +34,12 @@ import inspect
 import torch
 from torch import nn
 
-from ._adversarial import AdversarialHead, adversarial_loss
+from ._adversarial import (
+    AdversarialHead,
+    adversarial_loss,
+    check_adversarial_kind,
+    confusion_loss,
+)
 from ._bias_amplification import (
     _ba_kernel_parts,
     _ba_parts,
@@ -410,18 +415,35 @@ class AdversarialLoss(FairnessLoss):
     ``role = "adversarial"``, ``requires_embedding = True``: the estimator
     builds the adversary with :meth:`make_head` (and keeps it inside its
     network so that it is trained by the same optimizer and moved to the same
-    device), feeds it the embedding, and adds ``lam * loss(head(embedding), y,
-    groups)``. The head's gradient-reversal layer makes the embedding fight the
-    adversary.
+    device), feeds it the embedding, and adds ``lam * loss.adversary_term(head,
+    embedding, y, groups)``.
+
+    Two forms of the game (``kind``):
+
+    * ``"reversal"`` (Ganin & Lempitsky, 2015): the adversary's cross-entropy,
+      ``loss(head(embedding), y, groups)``, whose gradient the head's
+      gradient-reversal layer turns against the embedding: the encoder maximises
+      the adversary's cross-entropy.
+    * ``"confusion"`` (Alvi et al., 2018): the adversary is trained on its
+      cross-entropy with the embedding held fixed, and the embedding, with the
+      adversary held fixed, on :func:`~skfair.losses.confusion_loss` scaled by
+      ``strength``: it pushes the adversary's prediction towards chance rather
+      than towards the wrong group, which a relabelling of the groups achieves
+      without removing them from the embedding (module notes of
+      ``skfair.losses._adversarial``). Its value is ``CE + strength * confusion``.
+      Registered as ``"adversarial_confusion"``.
 
     Parameters
     ----------
     hidden : int or sequence of int, default=(64,)
         Hidden sizes of the adversary.
     strength : float, default=1.0
-        Gradient-reversal strength.
+        Scale of the embedding's gradient: the gradient-reversal strength
+        (``"reversal"``), the confusion term's weight (``"confusion"``).
     dropout : float, default=0.0
         Dropout inside the adversary.
+    kind : {"reversal", "confusion"}, default="reversal"
+        The form of the game (above); grid-searched as ``fairness__kind``.
     n_groups : int, optional
         Number of sensitive groups (the adversary's outputs).
 
@@ -442,11 +464,13 @@ class AdversarialLoss(FairnessLoss):
     requires_y = False
     requires_embedding = True
 
-    def __init__(self, hidden=(64,), strength=1.0, dropout=0.0, *, n_groups=None):
+    def __init__(self, hidden=(64,), strength=1.0, dropout=0.0, *, kind="reversal",
+                 n_groups=None):
         super().__init__(n_groups=n_groups)
         self.hidden = hidden
         self.strength = strength
         self.dropout = dropout
+        self.kind = kind
 
     def make_head(self, in_features, n_groups=None):
         """Build the adversary :class:`AdversarialHead` for an embedding size.
@@ -465,16 +489,66 @@ class AdversarialLoss(FairnessLoss):
         n_groups = self._groups_count(n_groups)
         if n_groups is None:
             raise ValueError("AdversarialLoss.make_head needs n_groups.")
+        check_adversarial_kind(self.kind)
         return AdversarialHead(
             in_features, n_groups, hidden=self.hidden, strength=self.strength, dropout=self.dropout
         )
 
+    def adversary_term(self, head, embedding, y=None, groups=None, **kwargs):
+        """The adversarial term of an adversary ``head`` on ``embedding``.
+
+        ``"reversal"``: ``self(head(embedding), y, groups, **kwargs)``.
+        ``"confusion"``: ``self(own, y, groups, **kwargs) + head.strength *
+        confusion_loss(fixed)`` with ``own, fixed = head.confusion_logits(embedding)``
+        (see :meth:`AdversarialHead.confusion_logits`).
+
+        Parameters
+        ----------
+        head : AdversarialHead
+            From :meth:`make_head` (``"confusion"`` needs its ``confusion_logits``).
+        embedding : Tensor of shape (B, in_features)
+        y, groups : Tensor
+            As for :meth:`forward`.
+        **kwargs
+            ``n_groups``, ``sample_weight``, ``check_input``: passed to
+            :meth:`forward` (and the last two to the confusion term).
+
+        Returns
+        -------
+        Tensor of shape ()
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skfair.losses import AdversarialLoss
+        >>> _ = torch.manual_seed(0)
+        >>> loss = AdversarialLoss(hidden=8, kind="confusion")
+        >>> head = loss.make_head(in_features=4, n_groups=2)
+        >>> embedding = torch.randn(6, 4, requires_grad=True)
+        >>> term = loss.adversary_term(head, embedding, None, torch.tensor([0, 1] * 3))
+        >>> term.backward()
+        >>> embedding.grad.shape
+        torch.Size([6, 4])
+        """
+        if check_adversarial_kind(self.kind) == "reversal":
+            return self(head(embedding), y, groups, **kwargs)
+        split = getattr(head, "confusion_logits", None)
+        if split is None:
+            raise TypeError(
+                f"AdversarialLoss(kind='confusion') needs an adversary with "
+                f"confusion_logits (an AdversarialHead), got {type(head).__name__}.")
+        own, fixed = split(embedding)
+        confusion = confusion_loss(fixed, sample_weight=kwargs.get("sample_weight"),
+                                   check_input=kwargs.get("check_input", True))
+        return torch.add(self(own, y, groups, **kwargs), confusion, alpha=head.strength)
+
     def _adversary_kernel_parts(self, head, embedding, groups, n_groups):
-        """The compiled CPU form of ``loss(head(embedding), y, groups)``, for
-        :func:`penalized_task_loss`: ``(codes, params, strength)``, the integer group
-        codes (ndarray), the head's layers and its reversal strength; None when the
-        head or the groups have no such form (the caller then composes the two). A
-        subclass that overrides ``forward`` is not given the compiled form."""
+        """The compiled CPU form of :meth:`adversary_term`, for
+        :func:`penalized_task_loss`: ``(codes, params, strength, confusion)``, the integer
+        group codes (ndarray), the head's layers, its strength and whether the game is
+        the confusion one; None when the head or the groups have no such form (the
+        caller then composes the two). A subclass that overrides ``forward`` or
+        ``adversary_term`` is not given the compiled form."""
         params = head._kernel_layers(embedding) if isinstance(head, AdversarialHead) else None
         if (params is None or groups is None or groups.is_floating_point()
                 or groups.dtype == torch.bool):
@@ -485,7 +559,9 @@ class AdversarialLoss(FairnessLoss):
             raise ValueError(
                 f"n_groups={n_groups} does not match the adversary's {width} outputs.")
         codes = kernel_codes(groups, embedding.shape[0], width)
-        return None if codes is None else (codes[0], params, head.strength)
+        if codes is None:
+            return None
+        return codes[0], params, head.strength, check_adversarial_kind(self.kind) == "confusion"
 
     def forward(self, input, y=None, groups=None, *, n_groups=None, sample_weight=None,
                 check_input=True):

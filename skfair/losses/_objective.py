@@ -105,22 +105,23 @@ def _needs_autograd(weight, groups):
 # by role: the method giving a loss's compiled form, and the one giving its torch form
 _FORMS = {"penalty": ("_kernel_parts", "_penalty_parts"),
           "reweight": ("_kernel_parts", "row_coefficients"),
-          "adversarial": ("_adversary_kernel_parts", "forward")}
+          "adversarial": ("_adversary_kernel_parts", "forward", "adversary_term")}
 
 
 @functools.lru_cache(maxsize=64)
 def _own_kernel(cls, role):
     """Whether ``cls`` defines its compiled form where it defines its torch form: a
     subclass that overrides ``_penalty_parts`` (``row_coefficients`` for a reweighting,
-    ``forward`` for an adversarial loss) without the compiled form keeps its own
-    computation."""
-    kernel_form, torch_form = _FORMS[role]
+    ``forward`` or ``adversary_term`` for an adversarial loss) without the compiled form
+    keeps its own computation."""
+    kernel_form, *torch_forms = _FORMS[role]
 
     def owner(name):
         return next((c for c in cls.__mro__ if name in vars(c)), None)
 
     kernel_owner = owner(kernel_form)
-    return kernel_owner is not None and kernel_owner is owner(torch_form)
+    return kernel_owner is not None and all(owner(name) is kernel_owner
+                                            for name in torch_forms)
 
 
 def _kernel_parts(penalty, role, x, y, groups, n_groups):
@@ -188,17 +189,23 @@ def _adversarial_objective(x, task, spec, y, groups, weight, penalty, lam, n_gro
             and _own_kernel(type(penalty), "adversarial")):
         parts = penalty._adversary_kernel_parts(head, embedding, groups, n_groups)
     if parts is not None:
-        codes, params, strength = parts
+        codes, params, strength, confusion = parts
         return kernels.adversary_objective(x, task, y, weight, embedding, params, strength,
-                                           lam, codes)
+                                           lam, codes, confusion=confusion)
     task_value = _task_objective(x, task, spec, y, weight, kernels, plain)
     kwargs = {}
     if not check_input and not is_compiling() and _takes_check_input(
             getattr(penalty.forward, "__func__", penalty.forward)):
         kwargs["check_input"] = False
     y_term = y if getattr(penalty, "requires_y", True) else None
-    return task_value + lam * penalty(head(embedding), y_term, groups, n_groups=n_groups,
-                                      sample_weight=weight, **kwargs)
+    term = getattr(penalty, "adversary_term", None)
+    if term is not None:
+        value = term(head, embedding, y_term, groups, n_groups=n_groups, sample_weight=weight,
+                     **kwargs)
+    else:  # an adversarial loss of the user's own, on the logits of its head
+        value = penalty(head(embedding), y_term, groups, n_groups=n_groups,
+                        sample_weight=weight, **kwargs)
+    return task_value + lam * value
 
 
 def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalty=None,
@@ -234,8 +241,9 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
         :class:`EqualizedOddsLoss`), :class:`GroupBalancedLoss`
         (``role="reweight"``: its row coefficients are added to the row
         weights), or :class:`AdversarialLoss` (``role="adversarial"``, with
-        ``embedding`` and ``head``: the term is ``penalty(head(embedding), y,
-        groups, sample_weight=...)``). A penalty without a fused form for these
+        ``embedding`` and ``head``: the term is ``penalty.adversary_term(head,
+        embedding, y, groups, sample_weight=...)``, e.g. ``penalty(head(embedding),
+        y, groups, ...)`` for ``kind="reversal"``). A penalty without a fused form for these
         outputs (e.g. a user loss object) is called as ``penalty(outputs, y,
         groups, n_groups=...)`` and added. ``None`` gives the task loss alone.
     lam : float, default=1.0

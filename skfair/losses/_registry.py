@@ -24,7 +24,9 @@ Each loss object ``loss`` carries class attributes that say what it needs:
       n_groups)`` (an :class:`AdversarialHead`, gradient reversal included)
       and keeps it *inside* its network, so the one optimizer trains it and
       ``.to(device)`` moves it. Each step: ``total = task_loss + lam *
-      loss(head(embedding), y, groups, n_groups=G, sample_weight=w)``.
+      loss.adversary_term(head, embedding, y, groups, n_groups=G,
+      sample_weight=w)`` (``loss(head(embedding), ...)`` for the gradient
+      reversal; a loss without ``adversary_term`` is called that way).
 ``loss.task``
     ``"classification"`` (input ``(B, K)`` logits, softmax applied; a ``(B,)``
     or ``(B, 1)`` input is one binary logit), ``"multilabel"`` (``(B, K)``
@@ -54,7 +56,8 @@ searches can reach ``fairness__kind``.
 Names
 -----
 ``"dp_l2"``, ``"dp_mi"``, ``"eo_l2"``, ``"eo_mi"``, ``"iou"``,
-``"iou_pairwise"``, ``"group_balanced"``, ``"adversarial"``,
+``"iou_pairwise"``, ``"group_balanced"``, ``"adversarial"`` (gradient reversal),
+``"adversarial_confusion"`` (``AdversarialLoss(kind="confusion")``),
 ``"bias_amplification"``, ``"mean_parity"``, ``"mae_parity"``.
 """
 
@@ -85,6 +88,7 @@ FAIRNESS_LOSSES = {
     "iou_pairwise": (IoUFairnessLoss, {"pairwise": True}),
     "group_balanced": (GroupBalancedLoss, {}),
     "adversarial": (AdversarialLoss, {}),
+    "adversarial_confusion": (AdversarialLoss, {"kind": "confusion"}),
     "bias_amplification": (BiasAmplificationLoss, {}),
     "mean_parity": (MeanParityLoss, {}),
     "mae_parity": (MAEParityLoss, {}),

@@ -126,7 +126,8 @@ def test_registry_covers_the_issue():
                    "weights_marginal", "weights_intersectional", "affirmative_action",
                    "pixel_inversion", "fairnet_dp_l2", "fairnet_dp_mi", "fairnet_eo_l2",
                    "fairnet_eo_mi", "fairnet_iou", "fairnet_group_balanced",
-                   "fairnet_adversarial", "attribute_aware", "fairlearn_eg_dp",
+                   "fairnet_adversarial", "fairnet_adversarial_confusion",
+                   "attribute_aware", "fairlearn_eg_dp",
                    "fairlearn_eg_eo", "fairlearn_gs_dp", "fairlearn_gs_eo",
                    "fairlearn_to_dp", "fairlearn_to_eo"):
         assert needed in names, needed

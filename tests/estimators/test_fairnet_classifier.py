@@ -121,7 +121,7 @@ def test_eo_l2_equalises_the_soft_true_positive_rates(biased_data, fast):
 @pytest.mark.parametrize(
     "name",
     ["dp_l2", "dp_mi", "eo_l2", "eo_mi", "iou", "iou_pairwise", "group_balanced",
-     "adversarial"],
+     "adversarial", "adversarial_confusion"],
 )
 def test_every_classification_loss_trains(name, biased_data, fast):
     X, y, s = biased_data
@@ -179,17 +179,53 @@ def test_adversarial_gradients_are_reversed_for_the_network_only(biased_data, fa
         torch.testing.assert_close(got, lam * ga)
 
 
+def test_confusion_trains_the_network_towards_chance_and_the_adversary_on_groups(
+        biased_data, fast):
+    """One batch of fairness="adversarial_confusion": the adversary descends lam * CE on
+    the groups, the network lam * strength * the confusion term (no reversal)."""
+    X, y, s = biased_data
+    lam, strength = 0.8, 0.6
+    clf = FairNetClassifier(fairness="adversarial_confusion", lam=lam,
+                            fairness_params={"hidden": (4,), "strength": strength},
+                            **{**fast, "max_epochs": 1})
+    clf.fit(X, y, sensitive_features=s)
+    net, module = clf.net_, clf.net_.module_
+    rows = slice(0, 40)
+    batch = {"X": torch.as_tensor(X[rows]), "groups": torch.as_tensor(s[rows]),
+             "sample_weight": torch.ones(40)}
+    yb = torch.as_tensor(y[rows])
+
+    module.zero_grad()
+    net.get_loss(net.infer(batch), yb, X=batch).backward()
+    got_body = [p.grad.clone() for p in module.body.parameters()]
+    adversary = module.fairness.head.net
+    got_head = [p.grad.clone() for p in adversary.parameters()]
+
+    module.zero_grad()
+    logits, emb = module.body(batch["X"])
+    body_params, head_params = list(module.body.parameters()), list(adversary.parameters())
+    a = adversary(emb)
+    confusion = (torch.logsumexp(a, 1) - a.mean(1)).mean()
+    g_body = torch.autograd.grad(F.cross_entropy(logits, yb) + lam * strength * confusion,
+                                 body_params, retain_graph=True)
+    g_head = torch.autograd.grad(lam * F.cross_entropy(a, batch["groups"]), head_params)
+    for got, want in zip(got_body + got_head, g_body + g_head, strict=True):
+        torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("fairness", ["adversarial", "adversarial_confusion"])
 @pytest.mark.parametrize("hidden", [(), (4,)])
 def test_adversarial_step_on_the_kernels_equals_the_torch_path(biased_data, fast, hidden,
-                                                                monkeypatch):
-    """On a CPU the task, the adversary and its reversal are one node of the compiled
-    kernels: the same loss and gradients as the torch path (the kernels turned off)."""
+                                                                fairness, monkeypatch):
+    """On a CPU the task, the adversary and its reversal (or the confusion term) are one
+    node of the compiled kernels: the same loss and gradients as the torch path (the
+    kernels turned off)."""
     from skfair.losses import _ops
 
     if _ops._load_kernels() is None:
         pytest.skip("numba is not installed: no compiled kernels")
     X, y, s = biased_data
-    clf = FairNetClassifier(fairness="adversarial", lam=0.7,
+    clf = FairNetClassifier(fairness=fairness, lam=0.7,
                             fairness_params={"hidden": hidden, "strength": 0.5},
                             **{**fast, "max_epochs": 1}).fit(X, y, sensitive_features=s)
     net, module = clf.net_, clf.net_.module_

@@ -706,6 +706,64 @@ def test_adversarial_objective_without_gradients_and_at_lam_zero(cpu_path):
     assert all(p.grad is None for p in head.parameters())
 
 
+@pytest.mark.parametrize("hidden", [(), (5,), (5, 4)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("task", ["cross_entropy", "l1"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_confusion_objective_equals_the_sum(cpu_path, hidden, dtype, task, weighted):
+    """kind="confusion": the one node (kernels) and the composed terms (torch) give the
+    value and every gradient of task + lam * adversary_term (its own tests check that
+    term against the two games written out)."""
+    loss, head, trunk, inputs, groups, w, gen = _adversary_batch(hidden, dtype)
+    loss.set_params(kind="confusion")
+    y = ADV_TASKS[task](gen)
+    if y.is_floating_point():
+        y = y.to(dtype)
+    w = w if weighted else None
+    out, emb = _forward(trunk, inputs)
+    fused = penalized_task_loss(out, y, groups, task=task, penalty=loss, lam=0.6,
+                                sample_weight=w, n_groups=NG, embedding=emb, head=head)
+    kernel_node = type(fused.grad_fn).__name__.startswith("_KernelAdversaryObjective")
+    assert kernel_node == (cpu_path == "kernels")
+    got = _leaf_grads(fused, [trunk, head], scale=1.7)
+    out, emb = _forward(trunk, inputs)
+    composed = (penalized_task_loss(out, y, task=task, sample_weight=w)
+                + 0.6 * loss.adversary_term(head, emb, None, groups, sample_weight=w))
+    expected = _leaf_grads(composed, [trunk, head], scale=1.7)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else {}
+    torch.testing.assert_close(fused, composed, **tol)
+    for g, e in zip(got, expected, strict=True):
+        torch.testing.assert_close(g, e, **tol)
+
+
+def test_confusion_objective_without_an_embedding_gradient_and_for_a_subclass(cpu_path):
+    loss = AdversarialLoss(hidden=(5,), strength=0.4, kind="confusion")
+    head = loss.make_head(6, NG).double()
+    gen = torch.Generator().manual_seed(5)
+    out = torch.randn(B, K, generator=gen, dtype=torch.float64, requires_grad=True)
+    emb = torch.randn(B, 6, generator=gen, dtype=torch.float64)  # needs no gradient
+    y = torch.randint(0, K, (B,), generator=gen)
+    groups = torch.randint(0, NG, (B,), generator=gen)
+    value = penalized_task_loss(out, y, groups, penalty=loss, lam=0.5, embedding=emb,
+                                head=head)
+    got = torch.autograd.grad(value, [out, *head.parameters()])
+    composed = penalized_task_loss(out, y) + 0.5 * loss.adversary_term(head, emb, None, groups)
+    torch.testing.assert_close(value, composed)
+    for g, e in zip(got, torch.autograd.grad(composed, [out, *head.parameters()]), strict=True):
+        torch.testing.assert_close(g, e)
+
+    class Doubled(AdversarialLoss):  # its own term: never the compiled node
+        def adversary_term(self, *args, **kwargs):
+            return 2 * super().adversary_term(*args, **kwargs)
+
+    doubled = Doubled(hidden=(5,), strength=0.4, kind="confusion")
+    value = penalized_task_loss(out, y, groups, penalty=doubled, lam=0.5, embedding=emb,
+                                head=head)
+    assert type(value.grad_fn).__name__ == "AddBackward0"
+    term = loss.adversary_term(head, emb, None, groups)
+    torch.testing.assert_close(value, penalized_task_loss(out, y) + 0.5 * 2 * term)
+
+
 def test_adversarial_objective_first_order_under_create_graph(cpu_path):
     loss, head, _, _, groups, _, gen = _adversary_batch((5,))
     out = torch.randn(B, K, generator=gen, dtype=torch.float64, requires_grad=True)

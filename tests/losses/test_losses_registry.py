@@ -30,6 +30,7 @@ EXPECTED = {
     "iou_pairwise": ("penalty", "classification", True),
     "group_balanced": ("reweight", "any", False),
     "adversarial": ("adversarial", "any", False),
+    "adversarial_confusion": ("adversarial", "any", False),
     "bias_amplification": ("penalty", "multilabel", False),
     "mean_parity": ("penalty", "regression", False),
     "mae_parity": ("penalty", "regression", True),
@@ -42,9 +43,11 @@ def test_registry_names_and_attributes():
         loss = get_fairness_loss(name, n_groups=3)
         assert (loss.role, loss.task, bool(loss.requires_y)) == (role, task, requires_y)
         assert loss.n_groups == 3
-        assert loss.requires_embedding == (name == "adversarial")
+        assert loss.requires_embedding == name.startswith("adversarial")
         assert loss.requires_fit == (name == "bias_amplification")
     assert get_fairness_loss("EO_MI").kind == "mi"
+    assert get_fairness_loss("adversarial").kind == "reversal"
+    assert get_fairness_loss("adversarial_confusion").kind == "confusion"
     assert get_fairness_loss(None) is None
 
 
