@@ -31,7 +31,7 @@ def _data(n=300, seed=0):
 
 
 @pytest.mark.parametrize("fairness", [None, "eo_l2", "dp_mi", "iou", "group_balanced",
-                                      "adversarial"])
+                                      "adversarial", "adversarial_confusion"])
 def test_classifier_trains_on_cuda_like_on_cpu(fairness):
     X, y, s = _data()
     preds = {}

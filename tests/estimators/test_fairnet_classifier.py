@@ -1,5 +1,6 @@
 """FairNetClassifier: loss composition, weights, fairness terms, training options."""
 
+import math
 import pickle
 import warnings
 
@@ -211,6 +212,16 @@ def test_confusion_trains_the_network_towards_chance_and_the_adversary_on_groups
     g_head = torch.autograd.grad(lam * F.cross_entropy(a, batch["groups"]), head_params)
     for got, want in zip(got_body + got_head, g_body + g_head, strict=True):
         torch.testing.assert_close(got, want)
+    # the hooks' path (get_fairness_term, e.g. on a GPU) adds the same term
+    term = module.fairness
+    w = torch.linspace(0.5, 1.5, 40)
+    with torch.no_grad():
+        hooks = clf.get_fairness_term(logits, yb, batch["groups"], term=term, embedding=emb,
+                                      sample_weight=w)
+        direct = term.loss.adversary_term(term.head, emb, None, batch["groups"],
+                                          n_groups=clf.n_groups_, sample_weight=w)
+    torch.testing.assert_close(hooks, direct)
+    assert hooks > direct.new_tensor(strength * math.log(2))  # CE + strength * confusion
 
 
 @pytest.mark.parametrize("fairness", ["adversarial", "adversarial_confusion"])
