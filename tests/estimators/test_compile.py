@@ -25,7 +25,7 @@ def _fit_pair(make, X, y, s, **kwargs):
 
 
 @pytest.mark.parametrize("fairness", ["eo_l2", "dp_mi", "iou", "group_balanced",
-                                      "adversarial"])
+                                      "adversarial", "adversarial_confusion"])
 def test_compiled_training_matches_eager(biased_data, fast, fairness):
     X, y, s = biased_data
     fast["max_epochs"] = 3
