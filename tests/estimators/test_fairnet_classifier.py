@@ -146,6 +146,14 @@ def test_adversary_is_inside_the_network_and_trained(biased_data, fast):
     assert head.net[0].weight.grad is not None and head.net[0].weight.grad.abs().sum() > 0
 
 
+def _first_batch(X, y, s, sample_weight):
+    """The estimator's batch dict of the first ``len(sample_weight)`` rows, and their y."""
+    rows = slice(0, len(sample_weight))
+    batch = {"X": torch.as_tensor(X[rows]), "groups": torch.as_tensor(s[rows]),
+             "sample_weight": sample_weight}
+    return batch, torch.as_tensor(y[rows])
+
+
 def test_adversarial_gradients_are_reversed_for_the_network_only(biased_data, fast):
     """One batch: the adversary descends lam * CE, the network gets
     grad(task) - lam * grad(CE) through the gradient-reversal layer."""
@@ -155,10 +163,7 @@ def test_adversarial_gradients_are_reversed_for_the_network_only(biased_data, fa
                             **{**fast, "max_epochs": 1})
     clf.fit(X, y, sensitive_features=s)
     net, module = clf.net_, clf.net_.module_
-    rows = slice(0, 40)
-    batch = {"X": torch.as_tensor(X[rows]), "groups": torch.as_tensor(s[rows]),
-             "sample_weight": torch.ones(40)}
-    yb = torch.as_tensor(y[rows])
+    batch, yb = _first_batch(X, y, s, torch.ones(40))
 
     module.zero_grad()
     net.get_loss(net.infer(batch), yb, X=batch).backward()
@@ -191,10 +196,7 @@ def test_confusion_trains_the_network_towards_chance_and_the_adversary_on_groups
                             **{**fast, "max_epochs": 1})
     clf.fit(X, y, sensitive_features=s)
     net, module = clf.net_, clf.net_.module_
-    rows = slice(0, 40)
-    batch = {"X": torch.as_tensor(X[rows]), "groups": torch.as_tensor(s[rows]),
-             "sample_weight": torch.ones(40)}
-    yb = torch.as_tensor(y[rows])
+    batch, yb = _first_batch(X, y, s, torch.ones(40))
 
     module.zero_grad()
     net.get_loss(net.infer(batch), yb, X=batch).backward()
@@ -240,10 +242,7 @@ def test_adversarial_step_on_the_kernels_equals_the_torch_path(biased_data, fast
                             fairness_params={"hidden": hidden, "strength": 0.5},
                             **{**fast, "max_epochs": 1}).fit(X, y, sensitive_features=s)
     net, module = clf.net_, clf.net_.module_
-    rows = slice(0, 40)
-    batch = {"X": torch.as_tensor(X[rows]), "groups": torch.as_tensor(s[rows]),
-             "sample_weight": torch.linspace(0.5, 1.5, 40)}
-    yb = torch.as_tensor(y[rows])
+    batch, yb = _first_batch(X, y, s, torch.linspace(0.5, 1.5, 40))
 
     def step():
         module.zero_grad()

@@ -556,7 +556,15 @@ def _leaf_grads(value, modules, scale=1.0):
 @pytest.mark.parametrize("task", sorted(ADV_TASKS))
 @pytest.mark.parametrize("weighted", [False, True])
 def test_adversarial_objective_equals_the_sum(cpu_path, hidden, dtype, task, weighted):
+    _check_adversarial_objective(cpu_path, "reversal", hidden, dtype, task, weighted)
+
+
+def _check_adversarial_objective(cpu_path, kind, hidden, dtype, task, weighted):
+    """The objective with ``AdversarialLoss(kind=kind)``: one node on the kernels, the
+    composed terms on the torch path, with the value and every gradient of
+    ``task + 0.6 * adversary_term`` (for the reversal, ``loss(head(embedding))``)."""
     loss, head, trunk, inputs, groups, w, gen = _adversary_batch(hidden, dtype)
+    loss.set_params(kind=kind)
     y = ADV_TASKS[task](gen)
     if y.is_floating_point():
         y = y.to(dtype)
@@ -564,13 +572,13 @@ def test_adversarial_objective_equals_the_sum(cpu_path, hidden, dtype, task, wei
     out, emb = _forward(trunk, inputs)
     fused = penalized_task_loss(out, y, groups, task=task, penalty=loss, lam=0.6,
                                 sample_weight=w, n_groups=NG, embedding=emb, head=head)
-    # the one-node form runs on the kernels; the torch path composes the two terms
     kernel_node = type(fused.grad_fn).__name__.startswith("_KernelAdversaryObjective")
     assert kernel_node == (cpu_path == "kernels")
     got = _leaf_grads(fused, [trunk, head], scale=1.7)
     out, emb = _forward(trunk, inputs)
-    composed = (penalized_task_loss(out, y, task=task, sample_weight=w)
-                + 0.6 * loss(head(emb), None, groups, sample_weight=w))
+    term = (loss(head(emb), None, groups, sample_weight=w) if kind == "reversal"
+            else loss.adversary_term(head, emb, None, groups, sample_weight=w))
+    composed = penalized_task_loss(out, y, task=task, sample_weight=w) + 0.6 * term
     expected = _leaf_grads(composed, [trunk, head], scale=1.7)
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else {}
     torch.testing.assert_close(fused, composed, **tol)
@@ -711,29 +719,8 @@ def test_adversarial_objective_without_gradients_and_at_lam_zero(cpu_path):
 @pytest.mark.parametrize("task", ["cross_entropy", "l1"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_confusion_objective_equals_the_sum(cpu_path, hidden, dtype, task, weighted):
-    """kind="confusion": the one node (kernels) and the composed terms (torch) give the
-    value and every gradient of task + lam * adversary_term (its own tests check that
-    term against the two games written out)."""
-    loss, head, trunk, inputs, groups, w, gen = _adversary_batch(hidden, dtype)
-    loss.set_params(kind="confusion")
-    y = ADV_TASKS[task](gen)
-    if y.is_floating_point():
-        y = y.to(dtype)
-    w = w if weighted else None
-    out, emb = _forward(trunk, inputs)
-    fused = penalized_task_loss(out, y, groups, task=task, penalty=loss, lam=0.6,
-                                sample_weight=w, n_groups=NG, embedding=emb, head=head)
-    kernel_node = type(fused.grad_fn).__name__.startswith("_KernelAdversaryObjective")
-    assert kernel_node == (cpu_path == "kernels")
-    got = _leaf_grads(fused, [trunk, head], scale=1.7)
-    out, emb = _forward(trunk, inputs)
-    composed = (penalized_task_loss(out, y, task=task, sample_weight=w)
-                + 0.6 * loss.adversary_term(head, emb, None, groups, sample_weight=w))
-    expected = _leaf_grads(composed, [trunk, head], scale=1.7)
-    tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else {}
-    torch.testing.assert_close(fused, composed, **tol)
-    for g, e in zip(got, expected, strict=True):
-        torch.testing.assert_close(g, e, **tol)
+    """kind="confusion" (its own tests check adversary_term against the two games)."""
+    _check_adversarial_objective(cpu_path, "confusion", hidden, dtype, task, weighted)
 
 
 def test_confusion_objective_without_an_embedding_gradient_and_for_a_subclass(cpu_path):
