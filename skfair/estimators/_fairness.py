@@ -15,6 +15,8 @@ import inspect
 
 from torch import nn
 
+from skfair.losses._modules import adversarial_term
+
 __all__ = ["FairnessTerm", "make_fairness_term", "needs_embedding"]
 
 
@@ -80,12 +82,8 @@ class FairnessTerm(nn.Module):
             emb = ctx["embedding"]
             if emb.ndim != 2:  # e.g. a feature map: one row per sample
                 emb = emb.reshape(emb.shape[0], -1)
-            term = getattr(self.loss, "adversary_term", None)
-            if term is None:  # an adversarial loss of the user's own
-                return self.loss(self.head(emb), y, groups, n_groups=n_groups,
-                                 sample_weight=ctx["sample_weight"], **self._unchecked)
-            return term(self.head, emb, y, groups, n_groups=n_groups,
-                        sample_weight=ctx["sample_weight"], **self._unchecked)
+            return adversarial_term(self.loss, self.head, emb, y, groups, n_groups=n_groups,
+                                    sample_weight=ctx["sample_weight"], **self._unchecked)
         return self.loss(ctx["logits"], y, groups, n_groups=n_groups, **self._unchecked)
 
 

@@ -104,19 +104,21 @@ def _cross_entropy(x, y, rs, P, gx):
 
 
 @_jit
-def _confusion(x, rs, P, gx):
-    """Cross-entropy of ``softmax(x)`` to the uniform distribution (no targets)."""
+def _confusion_shift(x, y, rs, P, gx):
+    """The cross-entropy of ``softmax(x)`` to the uniform distribution, from that to the
+    targets ``y`` computed by :func:`_cross_entropy` (``P`` its softmax, codes checked):
+    returns ``sum_i w_i (x_iy - mean_k x_ik)``, the difference of the two values (their
+    log-sum-exp cancels), and writes the uniform one's gradient ``w (P - 1/K)`` to ``gx``."""
     n, k_out = x.shape
     uniform = rs.shape[0] == 0
     value = 0.0
     for i in range(n):
         w = 1.0 / n if uniform else float(rs[i])
-        m, s = _softmax_into(x, i, P)
         mean = 0.0
         for k in range(k_out):
             mean += float(x[i, k])
             gx[i, k] = w * (P[i, k] - 1.0 / k_out)
-        value += w * (m + math.log(s) - mean / k_out)
+        value += w * (float(x[i, y[i]]) - mean / k_out)
     return value
 
 
@@ -800,12 +802,11 @@ class _KernelAdversaryObjective(torch.autograd.Function):
         a = h.numpy()
         ga = np.empty_like(a)
         P = np.empty_like(a)
-        adversary = _checked(_cross_entropy(a, codes, adv_rs, P, ga), a.shape[1],
-                             y_name="groups")
-        gu = None
-        if confusion:  # the embedding's own term, its gradient into gu
+        ce = _checked(_cross_entropy(a, codes, adv_rs, P, ga), a.shape[1], y_name="groups")
+        adversary, gu = ce, None
+        if confusion:  # the embedding's own term (from the softmax above), its gradient gu
             gu = np.empty_like(a)
-            adversary += strength * _confusion(a, adv_rs, P, gu)
+            adversary += strength * (ce + _confusion_shift(a, codes, adv_rs, P, gu))
         value += lam * adversary
         ctx.gx, ctx.ga, ctx.gu, ctx.acts = gx, ga, gu, acts
         ctx.weights = [params[2 * i].detach() for i in range(n_layers)]

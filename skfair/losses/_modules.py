@@ -574,6 +574,16 @@ class AdversarialLoss(FairnessLoss):
         )
 
 
+def adversarial_term(loss, head, embedding, y, groups, **kwargs):
+    """The term of an adversarial ``loss`` (``role="adversarial"``) on ``embedding``:
+    ``loss.adversary_term(head, embedding, y, groups, **kwargs)``, or for a loss without
+    that method (a user's own) ``loss(head(embedding), y, groups, **kwargs)``."""
+    term = getattr(loss, "adversary_term", None)
+    if term is None:
+        return loss(head(embedding), y, groups, **kwargs)
+    return term(head, embedding, y, groups, **kwargs)
+
+
 class BiasAmplificationLoss(FairnessLoss):
     """Bias-amplification auxiliary loss on multi-label logits.
 

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from ..utils._signature import takes_keyword
 from ._fused import TASKS, StraightThroughBCETask, apply_objective
+from ._modules import adversarial_term
 from ._ops import as_float, cpu_kernels, is_compiling
 from ._validation import _check_tensor, check_codes, check_sample_weight
 
@@ -198,14 +199,9 @@ def _adversarial_objective(x, task, spec, y, groups, weight, penalty, lam, n_gro
             getattr(penalty.forward, "__func__", penalty.forward)):
         kwargs["check_input"] = False
     y_term = y if getattr(penalty, "requires_y", True) else None
-    term = getattr(penalty, "adversary_term", None)
-    if term is not None:
-        value = term(head, embedding, y_term, groups, n_groups=n_groups, sample_weight=weight,
-                     **kwargs)
-    else:  # an adversarial loss of the user's own, on the logits of its head
-        value = penalty(head(embedding), y_term, groups, n_groups=n_groups,
-                        sample_weight=weight, **kwargs)
-    return task_value + lam * value
+    return task_value + lam * adversarial_term(penalty, head, embedding, y_term, groups,
+                                               n_groups=n_groups, sample_weight=weight,
+                                               **kwargs)
 
 
 def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalty=None,
