@@ -28,7 +28,12 @@ reversal and the adversary's loss from the matrix work of the default
 adversary's hidden layer (on the MLP the default 256->64->4 adversary adds
 about 18 % to the step's multiply-adds: 4.2 M forward and 8.4 M backward,
 the reversed gradient into the embedding included, against 34 M and 35 M for
-the 512->256->10 network, whose input needs no gradient).
+the 512->256->10 network, whose input needs no gradient); in both harnesses,
+``adversary_layers``: the plain step followed by the default adversary's
+layers alone as bare torch calls (forward, weight gradients, the ReLU's
+backward and the gradient into the embedding; no loss, autograd or
+optimizer), the work any implementation of the default regularizer adds:
+its ratio is a floor under the adversarial rows', measured in the same run.
 
 ``--harness estimator`` times the estimators' own training step instead:
 skorch's ``train_step`` of a fitted ``FairNetClassifier`` (``FairNetRegressor``
@@ -97,6 +102,13 @@ OBJECTIVE_ONLY = {"objective_ce": "ce", "objective_bce": "bce", "objective_l1": 
 # default head's hidden layer, to separate the regularizer's own cost from the matrix work
 # of the network it trains
 ADV_LINEAR = "adversarial_linear"
+# reference row, both harnesses: the plain step followed by the default adversary's layers
+# as bare torch calls on a (B, hidden) embedding: its forward (two matrix products and the
+# ReLU) and backward (the weight and bias gradients, the ReLU's backward and the gradient
+# into the embedding), with no loss, no autograd, no reversal and no optimizer. This is the
+# work any implementation of the default regularizer adds to the step (with torch's matrix
+# products): a floor under the adversarial rows' ratio, measured in the same run
+ADV_LAYERS = "adversary_layers"
 REFERENCES = [FLOOR, *OBJECTIVE_ONLY]
 # estimator-harness reference row: the multi-label estimator's bias-amplification step
 # through its hooks (get_task_loss + get_fairness_term), the path it took before the fused
@@ -251,6 +263,55 @@ def make_estimator_step(name, args, device, data, compile_step=False):
     return step
 
 
+def adversary_layers(layers, emb, grad_out):
+    """The adversary's layers ``[(W1, b1), ..., (WL, bL)]`` (``Linear (ReLU Linear)*``) on
+    ``emb``, forward and backward from ``grad_out`` (the gradient at its logits), as bare
+    torch calls: ``(gradient into emb, [dW_L, db_L, ..., dW_1, db_1])``."""
+    acts = [emb]
+    for i, (weight, bias) in enumerate(layers):
+        h = torch.addmm(bias, acts[-1], weight.t())
+        acts.append(h.relu_() if i < len(layers) - 1 else h)
+    g = grad_out
+    grads = []
+    for i in reversed(range(len(layers))):
+        weight, h_in = layers[i][0], acts[i]
+        grads += (g.t().mm(h_in), g.sum(0))
+        g = g.mm(weight)  # into the layer's input: the embedding for the first layer
+        if i:
+            g = torch.ops.aten.threshold_backward(g, h_in, 0)
+    return g, grads
+
+
+def embedding_width(args):
+    """The width of the embedding the adversary reads in ``args.module``."""
+    if args.module == "resnet18":
+        return TorchvisionBackbone("resnet18", 1).embedding_dim
+    return args.hidden  # the MLP's hidden layer, SmallCNN's embedding_dim
+
+
+def adversary_layers_work(args, device):
+    """A closure running the default adversary's layers once on a fixed batch (the work of
+    the ``adversary_layers`` row; see its comment)."""
+    gen = torch.Generator().manual_seed(1)
+    width = embedding_width(args)
+    head = AdversarialLoss().make_head(width, args.groups)
+    layers = [(m.weight.detach().to(device), m.bias.detach().to(device))
+              for m in head.modules() if isinstance(m, nn.Linear)]
+    emb = torch.relu(torch.randn(args.batch, width, generator=gen)).to(device)
+    grad_out = torch.randn(args.batch, args.groups, generator=gen).to(device)
+    return lambda: adversary_layers(layers, emb, grad_out)
+
+
+def with_adversary_layers(step, work):
+    """``step`` followed by the adversary's layers (the ``adversary_layers`` row)."""
+
+    def both():
+        step()
+        work()
+
+    return both
+
+
 def compile_kwargs(args):
     """Keyword arguments of ``torch.compile`` for ``--compile-mode``."""
     return {} if args.compile_mode is None else {"mode": args.compile_mode}
@@ -378,7 +439,7 @@ def main(argv=None):
     B = args.batch
 
     if args.losses is None:
-        args.losses = CLASSIFICATION + OTHERS + [ADV_LINEAR] + (
+        args.losses = CLASSIFICATION + OTHERS + [ADV_LINEAR, ADV_LAYERS] + (
             REFERENCES if args.harness == "bare" else [] if args.compile else [HOOKS])
     if args.harness == "bare" and HOOKS in args.losses:
         parser.error(f"{HOOKS} is a row of --harness estimator")
@@ -405,8 +466,13 @@ def main(argv=None):
         dynamo_config.cache_size_limit = max(dynamo_config.cache_size_limit, 64)
     steps = {}
     for name in args.losses:
-        for key in (name, baseline_of(name)):
-            if key not in steps:
+        for key in (baseline_of(name), name):
+            if key in steps:
+                continue
+            if key == ADV_LAYERS:  # the baseline's own step, then the adversary's layers
+                steps[key] = with_adversary_layers(steps[baseline_of(key)],
+                                                   adversary_layers_work(args, device))
+            else:
                 steps[key] = maker(key, args, device, data, compile_step=args.compile)
         eager = EAGER + baseline_of(name)
         if args.compile and eager not in steps:
@@ -448,7 +514,7 @@ def main(argv=None):
         q = statistics.quantiles(rs, n=4) if len(rs) > 1 else [med, med, med]
         # ratio of the fastest blocks: the least disturbed by other processes
         min_ratio = min(loss_t[name]) / min(base_t[name])
-        reference = name in REFERENCES or name in (HOOKS, ADV_LINEAR)
+        reference = name in REFERENCES or name in (HOOKS, ADV_LINEAR, ADV_LAYERS)
         if not reference:
             worst = max(worst, med)
         print(

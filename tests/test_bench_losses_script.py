@@ -30,15 +30,18 @@ def _rows(out):
 
 @pytest.mark.parametrize("harness", ["bare", "estimator"])
 def test_every_requested_row_is_printed(bench, capsys, harness):
-    losses = ["dp_l2", "adversarial", "adversarial_linear", "mae_parity"]
+    losses = ["dp_l2", "adversarial", "adversarial_linear", "adversary_layers", "mae_parity"]
     bench.main([*TINY, "--harness", harness, "--losses", *losses])
     rows = _rows(capsys.readouterr().out)
     assert set(rows) == set(losses)
     for name, parts in rows.items():
         ratio = float(parts[4])
         assert math.isfinite(ratio) and ratio > 0, (name, parts)
-    # the linear adversary is a reference row: it does not count towards the worst ratio
+    # the linear adversary and the adversary's layers alone are reference rows: they do
+    # not count towards the worst ratio
     assert rows["adversarial_linear"][-1] == "(reference)"
+    assert rows["adversary_layers"][-1] == "(reference)"
+    assert rows["adversary_layers"][1] == "ce"
     assert rows["adversarial"][-1] in ("ok", "OVER")
 
 
@@ -68,3 +71,31 @@ def test_compile_mode_implies_compile(bench, capsys):
     out = capsys.readouterr().out
     assert "compile=True (default)" in out
     assert "vs eager" in out and set(_rows(out)) == {"dp_l2"}
+
+
+def test_adversary_layers_row_does_the_default_adversarys_backward(bench):
+    # the floor row's bare calls give the gradients that autograd gives the default head
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    head = bench.AdversarialLoss().make_head(8, 3)
+    linears = [m for m in head.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(linears) == 2  # the default adversary has one hidden layer
+    emb = torch.relu(torch.randn(16, 8, dtype=torch.float64)).requires_grad_()
+    grad_out = torch.randn(16, 3, dtype=torch.float64)
+    head.double()
+    head.net(emb).backward(grad_out)
+    layers = [(m.weight.detach(), m.bias.detach()) for m in linears]
+    g, grads = bench.adversary_layers(layers, emb.detach(), grad_out)
+    torch.testing.assert_close(g, emb.grad)
+    expected = []
+    for m in reversed(linears):
+        expected += (m.weight.grad, m.bias.grad)
+    for got, want in zip(grads, expected, strict=True):
+        torch.testing.assert_close(got, want)
+
+
+def test_adversary_layers_width_follows_the_module(bench):
+    args = bench.build_parser().parse_args(["--hidden", "8"])
+    assert bench.embedding_width(args) == 8
+    args = bench.build_parser().parse_args(["--module", "resnet18"])
+    assert bench.embedding_width(args) == 512
