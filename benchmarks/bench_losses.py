@@ -33,7 +33,8 @@ the 512->256->10 network, whose input needs no gradient); in both harnesses,
 layers alone as bare torch calls (forward, weight gradients, the ReLU's
 backward and the gradient into the embedding; no loss, autograd or
 optimizer), the work any implementation of the default regularizer adds:
-its ratio is a floor under the adversarial rows', measured in the same run.
+its ratio is a floor under the adversarial rows', measured in the same run
+(``adversary_layers_linear``: the same for ``adversarial_linear``'s adversary).
 
 ``--harness estimator`` times the estimators' own training step instead:
 skorch's ``train_step`` of a fitted ``FairNetClassifier`` (``FairNetRegressor``
@@ -109,6 +110,8 @@ ADV_LINEAR = "adversarial_linear"
 # work any implementation of the default regularizer adds to the step (with torch's matrix
 # products): a floor under the adversarial rows' ratio, measured in the same run
 ADV_LAYERS = "adversary_layers"
+# the same for the linear adversary of the adversarial_linear row
+ADV_LINEAR_LAYERS = "adversary_layers_linear"
 REFERENCES = [FLOOR, *OBJECTIVE_ONLY]
 # estimator-harness reference row: the multi-label estimator's bias-amplification step
 # through its hooks (get_task_loss + get_fairness_term), the path it took before the fused
@@ -289,12 +292,14 @@ def embedding_width(args):
     return args.hidden  # the MLP's hidden layer, SmallCNN's embedding_dim
 
 
-def adversary_layers_work(args, device):
-    """A closure running the default adversary's layers once on a fixed batch (the work of
-    the ``adversary_layers`` row; see its comment)."""
+def adversary_layers_work(name, args, device):
+    """A closure running the layers of the adversary of row ``name`` once on a fixed batch
+    (the default adversary for ``adversary_layers``, the linear one for
+    ``adversary_layers_linear``; see their comment)."""
     gen = torch.Generator().manual_seed(1)
     width = embedding_width(args)
-    head = AdversarialLoss().make_head(width, args.groups)
+    loss = fairness_of(ADV_LINEAR if name == ADV_LINEAR_LAYERS else "adversarial", args.groups)
+    head = loss.make_head(width, args.groups)
     layers = [(m.weight.detach().to(device), m.bias.detach().to(device))
               for m in head.modules() if isinstance(m, nn.Linear)]
     emb = torch.relu(torch.randn(args.batch, width, generator=gen)).to(device)
@@ -439,7 +444,7 @@ def main(argv=None):
     B = args.batch
 
     if args.losses is None:
-        args.losses = CLASSIFICATION + OTHERS + [ADV_LINEAR, ADV_LAYERS] + (
+        args.losses = CLASSIFICATION + OTHERS + [ADV_LINEAR, ADV_LAYERS, ADV_LINEAR_LAYERS] + (
             REFERENCES if args.harness == "bare" else [] if args.compile else [HOOKS])
     if args.harness == "bare" and HOOKS in args.losses:
         parser.error(f"{HOOKS} is a row of --harness estimator")
@@ -469,9 +474,10 @@ def main(argv=None):
         for key in (baseline_of(name), name):
             if key in steps:
                 continue
-            if key == ADV_LAYERS:  # the baseline's own step, then the adversary's layers
+            if key in (ADV_LAYERS, ADV_LINEAR_LAYERS):  # the baseline's step, then the
+                # adversary's layers
                 steps[key] = with_adversary_layers(steps[baseline_of(key)],
-                                                   adversary_layers_work(args, device))
+                                                   adversary_layers_work(key, args, device))
             else:
                 steps[key] = maker(key, args, device, data, compile_step=args.compile)
         eager = EAGER + baseline_of(name)
@@ -514,7 +520,8 @@ def main(argv=None):
         q = statistics.quantiles(rs, n=4) if len(rs) > 1 else [med, med, med]
         # ratio of the fastest blocks: the least disturbed by other processes
         min_ratio = min(loss_t[name]) / min(base_t[name])
-        reference = name in REFERENCES or name in (HOOKS, ADV_LINEAR, ADV_LAYERS)
+        reference = name in REFERENCES or name in (
+            HOOKS, ADV_LINEAR, ADV_LAYERS, ADV_LINEAR_LAYERS)
         if not reference:
             worst = max(worst, med)
         print(

@@ -30,7 +30,8 @@ def _rows(out):
 
 @pytest.mark.parametrize("harness", ["bare", "estimator"])
 def test_every_requested_row_is_printed(bench, capsys, harness):
-    losses = ["dp_l2", "adversarial", "adversarial_linear", "adversary_layers", "mae_parity"]
+    losses = ["dp_l2", "adversarial", "adversarial_linear", "adversary_layers",
+              "adversary_layers_linear", "mae_parity"]
     bench.main([*TINY, "--harness", harness, "--losses", *losses])
     rows = _rows(capsys.readouterr().out)
     assert set(rows) == set(losses)
@@ -40,8 +41,8 @@ def test_every_requested_row_is_printed(bench, capsys, harness):
     # the linear adversary and the adversary's layers alone are reference rows: they do
     # not count towards the worst ratio
     assert rows["adversarial_linear"][-1] == "(reference)"
-    assert rows["adversary_layers"][-1] == "(reference)"
-    assert rows["adversary_layers"][1] == "ce"
+    for name in ("adversary_layers", "adversary_layers_linear"):
+        assert rows[name][-1] == "(reference)" and rows[name][1] == "ce"
     assert rows["adversarial"][-1] in ("ok", "OVER")
 
 
@@ -73,13 +74,15 @@ def test_compile_mode_implies_compile(bench, capsys):
     assert "vs eager" in out and set(_rows(out)) == {"dp_l2"}
 
 
-def test_adversary_layers_row_does_the_default_adversarys_backward(bench):
-    # the floor row's bare calls give the gradients that autograd gives the default head
+@pytest.mark.parametrize(("row", "n_layers"), [("adversarial", 2), ("adversarial_linear", 1)])
+def test_adversary_layers_rows_do_the_adversarys_backward(bench, row, n_layers):
+    # the floor rows' bare calls give the gradients that autograd gives the adversary head
+    # (the default one has one hidden layer, the linear one none)
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    head = bench.AdversarialLoss().make_head(8, 3)
+    head = bench.fairness_of(row, 3).make_head(8, 3)
     linears = [m for m in head.modules() if isinstance(m, torch.nn.Linear)]
-    assert len(linears) == 2  # the default adversary has one hidden layer
+    assert len(linears) == n_layers
     emb = torch.relu(torch.randn(16, 8, dtype=torch.float64)).requires_grad_()
     grad_out = torch.randn(16, 3, dtype=torch.float64)
     head.double()
