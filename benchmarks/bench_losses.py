@@ -103,15 +103,10 @@ OBJECTIVE_ONLY = {"objective_ce": "ce", "objective_bce": "bce", "objective_l1": 
 # default head's hidden layer, to separate the regularizer's own cost from the matrix work
 # of the network it trains
 ADV_LINEAR = "adversarial_linear"
-# reference row, both harnesses: the plain step followed by the default adversary's layers
-# as bare torch calls on a (B, hidden) embedding: its forward (two matrix products and the
-# ReLU) and backward (the weight and bias gradients, the ReLU's backward and the gradient
-# into the embedding), with no loss, no autograd, no reversal and no optimizer. This is the
-# work any implementation of the default regularizer adds to the step (with torch's matrix
-# products): a floor under the adversarial rows' ratio, measured in the same run
-ADV_LAYERS = "adversary_layers"
-# the same for the linear adversary of the adversarial_linear row
-ADV_LINEAR_LAYERS = "adversary_layers_linear"
+# reference rows, both harnesses: the plain step followed by the layers of the adversary of
+# an adversarial row as bare torch calls (see the module docstring): a floor under that
+# row's ratio, measured in the same run; row -> the adversarial row whose adversary it runs
+ADVERSARY_LAYERS = {"adversary_layers": "adversarial", "adversary_layers_linear": ADV_LINEAR}
 REFERENCES = [FLOOR, *OBJECTIVE_ONLY]
 # estimator-harness reference row: the multi-label estimator's bias-amplification step
 # through its hooks (get_task_loss + get_fairness_term), the path it took before the fused
@@ -293,13 +288,11 @@ def embedding_width(args):
 
 
 def adversary_layers_work(name, args, device):
-    """A closure running the layers of the adversary of row ``name`` once on a fixed batch
-    (the default adversary for ``adversary_layers``, the linear one for
-    ``adversary_layers_linear``; see their comment)."""
+    """A closure running the layers of the adversary of row ``name`` (a key of
+    ``ADVERSARY_LAYERS``) once on a fixed batch."""
     gen = torch.Generator().manual_seed(1)
     width = embedding_width(args)
-    loss = fairness_of(ADV_LINEAR if name == ADV_LINEAR_LAYERS else "adversarial", args.groups)
-    head = loss.make_head(width, args.groups)
+    head = fairness_of(ADVERSARY_LAYERS[name], args.groups).make_head(width, args.groups)
     layers = [(m.weight.detach().to(device), m.bias.detach().to(device))
               for m in head.modules() if isinstance(m, nn.Linear)]
     emb = torch.relu(torch.randn(args.batch, width, generator=gen)).to(device)
@@ -308,7 +301,7 @@ def adversary_layers_work(name, args, device):
 
 
 def with_adversary_layers(step, work):
-    """``step`` followed by the adversary's layers (the ``adversary_layers`` row)."""
+    """``step`` followed by the adversary's layers (the ``ADVERSARY_LAYERS`` rows)."""
 
     def both():
         step()
@@ -444,7 +437,7 @@ def main(argv=None):
     B = args.batch
 
     if args.losses is None:
-        args.losses = CLASSIFICATION + OTHERS + [ADV_LINEAR, ADV_LAYERS, ADV_LINEAR_LAYERS] + (
+        args.losses = CLASSIFICATION + OTHERS + [ADV_LINEAR, *ADVERSARY_LAYERS] + (
             REFERENCES if args.harness == "bare" else [] if args.compile else [HOOKS])
     if args.harness == "bare" and HOOKS in args.losses:
         parser.error(f"{HOOKS} is a row of --harness estimator")
@@ -474,8 +467,7 @@ def main(argv=None):
         for key in (baseline_of(name), name):
             if key in steps:
                 continue
-            if key in (ADV_LAYERS, ADV_LINEAR_LAYERS):  # the baseline's step, then the
-                # adversary's layers
+            if key in ADVERSARY_LAYERS:  # the baseline's step, then the adversary's layers
                 steps[key] = with_adversary_layers(steps[baseline_of(key)],
                                                    adversary_layers_work(key, args, device))
             else:
@@ -520,8 +512,8 @@ def main(argv=None):
         q = statistics.quantiles(rs, n=4) if len(rs) > 1 else [med, med, med]
         # ratio of the fastest blocks: the least disturbed by other processes
         min_ratio = min(loss_t[name]) / min(base_t[name])
-        reference = name in REFERENCES or name in (
-            HOOKS, ADV_LINEAR, ADV_LAYERS, ADV_LINEAR_LAYERS)
+        reference = (name in REFERENCES or name in ADVERSARY_LAYERS
+                     or name in (HOOKS, ADV_LINEAR))
         if not reference:
             worst = max(worst, med)
         print(
