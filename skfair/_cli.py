@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
 import time
@@ -73,7 +74,21 @@ def _split_list(value):
 def _default_out(args, data):
     sens = "x".join(data.sensitive_names)
     suffix = "-quick" if args.quick else ""
-    return Path(DEFAULT_OUT) / f"{data.dataset}-{data.task}-{sens}{suffix}"
+    task = data.task.replace(">", "_gt_")
+    return Path(DEFAULT_OUT) / f"{data.dataset}-{task}-{sens}{suffix}"
+
+
+def default_cache_dir():
+    """``$SKFAIR_CACHE_DIR``, else ``$XDG_CACHE_HOME/skfair``, else ``~/.cache/skfair``:
+    features (face descriptors above all) are shared by every run, task and
+    output folder."""
+    import os
+
+    env = os.environ.get("SKFAIR_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "skfair"
 
 
 def _cmd_benchmark(args):
@@ -97,18 +112,24 @@ def _cmd_benchmark(args):
     except MethodError as exc:
         raise CLIError(str(exc)) from None
     device = _resolve_device(args.device)
-    if args.threads is None:
-        return _run(args, methods, device)
+    return _run(args, methods, device)
+
+
+@contextlib.contextmanager
+def _threads(count):
+    """torch and the BLAS / OpenMP pools of numpy, scikit-learn and fairlearn limited to
+    ``count`` threads (every method alike), restored afterwards; ``None``: no limit."""
+    if count is None:
+        yield
+        return
     import torch
     from threadpoolctl import threadpool_limits
 
-    # torch and the BLAS / OpenMP pools of numpy, scikit-learn and fairlearn get the same
-    # count, so that every method runs with the same threads; restored afterwards
     before = torch.get_num_threads()
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(count)
     try:
-        with threadpool_limits(limits=args.threads):
-            return _run(args, methods, device)
+        with threadpool_limits(limits=count):
+            yield
     finally:
         torch.set_num_threads(before)
 
@@ -121,7 +142,7 @@ def _run(args, methods, device):
 
     started = time.time()
     out = Path(args.out) if args.out else None
-    cache_dir = args.cache_dir or (out / "cache" if out else Path(DEFAULT_OUT) / "cache")
+    cache_dir = args.cache_dir or default_cache_dir()
     cfg = DataConfig(
         dataset=args.dataset, task=args.task, sensitive=_split_list(args.sensitive),
         data_dir=args.data_dir, seed=args.seed, quick=args.quick, features=args.features,
@@ -133,27 +154,36 @@ def _run(args, methods, device):
     log = _logger(args.quiet)
     log(f"skfair benchmark: dataset {args.dataset}, device {device}, seed {args.seed}"
         + (" (quick)" if args.quick else ""))
+    # --threads N limits everything; by default the features (a backbone's training,
+    # an extraction) use the libraries' own thread counts and the methods one thread:
+    # their networks and models are small, so more threads cost more in
+    # synchronisation than they save, and collapse when other processes share the cores
+    method_threads = args.threads or (1 if device == "cpu" else None)
     try:
-        data = prepare_data(cfg, log=log)
+        with _threads(args.threads):
+            data = prepare_data(cfg, log=log)
     except DataError as exc:
         raise CLIError(str(exc)) from None
     log(f"data: {data.kind} task {data.task!r}, sensitive {' x '.join(data.sensitive_names)}, "
         f"{len(data.y_train)}/{len(data.y_val)}/{len(data.y_test)} train/val/test rows, "
         f"{data.X_train.shape[1]} features")
     try:
-        result = run_benchmark(
-            data, methods, seed=args.seed, device=device, quick=args.quick,
-            grid_size=args.grid_size, tolerance=args.tolerance,
-            select_metric=args.select_metric, head_epochs=args.epochs, log=log,
-        )
+        with _threads(method_threads):
+            result = run_benchmark(
+                data, methods, seed=args.seed, device=device, quick=args.quick,
+                grid_size=args.grid_size, tolerance=args.tolerance,
+                select_metric=args.select_metric, head_epochs=args.epochs,
+                peer_budget=args.peer_budget, log=log,
+            )
     except ValueError as exc:
         if "select_metric" in str(exc):
             raise CLIError(str(exc).replace("select_metric=", "--select-metric ")) from None
         raise
     out = out or _default_out(args, data)
     command = "skfair " + " ".join(shlex.quote(a) for a in args.argv)
-    _write(result, out, command=command, started=started, machine=machine_info(device),
-           log=log)
+    with _threads(method_threads):
+        machine = machine_info(device)  # the threads the methods ran with
+    _write(result, out, command=command, started=started, machine=machine, log=log)
     if result.best:
         log(f"best skfair method: {result.best}; report: {out / 'report.md'}")
     return 0
@@ -182,8 +212,9 @@ def _add_benchmark(sub):
                    help="folder with the dataset's files (default: $SKFAIR_DATA_DIR or "
                         "../shared/data)")
     p.add_argument("--task", default=None,
-                   help="target: colored_digits parity|digit; utkface gender|race|age; "
-                        "fairface gender|age|race; adult income; compas recid")
+                   help="target: colored_digits parity|digit; utkface gender|race|age "
+                        "(regression)|'age>T' (binary, e.g. 'age>30'); fairface "
+                        "gender|age|race; adult income; compas recid")
     p.add_argument("--sensitive", default=None,
                    help="comma-separated sensitive attributes; several mean intersections "
                         "(e.g. race,gender)")
@@ -195,7 +226,8 @@ def _add_benchmark(sub):
     p.add_argument("--out", default=None,
                    help=f"output folder (default {DEFAULT_OUT}/<dataset>-<task>-<sensitive>)")
     p.add_argument("--cache-dir", default=None,
-                   help="feature cache (default <out>/cache, or skfair_results/cache)")
+                   help="feature cache shared by every run (default $SKFAIR_CACHE_DIR or "
+                        "~/.cache/skfair)")
     p.add_argument("--no-cache", action="store_true", help="do not cache image features")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--weights", default=None,
@@ -205,8 +237,12 @@ def _add_benchmark(sub):
     p.add_argument("--backbone", default="cnn",
                    help="image backbone: cnn (default, trained on the training split) or a "
                         "torchvision name (resnet18, ...)")
-    p.add_argument("--features", default="auto", choices=["auto", "pixels", "backbone"],
-                   help="image features: auto (pixels for colored_digits, backbone for faces)")
+    p.add_argument("--features", default="auto",
+                   choices=["auto", "pixels", "backbone", "face"],
+                   help="image features: auto (pixels for colored_digits; for faces, dlib's "
+                        "pretrained face descriptors when the 'faces' extra is installed, "
+                        "else backbone); face; backbone (--backbone trained on the training "
+                        "split); pixels")
     p.add_argument("--image-size", type=_positive_int, default=None,
                    help="side of the decoded face images (default 32)")
     p.add_argument("--backbone-epochs", type=_positive_int, default=None,
@@ -222,14 +258,19 @@ def _add_benchmark(sub):
     p.add_argument("--select-metric", default=None,
                    help="fairness metric minimised on validation (default eo_difference; "
                         "mae_bias for regression)")
+    p.add_argument("--peer-budget", type=float, default=600.0,
+                   help="seconds OxonFair's search may take before it is cut and reported "
+                        "as such (default 600; its grid grows exponentially with the groups)")
     p.add_argument("--bias", type=float, default=0.95,
                    help="colored_digits: colour-label agreement in training (default 0.95)")
     p.add_argument("--n-samples", type=_positive_int, default=None,
                    help="colored_digits size (default 3000); real data: subsample to this")
     p.add_argument("--threads", type=_positive_int, default=None,
                    help="CPU threads of torch and of the BLAS/OpenMP pools that numpy, "
-                   "scikit-learn and fairlearn use (every method alike; default: the "
-                   "libraries' own defaults)")
+                   "scikit-learn and fairlearn use, for the features and every method "
+                   "alike (default: one thread for the methods on a CPU, whose models are "
+                   "small, and the libraries' defaults for the features; the face "
+                   "descriptor runs one worker process per core)")
     p.add_argument("--quick", action="store_true",
                    help="tiny configuration (a smoke test in well under a minute)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -245,6 +286,9 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     p = sub.add_parser("summary", help="summarise the embedded colored-digits dataset")
+    p.add_argument("--peer-budget", type=float, default=600.0,
+                   help="seconds OxonFair's search may take before it is cut and reported "
+                        "as such (default 600; its grid grows exponentially with the groups)")
     p.add_argument("--bias", type=float, default=0.95,
                    help="colour-label agreement in the training split (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

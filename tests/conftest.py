@@ -18,6 +18,18 @@ except ImportError:  # pragma: no cover
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _feature_cache(tmp_path_factory):
+    """The CLI's feature cache (default ~/.cache/skfair) in a folder of this session."""
+    before = os.environ.get("SKFAIR_CACHE_DIR")
+    os.environ["SKFAIR_CACHE_DIR"] = str(tmp_path_factory.mktemp("skfair-cache"))
+    yield
+    if before is None:
+        os.environ.pop("SKFAIR_CACHE_DIR", None)
+    else:
+        os.environ["SKFAIR_CACHE_DIR"] = before
+
+
 def load_benchmark(name):
     """Import the script ``benchmarks/<name>.py`` (the scripts are not a package)."""
     spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")

