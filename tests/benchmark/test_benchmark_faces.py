@@ -4,8 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skfair.benchmark import DATASETS, METHODS, BenchmarkData, DataConfig, prepare_data
-from skfair.benchmark import run_benchmark
+from skfair.benchmark import (
+    DATASETS,
+    METHODS,
+    BenchmarkData,
+    DataConfig,
+    prepare_data,
+    run_benchmark,
+)
 from skfair.benchmark._data import DataError, _resolve_task, resolve_features, split_task
 from skfair.benchmark._methods import MethodContext
 

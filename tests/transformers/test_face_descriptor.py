@@ -12,8 +12,10 @@ from sklearn.exceptions import NotFittedError
 
 pytest.importorskip("dlib", reason="the 'faces' extra (dlib-bin) is not installed")
 
-from skfair.transformers import FaceDescriptor  # noqa: E402
-from skfair.transformers import _face  # noqa: E402
+from skfair.transformers import (
+    FaceDescriptor,  # noqa: E402
+    _face,  # noqa: E402
+)
 
 N_FACES = 9  # three chunks of batch_size=3
 
