@@ -186,19 +186,23 @@ def bias_verdict(observed, floor, *, metric="eo_difference"):
     **No measurable bias to mitigate on this data.** The baseline's EO difference ...
     """
     name = _GAP_NAME.get(metric, metric)
-    floor_text = (f"the noise floor ({_fmt(floor)}, the 95th percentile of the gap its own "
-                  "predictions show with the group labels shuffled)")
     if not (np.isfinite(observed) and np.isfinite(floor)):
         return False, (f"**No measurable bias**: the baseline's {name} on test "
                        f"({_fmt(observed)}) or the noise floor ({_fmt(floor)}) is undefined.")
+    # a gap that rounds to the floor without equalling it: show the digits that differ
+    digits = 5 if round(observed, 3) == round(floor, 3) and observed != floor else 3
+    obs = f"{observed:.{digits}f}"
+    floor_text = (f"the noise floor ({floor:.{digits}f}, the 95th percentile of the gap its "
+                  "own predictions show with the group labels shuffled)")
     if observed > floor:
-        return True, (f"**Bias above noise.** The baseline's {name} on test, {observed:.3f}, "
-                      f"is above {floor_text}.")
+        return True, (f"**Bias above noise.** The baseline's {name} on test, {obs}, is above "
+                      f"{floor_text}.")
     return False, (
         f"**No measurable bias to mitigate on this data.** The baseline's {name} on test, "
-        f"{observed:.3f}, is within {floor_text}: a model whose errors do not depend on the "
-        "group would show as large a gap at this test size. No method is named best; the "
-        "methods' fairness differences below are within sampling noise."
+        f"{obs}, is {'at' if observed == floor else 'within'} {floor_text}: a model whose "
+        "errors do not depend on the group would show as large a gap at this test size. No "
+        "method is named best; the methods' fairness differences below are within sampling "
+        "noise."
     )
 
 
@@ -396,6 +400,9 @@ def _headline(summary, okm, kind, noise):
             lines.append(f"- {crit} (test): " + "; ".join(
                 f"{fam} " + (", ".join(f"`{m}`" for m in ms) or "none")
                 for fam, ms in halving.items()) + ".")
+        if not okm["family"].map(is_peer).any():
+            lines.append("- no peer method ran on this task (nothing to compare with; see "
+                         "Notes).")
         table = _timing_table(summary, okm)
         if table:
             lines += ["- wall time (`fit s`: one fit of the chosen configuration; `search s`: "

@@ -135,6 +135,7 @@ def test_bias_verdict_on_constructed_gaps():
         assert not measurable
         assert "No measurable bias to mitigate on this data" in text
         assert "No method is named best" in text
+        assert ("is at the noise floor" in text) == (observed == 0.10)
     measurable, text = bias_verdict(2.0, 4.5, metric="mae_bias")
     assert not measurable and "MAE bias score on test, 2.000" in text
     assert bias_verdict(float("nan"), 0.1)[0] is False
@@ -296,3 +297,8 @@ def test_report_families_are_open():
         m.family for m in METHODS.values()}
     assert _style("newpeer") not in _FAMILY_STYLE.values()
     assert _style("newpeer") == _style("newpeer")
+
+
+def test_verdict_shows_more_digits_when_the_gap_rounds_to_the_floor():
+    measurable, text = bias_verdict(0.23104, 0.23112)
+    assert not measurable and "0.23104" in text and "0.23112" in text
