@@ -401,8 +401,8 @@ def _headline(summary, okm, kind, noise):
                 f"{fam} " + (", ".join(f"`{m}`" for m in ms) or "none")
                 for fam, ms in halving.items()) + ".")
         if not okm["family"].map(is_peer).any():
-            lines.append("- no peer method ran on this task (nothing to compare with; see "
-                         "Notes).")
+            lines.append("- no peer method in this run (nothing to compare with; skipped "
+                         "methods are listed under Notes).")
         table = _timing_table(summary, okm)
         if table:
             lines += ["- wall time (`fit s`: one fit of the chosen configuration; `search s`: "
