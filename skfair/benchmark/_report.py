@@ -800,8 +800,11 @@ def write_report(result, out_dir, *, command=None, started=None, machine=None, l
         "",
     ]
     if no_effect:
-        lines += ["`(= baseline)`: " + "; ".join(f"`{m}` {note}" for m, note in
-                                                no_effect.items()) + ".", ""]
+        by_note = {}
+        for m, note in no_effect.items():
+            by_note.setdefault(note, []).append(f"`{m}`")
+        lines += ["`(= baseline)`: " + "; ".join(f"{', '.join(ms)}: {note}"
+                                                for note, ms in by_note.items()) + ".", ""]
     lines += ["What the columns measure, and why they can disagree:", "",
               *_glossary_lines(kind, okm), ""]
     rule = (f"keep the candidates whose validation accuracy is at least the baseline's minus "

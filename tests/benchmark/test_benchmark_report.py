@@ -228,7 +228,7 @@ def test_identical_method_is_marked(biased):
     assert notes["affirmative_action"].startswith(
         "test predictions identical to the baseline's: no effect at boost=2")
     assert "| affirmative_action (= baseline) | skfair | boost=2 |" in text
-    assert "`(= baseline)`: `affirmative_action` test predictions identical" in text
+    assert "`(= baseline)`: `affirmative_action`: test predictions identical" in text
     assert "fairnet_eo_l2 (= baseline)" not in text
 
 
