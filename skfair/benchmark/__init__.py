@@ -25,6 +25,7 @@ from ._runner import (
     REGRESSION_METRICS,
     BenchmarkResult,
     compute_metrics,
+    is_peer,
     run_benchmark,
     select_candidate,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "available_methods",
     "compute_metrics",
     "embed_images",
+    "is_peer",
     "machine_info",
     "prepare_data",
     "resolve_methods",

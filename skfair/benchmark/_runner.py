@@ -1,7 +1,8 @@
 """Run every method on the shared split, tune on validation, score on test.
 
 The selection rule (used for each method's hyper-parameter, and again to name
-the best skfair method of a run), on the **validation** split:
+the best skfair method and the best peer method of a run), on the
+**validation** split:
 
 1. keep the candidates whose accuracy is at least the baseline's minus
    ``tolerance`` (default 0.01, one accuracy point; for regression: whose MAE
@@ -33,9 +34,28 @@ __all__ = [
     "REGRESSION_METRICS",
     "BenchmarkResult",
     "compute_metrics",
+    "is_peer",
     "run_benchmark",
     "select_candidate",
 ]
+
+#: families that are not peers: the unconstrained references and skfair itself
+OWN_FAMILIES = ("baseline", "skfair")
+
+
+def is_peer(family):
+    """Whether a method family is a peer library (fairlearn, OxonFair, ...).
+
+    Every family other than ``"baseline"`` and ``"skfair"`` is a peer, so a new
+    peer library needs no change here.
+
+    Examples
+    --------
+    >>> from skfair.benchmark import is_peer
+    >>> is_peer("fairlearn"), is_peer("oxonfair"), is_peer("skfair"), is_peer("baseline")
+    (True, True, False, False)
+    """
+    return family not in OWN_FAMILIES
 
 #: metric name -> (description, higher is better)
 CLASSIFICATION_METRICS = {
@@ -243,8 +263,11 @@ class BenchmarkResult:
         Test predictions of every chosen candidate.
     best : str or None
         The best skfair method by the selection rule on validation.
-    best_fairlearn : str or None
-        The same among fairlearn's methods.
+    best_peer : str or None
+        The same among every peer method (every family but ``"baseline"`` and
+        ``"skfair"``: fairlearn, OxonFair, ...).
+    best_by_family : dict of str -> str
+        The same within each peer family (``{"fairlearn": ...}``).
     settings : dict
         Seed, tolerance, selection metric, head parameters, timings.
     notes : dict of str -> str
@@ -264,12 +287,18 @@ class BenchmarkResult:
     path: pd.DataFrame
     predictions: dict
     best: str | None
-    best_fairlearn: str | None
     settings: dict
     notes: dict
     skipped: dict
     noise: dict = field(default_factory=dict)
     metric_notes: dict = field(default_factory=dict)
+    best_peer: str | None = None
+    best_by_family: dict = field(default_factory=dict)
+
+    @property
+    def best_fairlearn(self):
+        """The best fairlearn method (``best_by_family["fairlearn"]``), or ``None``."""
+        return self.best_by_family.get("fairlearn")
 
 
 def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size=None,
@@ -387,9 +416,15 @@ def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size
 
     results = pd.DataFrame(rows)
     noise = _add_uncertainty(results, data, predictions, seed)
-    best = _best_of(chosen_by_method, reference, "skfair", kind, select_metric, tolerance)
-    best_fl = _best_of(chosen_by_method, reference, "fairlearn", kind, select_metric,
-                       tolerance)
+    def best_of(families):
+        return _best_of(chosen_by_method, reference, families, kind, select_metric,
+                        tolerance)
+
+    peers = sorted({METHODS[m].family for m in chosen_by_method
+                    if is_peer(METHODS[m].family)})
+    best = best_of({"skfair"})
+    best_peer = best_of(set(peers))
+    best_by_family = {fam: best_of({fam}) for fam in peers}
     settings = {
         "seed": seed, "device": device, "quick": quick, "tolerance": tolerance,
         "select_metric": select_metric, "head": {k: v for k, v in ctx.head.items()},
@@ -397,8 +432,8 @@ def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size
     }
     return BenchmarkResult(
         data=data, results=results, path=pd.DataFrame(path_rows), predictions=predictions,
-        best=best, best_fairlearn=best_fl, settings=settings, notes=notes, skipped=skipped,
-        noise=noise, metric_notes=metric_note_methods,
+        best=best, settings=settings, notes=notes, skipped=skipped, noise=noise,
+        metric_notes=metric_note_methods, best_peer=best_peer, best_by_family=best_by_family,
     )
 
 
@@ -438,8 +473,8 @@ def _warm_up(ctx):
         pass
 
 
-def _best_of(chosen, reference, family, kind, metric, tolerance):
-    cands = [c for name, c in chosen.items() if METHODS[name].family == family]
+def _best_of(chosen, reference, families, kind, metric, tolerance):
+    cands = [c for name, c in chosen.items() if METHODS[name].family in families]
     if not cands or reference is None:
         return None
     best, _ = select_candidate(cands, reference, kind=kind, metric=metric,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._labels import label_points
+
 __all__ = ["plot_bias_amplification"]
 
 
@@ -21,7 +23,8 @@ def plot_bias_amplification(per_label, *, group=None, annotate=True, ax=None, ti
     group : str, default=None
         The group whose bias ``b(o, group)`` is plotted; default: the first.
     annotate : bool, default=True
-        Write each label's name next to its point.
+        Write each label's name next to its point (placed by
+        :func:`label_points`, never overlapping).
     ax : matplotlib Axes, default=None
         Axes to draw on; a new figure is made when omitted.
     title : str, default=None
@@ -63,13 +66,12 @@ def plot_bias_amplification(per_label, *, group=None, annotate=True, ax=None, ti
         _, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], "--", color="grey", label="no amplification", zorder=1)
     ax.scatter(x, y, zorder=2, color=np.where(y > x, "tab:red", "tab:blue"))
-    if annotate:
-        for label, px, py in zip(per_label.index, x, y, strict=True):
-            ax.annotate(str(label), (px, py), textcoords="offset points", xytext=(4, 3),
-                        fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_aspect("equal")
+    if annotate:
+        ax.apply_aspect()
+        label_points(ax, x, y, [str(v) for v in per_label.index], fontsize=8)
     ax.set_xlabel(f"training bias towards {group}")
     ax.set_ylabel(f"predicted bias towards {group}")
     if title is None and "amplification" in per_label:

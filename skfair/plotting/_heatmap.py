@@ -12,14 +12,18 @@ __all__ = ["plot_group_heatmap"]
 
 def plot_group_heatmap(y_true, y_pred, *, sensitive_features, rows, columns, panels=None,
                        metric="accuracy", pos_label=None, annotate=True, fmt=".2f",
-                       cmap="viridis", vmin=None, vmax=None, axes=None, figsize=None):
+                       cmap="viridis", vmin=None, vmax=None, min_n=30, axes=None,
+                       figsize=None):
     """Heatmap of a metric for every intersection of two or three attributes.
 
     One panel per value of ``panels`` (e.g. gender), each a grid with one row
     per value of ``rows`` (e.g. race) and one column per value of ``columns``
-    (e.g. age group), as the per-subgroup accuracy tables of seed 001. Cells
+    (e.g. age group), as the per-subgroup accuracy tables of seed 001. Each
+    cell shows its value and its number of rows ``n``; cells with fewer than
+    ``min_n`` rows are faded and hatched (their value is mostly noise), cells
     without rows (or where the metric is undefined) are grey and marked
-    ``"n/a"``; all panels share one colour scale.
+    ``"n/a"``; all panels share one colour scale. A new figure shares the row
+    labels and the column title between panels (constrained layout).
 
     Parameters
     ----------
@@ -44,6 +48,9 @@ def plot_group_heatmap(y_true, y_pred, *, sensitive_features, rows, columns, pan
         Colour map.
     vmin, vmax : float, default=None
         Colour scale limits; by default the range of all cells.
+    min_n : int or None, default=30
+        Cells with fewer rows are drawn faded and hatched (``None`` or 0:
+        none).
     axes : sequence of matplotlib Axes, default=None
         One Axes per panel; a new figure is made when omitted.
     figsize : tuple, default=None
@@ -64,9 +71,15 @@ def plot_group_heatmap(y_true, y_pred, *, sensitive_features, rows, columns, pan
     ...                          panels="sex")
     >>> len(fig.axes)  # two panels and the colour bar
     3
+    >>> fig.axes[0].texts[0].get_text().split()  # race=a, age=x, sex=F: value and rows
+    ['1.00', 'n=1']
     """
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
+    if min_n is not None and (isinstance(min_n, bool) or not isinstance(min_n, int | np.integer)
+                              or min_n < 0):
+        raise ValueError(f"min_n must be a non-negative integer or None; got {min_n!r}.")
     frame = check_sensitive_features(sensitive_features, n_samples=len(y_true))
     attrs = [rows, columns] + ([panels] if panels is not None else [])
     missing = [a for a in attrs if a not in frame.columns]
@@ -101,11 +114,12 @@ def plot_group_heatmap(y_true, y_pred, *, sensitive_features, rows, columns, pan
     finite = np.concatenate([g[np.isfinite(g)] for g in grids])
     lo = vmin if vmin is not None else (finite.min() if finite.size else 0.0)
     hi = vmax if vmax is not None else (finite.max() if finite.size else 1.0)
-    if axes is None:
+    created = axes is None
+    if created:
         width = 1.2 + 0.9 * len(c_index)
         fig, axes = plt.subplots(
-            1, len(panel_values), squeeze=False,
-            figsize=figsize or (width * len(panel_values) + 1.5, 0.8 + 0.6 * len(r_index)),
+            1, len(panel_values), squeeze=False, sharey=True, layout="constrained",
+            figsize=figsize or (width * len(panel_values) + 1.5, 1.2 + 0.6 * len(r_index)),
         )
         axes = list(axes[0])
     else:
@@ -114,14 +128,23 @@ def plot_group_heatmap(y_true, y_pred, *, sensitive_features, rows, columns, pan
             raise ValueError(f"axes needs {len(panel_values)} Axes (one per panel).")
         fig = axes[0].figure
     colormap = plt.get_cmap(cmap).with_extremes(bad="lightgrey")
-    image = None
-    for ax, pv, grid, ns in zip(axes, panel_values, grids, counts, strict=True):
+    image, any_few = None, False
+    shared = created and len(axes) > 1
+    for k, (ax, pv, grid, ns) in enumerate(zip(axes, panel_values, grids, counts,
+                                               strict=True)):
+        few = (ns < min_n) & np.isfinite(grid) if min_n else np.zeros(grid.shape, bool)
+        any_few |= bool(few.any())
         image = ax.imshow(np.ma.masked_invalid(grid), cmap=colormap, vmin=lo, vmax=hi,
-                          aspect="auto")
+                          aspect="auto", alpha=np.where(few, 0.35, 1.0))
+        for i, j in zip(*np.nonzero(few), strict=True):
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="//",
+                                   edgecolor="grey", linewidth=0, gid="few rows"))
         ax.set_xticks(range(len(c_index)), [str(v) for v in c_index])
         ax.set_yticks(range(len(r_index)), [str(v) for v in r_index])
-        ax.set_xlabel(columns)
-        ax.set_ylabel(rows)
+        if not shared:
+            ax.set_xlabel(columns)
+        if not shared or k == 0:
+            ax.set_ylabel(rows)
         if pv is not None:
             ax.set_title(f"{panels}={pv}")
         if annotate:
@@ -130,9 +153,12 @@ def plot_group_heatmap(y_true, y_pred, *, sensitive_features, rows, columns, pan
                 for j in range(grid.shape[1]):
                     if np.isfinite(grid[i, j]):
                         text = f"{grid[i, j]:{fmt}}\nn={ns[i, j]}"
-                        color = "white" if grid[i, j] < mid else "black"
+                        color = ("black" if few[i, j] or grid[i, j] >= mid else "white")
                     else:
                         text, color = "n/a", "dimgrey"
                     ax.text(j, i, text, ha="center", va="center", fontsize=8, color=color)
-    fig.colorbar(image, ax=axes, label=name)
+    if shared:
+        fig.supxlabel(columns, fontsize=10)
+    label = name + (f"\n(faded, hatched: n < {min_n})" if any_few else "")
+    fig.colorbar(image, ax=axes, label=label)
     return fig

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import pareto_front
+from ._labels import label_points
 
 __all__ = ["plot_pareto_front"]
 
@@ -40,7 +41,8 @@ def plot_pareto_front(cv_results, x, y, *, extra_points=None, annotate=None, ax=
         with columns ``label``, ``x``, ``y``.
     annotate : str, default=None
         A parameter name (e.g. ``"lambda"`` or ``"estimator__lambda"``) whose
-        value labels each front point.
+        value labels each front point (labels placed by :func:`label_points`,
+        never overlapping).
     ax : matplotlib Axes, default=None
         Axes to draw on; a new figure is made when omitted.
     xlabel, ylabel : str, default=None
@@ -74,13 +76,6 @@ def plot_pareto_front(cv_results, x, y, *, extra_points=None, annotate=None, ax=
     ax.scatter(xs, ys, color="lightgrey", edgecolor="grey", label="candidates", zorder=2)
     order = idx[np.argsort(xs[idx])]
     ax.plot(xs[order], ys[order], "o-", color="tab:blue", label="Pareto front", zorder=3)
-    if annotate is not None:
-        for k in order:
-            params = table["params"].iloc[k] if "params" in table else {}
-            if annotate in params:
-                ax.annotate(f"{annotate}={params[annotate]:g}" if isinstance(
-                    params[annotate], int | float) else f"{annotate}={params[annotate]}",
-                    (xs[k], ys[k]), textcoords="offset points", xytext=(4, 4), fontsize=8)
     if extra_points is not None:
         if isinstance(extra_points, pd.DataFrame):
             points = list(zip(extra_points["label"], extra_points["x"], extra_points["y"],
@@ -91,6 +86,13 @@ def plot_pareto_front(cv_results, x, y, *, extra_points=None, annotate=None, ax=
         for k, (label, px, py) in enumerate(points):
             ax.scatter([px], [py], marker=markers[k % len(markers)], s=60, zorder=4,
                        label=str(label))
+    if annotate is not None:
+        params = table["params"] if "params" in table else [{}] * len(table)
+        keep = [k for k in order if annotate in params[k]]
+        texts = [f"{annotate}={params[k][annotate]:g}" if isinstance(
+            params[k][annotate], int | float) else f"{annotate}={params[k][annotate]}"
+            for k in keep]
+        label_points(ax, xs[keep], ys[keep], texts, fontsize=8)
     def _label(key, sign):
         name = key[len("mean_test_"):] if key.startswith("mean_test_") else key
         return f"{name} (negated)" if sign < 0 else name

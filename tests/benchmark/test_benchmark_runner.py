@@ -236,6 +236,23 @@ def test_run_benchmark_multiclass_skips_binary_only(digits):
     assert res.best == "fairnet_eo_l2"
 
 
+def test_best_peer_by_the_selection_rule(digits):
+    peers = ["fairlearn_to_eo", "fairlearn_to_dp", "fairlearn_gs_dp"]
+    res = run_benchmark(digits, ["baseline", "fairnet_eo_l2", *peers], quick=True,
+                        log=lambda s: None)
+    ok = res.results.set_index("method")
+
+    def val(m):
+        return {k[4:]: v for k, v in ok.loc[m].items() if k.startswith("val_")}
+
+    chosen, _ = select_candidate([SimpleNamespace(method=m, val=val(m)) for m in peers],
+                                 val("baseline"), kind="binary", metric="eo_difference")
+    assert res.best_peer == chosen.method
+    assert res.best_by_family == {"fairlearn": chosen.method}
+    assert res.best_fairlearn == chosen.method  # the former attribute still answers
+    assert res.best == "fairnet_eo_l2"
+
+
 def test_run_benchmark_requires_baseline_first(digits):
     with pytest.raises(ValueError, match="baseline"):
         run_benchmark(digits, ["logreg"], quick=True, log=lambda s: None)

@@ -94,3 +94,90 @@ def test_bias_amplification_scatter():
         plot_bias_amplification(table, group="child")
     with pytest.raises(ValueError, match="return_per_label"):
         plot_bias_amplification(pd.DataFrame({"x": [1]}))
+
+
+def _few_rows_cells(ax):
+    return [p for p in ax.patches if p.get_gid() == "few rows"]
+
+
+def test_heatmap_shows_n_in_every_cell_and_fades_small_cells():
+    # race a: 40 rows per age; race b: 40 rows at age x, 10 at age y
+    sf = pd.DataFrame({"race": ["a"] * 80 + ["b"] * 50,
+                       "age": ["x"] * 40 + ["y"] * 40 + ["x"] * 40 + ["y"] * 10})
+    y = np.r_[np.ones(80, int), np.zeros(50, int)]
+    pred = np.r_[np.ones(70, int), np.zeros(10, int), np.zeros(45, int), np.ones(5, int)]
+    fig = plot_group_heatmap(y, pred, sensitive_features=sf, rows="race", columns="age",
+                             min_n=30)
+    ax = fig.axes[0]
+    assert sorted(_cell_texts(ax)) == sorted(["1.00\nn=40", "0.75\nn=40", "1.00\nn=40",
+                                              "0.50\nn=10"])
+    few = _few_rows_cells(ax)
+    assert len(few) == 1 and few[0].get_xy() == (0.5, 0.5)  # row b, column y
+    alpha = np.asarray(ax.images[0].get_alpha())
+    assert alpha[1, 1] < 1 and (alpha[[0, 0, 1], [0, 1, 0]] == 1).all()
+    assert "n < 30" in fig.axes[-1].get_ylabel()  # the colour bar says what fading means
+    # no threshold: nothing faded, the colour bar keeps its plain label
+    fig = plot_group_heatmap(y, pred, sensitive_features=sf, rows="race", columns="age",
+                             min_n=None)
+    assert not _few_rows_cells(fig.axes[0]) and fig.axes[-1].get_ylabel() == "accuracy"
+    with pytest.raises(ValueError, match="min_n"):
+        plot_group_heatmap(y, pred, sensitive_features=sf, rows="race", columns="age",
+                           min_n=2.5)
+
+
+def test_heatmap_panels_share_row_labels_without_collisions(faces):
+    y_true, y_pred, sf = faces
+    with pytest.warns(UndefinedGroupWarning):
+        fig = plot_group_heatmap(y_true, y_pred, sensitive_features=sf, rows="race",
+                                 columns="age", panels="gender")
+    female, male = [ax for ax in fig.axes if ax.get_title()]
+    assert female.get_ylabel() == "race" and male.get_ylabel() == ""
+    assert not any(t.get_visible() for t in male.get_yticklabels())
+    assert fig.get_supxlabel() == "age"
+    fig.canvas.draw()
+    boxes = [female.yaxis.label, *female.get_yticklabels(), *male.get_xticklabels(),
+             *female.get_xticklabels()]
+    extents = [b.get_window_extent() for b in boxes if b.get_text()]
+    assert not any(a.overlaps(b) for i, a in enumerate(extents) for b in extents[i + 1:])
+    # the right panel's cells do not run into the left panel's
+    assert female.get_window_extent().x1 < male.get_window_extent().x0
+
+
+def _label_boxes(ax):
+    """The labels' text boxes (an annotation's own extent includes its leader line)."""
+    from matplotlib.text import Text
+
+    ax.figure.canvas.draw()
+    return [Text.get_window_extent(t) for t in ax.texts]
+
+
+def test_label_points_never_overlap_on_a_dense_cloud():
+    from skfair.plotting import label_points
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=30), rng.normal(size=30)
+    x[:5] = y[:5] = 0.0  # five identical points share one label
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.scatter(x, y)
+    names = [f"method_{k}" for k in range(30)]
+    anns = label_points(ax, x, y, names)
+    assert anns[0].get_text() == "method_0, method_1, method_2, method_3, method_4"
+    assert len(anns) == 26
+    boxes = _label_boxes(ax)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    frame = ax.get_window_extent()
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 for b in boxes)
+    with pytest.raises(ValueError, match="one entry per point"):
+        label_points(ax, x, y, names[:3])
+
+
+def test_pareto_front_labels_do_not_overlap():
+    # four front points close together (a few points apart on screen)
+    cv = {"params": [{"lam": v} for v in (0.1, 0.2, 0.3, 0.4, 5.0)],
+          "mean_test_acc": [0.90, 0.89, 0.88, 0.87, 0.6],
+          "mean_test_eo": [-0.30, -0.29, -0.28, -0.27, -0.01]}
+    ax = plot_pareto_front(cv, "-eo", "acc", annotate="lam")
+    assert {"lam=0.1", "lam=0.2", "lam=0.3", "lam=0.4", "lam=5"} == {
+        t.get_text() for t in ax.texts}
+    boxes = _label_boxes(ax)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
