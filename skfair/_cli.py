@@ -184,8 +184,16 @@ def _run(args, methods, device):
     with _threads(method_threads):
         machine = machine_info(device)  # the threads the methods ran with
     _write(result, out, command=command, started=started, machine=machine, log=log)
-    if result.best:
-        log(f"best skfair method: {result.best}; report: {out / 'report.md'}")
+    if result.best and result.noise:
+        from skfair.benchmark._report import bias_verdict
+
+        measurable, _ = bias_verdict(result.noise["observed"], result.noise["q95"],
+                                     metric=result.noise.get("metric", "eo_difference"))
+        if measurable:
+            log(f"best skfair method: {result.best}; report: {out / 'report.md'}")
+        else:
+            log(f"no measurable bias (the baseline's gap is inside the noise floor); "
+                f"report: {out / 'report.md'}")
     return 0
 
 

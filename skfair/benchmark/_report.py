@@ -783,7 +783,10 @@ def write_report(result, out_dir, *, command=None, started=None, machine=None, l
     lines += [
         f"Total wall time: {_fmt(total_s, 1)} s (methods {s['methods_s']:.1f} s; data and "
         f"features {data.info.get('load_s', 0) + data.info.get('features_s', 0):.1f} s"
-        + (f", {data.info['cache']}" if "cache" in data.info else "") + ").",
+        + (f", {data.info['cache']}" if "cache" in data.info else "")
+        + (f"; face descriptors: {data.info['face_extracted']} images described, "
+           f"{data.info['face_cached']} read from the cache"
+           if "face_extracted" in data.info else "") + ").",
         "",
         "## Headline",
         "",
