@@ -4,7 +4,9 @@ import importlib.util
 import os
 import warnings
 from numbers import Integral
+from pathlib import Path
 
+import joblib
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import (
@@ -14,7 +16,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, check_memory
+from sklearn.utils.validation import check_is_fitted
 
 from ._image_io import ImageInput, as_image_input, format_errors, read_image_file
 
@@ -103,10 +105,8 @@ def _describe(image, face_box, num_jitters):
     return desc, found
 
 
-def _describe_chunk(key, kind, data, params):
-    """Descriptors of one chunk of images (the function the cache stores; ``key``
-    identifies the chunk's content and the settings, ``data`` is ignored by the
-    cache).
+def _describe_chunk(kind, data, params, path=None):
+    """Descriptors of one chunk of images, written to ``path`` (the cache) when given.
 
     Returns
     -------
@@ -125,7 +125,31 @@ def _describe_chunk(key, kind, data, params):
         out[i], found = _describe(image, *params)
         if not found:
             no_face.append(i)
-    return out, errors, no_face
+    result = out, errors, no_face
+    if path is not None:  # written whole, then renamed: a reader never sees half a file
+        tmp = f"{path}.{os.getpid()}.tmp"
+        joblib.dump(result, tmp)
+        os.replace(tmp, path)
+    return result
+
+
+def _cache_folder(cache):
+    """The folder of a ``cache`` parameter (a path, or a joblib.Memory's location)."""
+    if cache is None:
+        return None
+    if hasattr(cache, "location"):  # joblib.Memory; Memory(None) caches nothing
+        return None if cache.location is None else Path(cache.location) / "face_descriptors"
+    return Path(os.fspath(cache))
+
+
+def _load_chunk(path):
+    """A cached chunk, or None when it is absent or unreadable (then recomputed)."""
+    try:
+        return joblib.load(path)
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - a damaged file is recomputed and rewritten
+        return None
 
 
 class FaceDescriptor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -165,11 +189,14 @@ class FaceDescriptor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         takes about 0.1 s of one CPU core per face and holds Python's lock, so
         processes, not threads, are what speeds it up.
     cache : str, path-like or joblib.Memory, default=None
-        Cache of descriptors, chunk by chunk, keyed by the chunk's content (file
-        path, size and modification time, or array bytes), the settings above
-        and the model files: a second ``transform`` of the same images reads
-        the cache and extracts nothing (see ``n_extracted_``), and an
-        interrupted extraction resumes where it stopped.
+        Folder caching the descriptors chunk by chunk (one file per chunk of
+        ``batch_size`` images; with a ``joblib.Memory``, its location's
+        ``face_descriptors`` folder), keyed by the chunk's content (file path,
+        size and modification time, or array bytes), the settings above and
+        the model files: a second ``transform`` of the same images reads the
+        cache and extracts nothing (see ``n_extracted_``), and an interrupted
+        extraction resumes where it stopped. Unlike ``joblib.Memory``'s own
+        function cache, an upgrade of skfair's code does not wipe it.
     progress : bool, default=True
         Show a tqdm progress bar (in chunks of ``batch_size`` images).
     on_error : {"raise", "skip", "nan"}, default="raise"
@@ -307,27 +334,27 @@ class FaceDescriptor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         params = (self.face_box, int(self.num_jitters))
         chunks = [(start, min(start + self.batch_size, len(source)))
                   for start in range(0, len(source), self.batch_size)]
-        func = _describe_chunk
-        keys = [None] * len(chunks)
-        if self.cache is not None:
-            cache = os.fspath(self.cache) if isinstance(self.cache, os.PathLike) else self.cache
-            func = check_memory(cache).cache(_describe_chunk, ignore=["data"])
+        folder = _cache_folder(self.cache)
+        paths = [None] * len(chunks)
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
             config = ("skfair.FaceDescriptor/1", params, _model_key())
-            keys = [(config, ImageInput(source.kind, source.data[a:b]).fingerprint())
-                    for a, b in chunks]
+            paths = [str(folder / (joblib.hash(
+                (config, ImageInput(source.kind, source.data[a:b]).fingerprint())) + ".pkl"))
+                for a, b in chunks]
         results = [None] * len(chunks)
         todo = []
         for c, (a, b) in enumerate(chunks):
-            args = (keys[c], source.kind, source.data[a:b], params)
-            if self.cache is not None and func.check_call_in_cache(*args):
-                results[c] = func(*args)
+            cached = None if paths[c] is None else _load_chunk(paths[c])
+            if cached is not None:
+                results[c] = cached
                 self.n_cached_ += b - a
             else:
-                todo.append((c, args))
-        self._extract(func, todo, results, len(chunks))
+                todo.append((c, (source.kind, source.data[a:b], params, paths[c])))
+        self._extract(todo, results, len(chunks))
         return self._assemble(results, chunks, source)
 
-    def _extract(self, func, todo, results, n_chunks):
+    def _extract(self, todo, results, n_chunks):
         """Run the chunks still to do, in ``n_jobs`` worker processes."""
         if not todo:
             return
@@ -337,10 +364,10 @@ class FaceDescriptor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
                    unit="chunk", desc="face descriptors")
         try:
             parallel = Parallel(n_jobs=self.n_jobs, prefer="processes", return_as="generator")
-            out = parallel(delayed(func)(*args) for _, args in todo)
+            out = parallel(delayed(_describe_chunk)(*args) for _, args in todo)
             for (c, args), res in zip(todo, out, strict=True):
                 results[c] = res
-                self.n_extracted_ += len(args[2])
+                self.n_extracted_ += len(args[1])
                 bar.update(1)
         finally:
             bar.close()

@@ -78,6 +78,27 @@ def test_cache_second_run_extracts_nothing(described, face_paths, tmp_path):
 
 
 @pytest.mark.realdata
+def test_cache_in_a_joblib_memory_and_damaged_files(face_paths, described, tmp_path):
+    import joblib
+
+    memory = joblib.Memory(tmp_path, verbose=0)
+    first = desc(cache=memory)
+    first.fit_transform(face_paths[:3])
+    files = list((tmp_path / "face_descriptors").glob("*.pkl"))
+    assert len(files) == 1 and first.n_extracted_ == 3
+    files[0].write_bytes(b"damaged")  # e.g. a disk that filled up
+    again = desc(cache=memory)
+    np.testing.assert_array_equal(again.fit_transform(face_paths[:3]), described[:3])
+    assert again.n_extracted_ == 3  # recomputed and rewritten
+    third = desc(cache=memory)
+    third.fit_transform(face_paths[:3])
+    assert (third.n_extracted_, third.n_cached_) == (0, 3)  # the rewritten file is read
+    nothing = desc(cache=joblib.Memory(None))
+    nothing.fit_transform(face_paths[:3])
+    assert (nothing.n_extracted_, nothing.n_cached_) == (3, 0)
+
+
+@pytest.mark.realdata
 def test_cache_key_includes_the_settings(face_paths, tmp_path):
     desc(cache=tmp_path).fit_transform(face_paths[:3])
     other = desc(cache=tmp_path, num_jitters=1)
