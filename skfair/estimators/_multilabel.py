@@ -424,10 +424,20 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
                              where=weights[:, None] > 0)
         return samples.astype(np.float32), soft.astype(np.float32), weights.astype(np.float32)
 
-    # numpy, scikit-learn and the Langevin sampler: kept out of a compiled training step
-    @torch.compiler.disable
     def _descriptive_batch(self, device, dtype):
-        """Samples, soft groups and weights for one step, as tensors on ``device``."""
+        """Samples, soft groups and weights for one step, as tensors on ``device``.
+
+        numpy, scikit-learn and the Langevin sampler stay out of a compiled
+        training step: under ``torch.compile`` the draw runs through
+        ``torch.compiler.disable``, applied here rather than as a decorator
+        because that function imports ``torch._dynamo`` (seconds), which an
+        eager fit, and ``import skfair.estimators``, do not need.
+        """
+        if torch.compiler.is_compiling():
+            return torch.compiler.disable(self._draw_batch)(device, dtype)
+        return self._draw_batch(device, dtype)
+
+    def _draw_batch(self, device, dtype):
         if self.descriptive_sampling == "offline":
             cache = getattr(self, "_pool_cache", None)
             if cache is None or cache[0].device != torch.device(device):
