@@ -28,6 +28,33 @@ class _AttributeAwareMixin:
     """Read the attributes (from ``X`` or ``sensitive_features``) and one-hot
     encode them as the network's ``extra`` inputs."""
 
+    # the attributes are network inputs: fit, predict and score take them, so all of
+    # them request ``sensitive_features`` (``fit``'s request comes from FairNetBase)
+    __metadata_request__predict = {"sensitive_features": True}
+    __metadata_request__predict_proba = {"sensitive_features": True}
+    __metadata_request__score = {"sensitive_features": True}
+
+    def get_metadata_routing(self):
+        """Metadata requests: ``sensitive_features`` for ``fit``, ``predict``,
+        ``predict_proba`` and ``score``, except with ``sensitive_columns``.
+
+        With ``sensitive_columns`` the attributes come from columns of ``X``,
+        and a ``sensitive_features`` passed as well is refused; so a routed
+        one (meant for a sampler or a scorer beside this estimator) is
+        declined rather than requested.
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRequest
+        """
+        routing = super().get_metadata_routing()  # a copy: safe to change
+        if self.sensitive_columns is not None:
+            for method in ("fit", "predict", "predict_proba", "score"):
+                requests = getattr(routing, method)
+                if "sensitive_features" in requests.requests:
+                    requests.add_request(param="sensitive_features", alias=False)
+        return routing
+
     def _split_sensitive(self, X, sensitive_features, *, reset):
         if self.sensitive_columns is None:
             return X, sensitive_features

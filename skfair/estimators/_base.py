@@ -142,6 +142,14 @@ class FairNetBase(BaseEstimator):
     #: "classification", "regression" or "multilabel" (set by subclasses).
     _task = None
 
+    # ``fit`` uses the groups whenever they are given (the fairness term, a weighting,
+    # group-balanced batches, the group-stratified validation split), so it requests them:
+    # ``Pipeline`` and ``GridSearchCV`` route ``sensitive_features`` with no
+    # ``set_fit_request``. Requested is not required: without them, ``fit`` trains as long
+    # as nothing needs the groups. ``sample_weight`` keeps scikit-learn's default (set
+    # ``set_fit_request(sample_weight=True)`` to route it), as every scikit-learn consumer.
+    __metadata_request__fit = {"sensitive_features": True}
+
     _parameter_constraints: dict = {
         "module": [str, type, nn.Module],
         "hidden_sizes": ["array-like"],
@@ -586,8 +594,8 @@ class FairNetBase(BaseEstimator):
         if (self.fairness is not None and self.lam > 0 and sensitive_features is None):
             raise ValueError(
                 f"fairness={self.fairness!r} with lam={self.lam} needs the sensitive groups: "
-                "pass sensitive_features= to fit (with metadata routing, request it with "
-                "set_fit_request(sensitive_features=True)), or set lam=0 / fairness=None."
+                "pass sensitive_features= to fit (or to the fit of the Pipeline / search "
+                "around it, with metadata routing enabled), or set lam=0 / fairness=None."
             )
         y_orig = y
         y_net, n_outputs = self._prepare_y(y)
