@@ -55,8 +55,11 @@ class _AttributeAwareMixin:
                     requests.add_request(param="sensitive_features", alias=False)
         return routing
 
+    _columns_hint = "To read them from X's columns, set sensitive_columns instead."
+
     def _split_sensitive(self, X, sensitive_features, *, reset):
         if self.sensitive_columns is None:
+            self._refuse_column_names(sensitive_features)
             return X, sensitive_features
         if sensitive_features is not None:
             raise ValueError(

@@ -271,7 +271,23 @@ class FairNetBase(BaseEstimator):
     def _split_sensitive(self, X, sensitive_features, *, reset):
         """Return ``(X, sensitive_features)``; attribute-aware estimators read
         sensitive columns from ``X`` here."""
+        self._refuse_column_names(sensitive_features)
         return X, sensitive_features
+
+    #: how to read the attributes from X's columns instead (the error below)
+    _columns_hint = "The AttributeAware estimators read named columns from X."
+
+    def _refuse_column_names(self, sensitive_features):
+        """A column name (or :class:`~skfair.utils.SensitiveColumns`) as
+        ``sensitive_features`` is refused before ``X`` is validated, whose
+        string column would otherwise fail with numpy's message."""
+        if _is_sensitive_columns_spec(sensitive_features):
+            raise ValueError(
+                f"sensitive_features={sensitive_features!r} names columns of X; "
+                f"{type(self).__name__} takes the sensitive features' values (one per row), "
+                "e.g. X[name], with the column dropped from X if the network must not see "
+                f"it. {self._columns_hint}"
+            )
 
     def _extra_inputs(self, sensitive_features, n_samples, *, reset):
         """Extra float32 network inputs per row (attribute-aware), or None."""
@@ -315,10 +331,22 @@ class FairNetBase(BaseEstimator):
         keep_uint8 = getattr(X, "dtype", None) == np.uint8 and getattr(X, "ndim", 2) > 2
         dtype = None if keep_uint8 else np.float32
         kwargs = {"allow_nd": True, "dtype": dtype, "reset": reset}
-        if isinstance(y, str) and y == "no_validation":
-            X = validate_data(self, X, **kwargs)
-            return X if X.flags.writeable else X.copy()
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=False, **kwargs)
+        try:
+            if isinstance(y, str) and y == "no_validation":
+                X = validate_data(self, X, **kwargs)
+                return X if X.flags.writeable else X.copy()
+            X, y = validate_data(self, X, y, multi_output=True, y_numeric=False, **kwargs)
+        except ValueError as exc:
+            text = [c for c, kind in getattr(X, "dtypes", {}).items()
+                    if getattr(kind, "kind", "O") in "OSUc" or str(kind) == "category"]
+            if not text:
+                raise
+            raise ValueError(
+                f"X has non-numeric column(s) {text}; {type(self).__name__} takes numeric "
+                "features. Encode or drop them; a sensitive attribute goes in "
+                "sensitive_features= (its values) or, for the AttributeAware estimators, "
+                "sensitive_columns."
+            ) from exc
         return (X if X.flags.writeable else X.copy()), y
 
     def _encode_groups(self, sensitive_features, n_samples):
@@ -330,13 +358,6 @@ class FairNetBase(BaseEstimator):
             self.n_groups_ = 1
             self.sensitive_groups_ = None
             return np.zeros(n_samples, dtype=np.int64)
-        if _is_sensitive_columns_spec(sensitive_features):
-            raise ValueError(
-                f"sensitive_features={sensitive_features!r} names columns of X; "
-                f"{type(self).__name__} takes the sensitive features' values (one per row), "
-                "e.g. X[name], with the column dropped from X if the network must not see "
-                "it. The AttributeAware estimators read named columns from X."
-            )
         enc = encode_sensitive_features(sensitive_features, n_samples=n_samples)
         self.n_groups_ = int(enc.n_groups)
         self.sensitive_groups_ = enc.groups
