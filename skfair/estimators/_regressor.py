@@ -30,8 +30,16 @@ class _RegressorMixin:
     def _scale_y(self, y_net, train_rows):
         # standardised with the training rows' statistics (a valid_split part unseen)
         fit_on = y_net if train_rows is None else y_net[train_rows]
-        self.y_mean_ = fit_on.mean(axis=0)
-        scale = fit_on.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.y_mean_ = fit_on.mean(axis=0)
+            scale = fit_on.std(axis=0)
+        if not (np.isfinite(self.y_mean_).all() and np.isfinite(scale).all()):
+            raise ValueError(
+                f"y is too large to standardise: its mean or variance overflows float64 "
+                f"(largest |y| = {np.abs(fit_on).max():.3g}), so predictions would be inf. "
+                "Rescale the target (e.g. divide it by a power of ten) and undo that on the "
+                "predictions."
+            )
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
         return ((y_net - self.y_mean_) / self.y_scale_).astype(np.float32)
 
