@@ -9,8 +9,9 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 SUBPACKAGES = [
     "estimators", "metrics", "losses", "samplers", "weighting", "pipeline", "transformers",
