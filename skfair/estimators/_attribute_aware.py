@@ -196,6 +196,7 @@ class AttributeAwareClassifier(_AttributeAwareMixin, _ClassifierMixin, Classifie
         early_stopping=None,
         augmentation=None,
         device="auto",
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -207,6 +208,7 @@ class AttributeAwareClassifier(_AttributeAwareMixin, _ClassifierMixin, Classifie
             max_grad_norm=max_grad_norm, compile=compile,
             batch_sampling=batch_sampling, valid_split=valid_split,
             early_stopping=early_stopping, augmentation=augmentation, device=device,
+            accelerator=accelerator,
             random_state=random_state, verbose=verbose,
         )
         self.class_weight = class_weight
@@ -342,6 +344,7 @@ class AttributeAwareRegressor(_AttributeAwareMixin, _RegressorMixin, RegressorMi
         early_stopping=None,
         augmentation=None,
         device="auto",
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -353,6 +356,7 @@ class AttributeAwareRegressor(_AttributeAwareMixin, _RegressorMixin, RegressorMi
             max_grad_norm=max_grad_norm, compile=compile,
             batch_sampling=batch_sampling, valid_split=valid_split,
             early_stopping=early_stopping, augmentation=augmentation, device=device,
+            accelerator=accelerator,
             random_state=random_state, verbose=verbose,
         )
         self.loss = loss

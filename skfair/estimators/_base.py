@@ -78,7 +78,14 @@ from skfair.weighting._base import needs_fit, prepare_weighting
 from ._cnn import SmallCNN
 from ._fairness import make_fairness_term, needs_embedding
 from ._mlp import MLP
-from ._net import FairModule, FairNeuralNet, SliceDataset, _as_input, collate_batch
+from ._net import (
+    AcceleratedFairNeuralNet,
+    FairModule,
+    FairNeuralNet,
+    SliceDataset,
+    _as_input,
+    collate_batch,
+)
 from ._torchvision import TorchvisionBackbone
 
 __all__ = ["FairNetBase", "resolve_device"]
@@ -171,6 +178,7 @@ class FairNetBase(BaseEstimator):
         "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
         "augmentation": [callable, None],
         "device": [str, torch.device],
+        "accelerator": [HasMethods(["prepare", "backward"]), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -198,6 +206,7 @@ class FairNetBase(BaseEstimator):
         early_stopping=None,
         augmentation=None,
         device="auto",
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -221,6 +230,7 @@ class FairNetBase(BaseEstimator):
         self.early_stopping = early_stopping
         self.augmentation = augmentation
         self.device = device
+        self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
 
@@ -569,6 +579,22 @@ class FairNetBase(BaseEstimator):
             kwargs["optimizer__fused"] = True
         return kwargs
 
+    def _resolve_device(self):
+        """The torch device of training: ``device``, or the accelerator's."""
+        if self.accelerator is None:
+            return resolve_device(self.device)
+        if self.compile:
+            raise ValueError(
+                "compile and accelerator cannot be combined: with Hugging Face Accelerate, "
+                "compile through the accelerator (Accelerator(dynamo_backend='inductor'))."
+            )
+        if self.device != "auto":
+            raise ValueError(
+                f"device={self.device!r} with an accelerator: the accelerator places the "
+                "network and the batches (on accelerator.device); leave device='auto'."
+            )
+        return str(self.accelerator.device)
+
     def _step_compile(self):
         """``torch.compile`` keyword arguments of the training step, or None (eager)."""
         if not isinstance(self.compile, dict):
@@ -626,7 +652,7 @@ class FairNetBase(BaseEstimator):
                 "predicts no classes. Use 'group_balanced'."
             )
         groups = self._encode_groups(sensitive_features, n)
-        self.device_ = resolve_device(self.device)
+        self.device_ = self._resolve_device()
         seed = _seed_from(self.random_state)
         split = self._train_valid_indices(y_net, groups, seed)
         # statistics fitted on the target and the weights see the training rows only
@@ -684,7 +710,17 @@ class FairNetBase(BaseEstimator):
                     "and does not change training.",
                     UserWarning,
                 )
-            net = FairNeuralNet(
+            net_cls, net_kwargs = FairNeuralNet, {"device": self.device_}
+            if self.accelerator is not None:  # skorch's AccelerateMixin places everything
+                net_cls = AcceleratedFairNeuralNet
+                net_kwargs = {
+                    "accelerator": self.accelerator,
+                    "device": None if self.accelerator.device_placement else self.device_,
+                    # the epoch table from the main process only, and only when verbose
+                    "callbacks__print_log__sink": (self.accelerator.print if self.verbose
+                                                   else _silent),
+                }
+            net = net_cls(
                 FairModule(body, term),
                 criterion=nn.Identity,  # unused: get_loss composes the loss
                 owner=self,
@@ -701,13 +737,17 @@ class FairNetBase(BaseEstimator):
                 iterator_train__collate_fn=collate_batch,
                 iterator_valid__collate_fn=collate_batch,
                 callbacks=callbacks,
-                device=self.device_,
                 verbose=int(self.verbose),
+                **net_kwargs,
                 step_compile=self._step_compile(),
                 **self._optimizer_kwargs(),
             )
             net.fit(data, y_net)
         net.train_split = None  # do not keep the validation data in the fitted model
+        if self.accelerator is not None:
+            # trained (device=None: the accelerator placed everything); the fitted net
+            # names its device, so that unpickling it needs no fallback
+            net.device = self.device_
         self.net_ = net
         self.n_epochs_ = len(net.history)
         return self
