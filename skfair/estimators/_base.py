@@ -347,8 +347,9 @@ class FairNetBase(BaseEstimator):
                 return X if X.flags.writeable else X.copy()
             X, y = validate_data(self, X, y, multi_output=True, y_numeric=False, **kwargs)
         except ValueError as exc:
+            # object, string and categorical columns of a DataFrame
             text = [c for c, kind in getattr(X, "dtypes", {}).items()
-                    if getattr(kind, "kind", "O") in "OSUc" or str(kind) == "category"]
+                    if str(kind) == "category" or getattr(kind, "kind", "O") in ("O", "S", "U")]
             if not text:
                 raise
             raise ValueError(
