@@ -49,6 +49,7 @@ Run: ``.venv/bin/python benchmarks/bench_bias_amplification.py --out bench_out``
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 from pathlib import Path
@@ -64,6 +65,12 @@ from skfair.estimators import FairNetMultiLabelClassifier
 from skfair.generative import DescriptiveModel
 from skfair.metrics import bias_amplification, directional_bias_amplification
 from skfair.utils import get_data_dir
+
+# this checkout's data (../shared/data) unless SKFAIR_DATA_DIR names another folder;
+# skfair's own default is ~/skfair_data
+_CHECKOUT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not os.environ.get("SKFAIR_DATA_DIR") and _CHECKOUT_DATA.is_dir():
+    os.environ["SKFAIR_DATA_DIR"] = str(_CHECKOUT_DATA)
 
 AGE_BINS = [-1, 14, 29, 44, 59, 200]
 AGE_NAMES = ["age 0-14", "age 15-29", "age 30-44", "age 45-59", "age 60+"]

@@ -57,6 +57,12 @@ from skfair.transformers._embedding import (  # noqa: E402
 )
 from skfair.utils import get_data_dir  # noqa: E402
 
+# this checkout's data (../shared/data) unless SKFAIR_DATA_DIR names another folder;
+# skfair's own default is ~/skfair_data
+_CHECKOUT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not os.environ.get("SKFAIR_DATA_DIR") and _CHECKOUT_DATA.is_dir():
+    os.environ["SKFAIR_DATA_DIR"] = str(_CHECKOUT_DATA)
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

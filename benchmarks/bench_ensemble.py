@@ -68,6 +68,12 @@ from skfair.ensemble._joint import joint_finetune  # noqa: E402
 from skfair.estimators import FairNetRegressor  # noqa: E402
 from skfair.metrics import age_groups, mae_bias_score  # noqa: E402
 from skfair.transformers import Augmentation, EmbeddingExtractor  # noqa: E402
+
+# this checkout's data (../shared/data) unless SKFAIR_DATA_DIR names another folder;
+# skfair's own default is ~/skfair_data
+_CHECKOUT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not os.environ.get("SKFAIR_DATA_DIR") and _CHECKOUT_DATA.is_dir():
+    os.environ["SKFAIR_DATA_DIR"] = str(_CHECKOUT_DATA)
 from skfair.weighting import ManualWeighting, SupportWeighting  # noqa: E402
 
 #: Loss 3 for UTKFace, in the spirit of seed 000's Table 1: hand-rounded values. They

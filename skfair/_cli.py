@@ -218,7 +218,7 @@ def _add_benchmark(sub):
                    help="colored_digits (default, embedded), utkface, fairface, adult, compas")
     p.add_argument("--data-dir", default=None,
                    help="folder with the dataset's files (default: $SKFAIR_DATA_DIR or "
-                        "../shared/data)")
+                        "~/skfair_data)")
     p.add_argument("--task", default=None,
                    help="target: colored_digits parity|digit; utkface gender|race|age "
                         "(regression)|'age>T' (binary, e.g. 'age>30'); fairface "

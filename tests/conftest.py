@@ -17,6 +17,13 @@ except ImportError:  # pragma: no cover
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# skfair's default data folder is the user's ~/skfair_data; this checkout's tests read
+# ../shared/data next to it (when present and SKFAIR_DATA_DIR is not set)
+USER_DATA_DIR = os.environ.get("SKFAIR_DATA_DIR")
+_CHECKOUT_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()
+if not USER_DATA_DIR and _CHECKOUT_DATA.is_dir():
+    os.environ["SKFAIR_DATA_DIR"] = str(_CHECKOUT_DATA)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _feature_cache(tmp_path_factory):
@@ -47,7 +54,7 @@ def benchmark_script():
 def shared_data_dir():
     """``$SKFAIR_DATA_DIR`` or ``../shared/data`` next to the checkout."""
     env = os.environ.get("SKFAIR_DATA_DIR")
-    return Path(env) if env else (REPO_ROOT / ".." / "shared" / "data").resolve()
+    return Path(env) if env else _CHECKOUT_DATA
 
 
 @pytest.fixture(scope="session")

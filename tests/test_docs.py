@@ -3,7 +3,10 @@
 The blocks of one page share one namespace and run in order, like a reader
 would run them. Pages whose examples read real data skip when it is absent;
 a block whose first line is ``# requires: pretrained weights ...`` is not run
-(no download is possible on CI), and the blocks after it on that page neither.
+(no download is possible on CI), and the blocks after it on that page neither. A block
+whose first line is ``# requires: a cluster ...`` (connecting to a running Dask or Ray
+cluster) is not run either; tests/test_distributed_search.py runs the same search on
+local ones.
 """
 
 import re
@@ -31,6 +34,8 @@ def test_doc_examples_run(path, tmp_path, monkeypatch, shared_data_path):
         for i, code in enumerate(blocks):
             if code.startswith("# requires: pretrained weights"):
                 break
+            if code.startswith("# requires: a cluster"):
+                continue
             ran += 1
             try:
                 exec(compile(code, f"{path.name}#{i}", "exec"), namespace)

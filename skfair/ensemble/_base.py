@@ -34,7 +34,6 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch, _safe_indexing, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metadata_routing import (
-    UNUSED,
     MetadataRouter,
     MethodMapping,
     _routing_enabled,
@@ -106,21 +105,16 @@ def _indexable(X):
     return np.asarray(X)
 
 
-def _requesting_sample_weight(estimator):
-    """The default combiner: with metadata routing, it asks for ``sample_weight``."""
-    if _routing_enabled():
-        estimator.set_fit_request(sample_weight=True)
-    return estimator
-
-
 class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
                           metaclass=ABCMeta):
     """Base class of :class:`ExpertEnsembleRegressor` / :class:`ExpertEnsembleClassifier`."""
 
     # the ensemble consumes ``sensitive_features`` itself (to weight its experts), so
-    # it asks for them by default; ``sample_weight`` is routed to the experts and the
-    # combiner that request it, as scikit-learn's stacking estimators do.
-    __metadata_request__fit = {"sensitive_features": True, "sample_weight": UNUSED}
+    # it asks for them by default. ``sample_weight`` is its own too: it multiplies every
+    # expert's and the combiner's weights, with or without metadata routing (as
+    # scikit-learn's bagging estimators use theirs), so its request follows
+    # scikit-learn's default (``set_fit_request(sample_weight=True)`` to route it here).
+    __metadata_request__fit = {"sensitive_features": True}
 
     _parameter_constraints: dict = {
         "experts": [list],
@@ -349,8 +343,9 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
         """Metadata routing of the ensemble.
 
         The ensemble itself requests ``sensitive_features`` for ``fit`` (its
-        experts' weightings need them); every expert and the final estimator
-        receive the metadata they request.
+        experts' weightings need them), and hands them on to the experts and
+        the final estimator that request them. ``sample_weight`` is the
+        ensemble's own: it reaches every expert and the final estimator.
 
         Returns
         -------
@@ -382,27 +377,28 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
     def _route_fit_params(self, experts, final, sensitive_features, sample_weight):
         """Fit parameters of every expert (by name) and of the combiner, before the
         weightings multiply in."""
-        given = {}
-        if sensitive_features is not None:
-            given["sensitive_features"] = sensitive_features
-        if sample_weight is not None:
-            given["sample_weight"] = sample_weight
+        # sensitive_features: with routing, to those that request them; without, to
+        # those whose fit takes them. sample_weight (the ensemble's own) reaches every
+        # expert and the combiner either way, as in scikit-learn's stacking without
+        # routing and its bagging with or without.
         if _routing_enabled():
+            given = {} if sensitive_features is None else {
+                "sensitive_features": sensitive_features}
             routed = process_routing(self, "fit", **given)
             per_expert = {name: dict(routed[name]["fit"]) for name in experts}
-            return per_expert, dict(routed["final_estimator"]["fit"])
+            final_params = dict(routed["final_estimator"]["fit"])
+        else:
+            def params_for(est):
+                takes = takes_keyword(est.fit, "sensitive_features")
+                return ({"sensitive_features": sensitive_features}
+                        if sensitive_features is not None and takes else {})
 
-        # without routing: sample_weight reaches every expert and the combiner (as
-        # scikit-learn's stacking does), sensitive_features those whose fit takes them.
-        def params_for(est):
-            params = {}
-            if sample_weight is not None:
+            per_expert = {name: params_for(est) for name, est in experts.items()}
+            final_params = params_for(final)
+        if sample_weight is not None:
+            for params in (*per_expert.values(), final_params):
                 params["sample_weight"] = sample_weight
-            if sensitive_features is not None and takes_keyword(est.fit, "sensitive_features"):
-                params["sensitive_features"] = sensitive_features
-            return params
-
-        return {name: params_for(est) for name, est in experts.items()}, params_for(final)
+        return per_expert, final_params
 
     # --------------------------------------------------------------------- fit
     @abstractmethod

@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._base import _BaseExpertEnsemble, _requesting_sample_weight
+from ._base import _BaseExpertEnsemble
 
 __all__ = ["ExpertEnsembleClassifier"]
 
@@ -116,7 +116,7 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
         return is_classifier(estimator)
 
     def _default_final_estimator(self):
-        return _requesting_sample_weight(LogisticRegression())
+        return LogisticRegression()
 
     @_fit_context(prefer_skip_nested_validation=False)  # experts are validated by their fit
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
@@ -132,7 +132,8 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
             Given to every expert's weighting, and to the experts that take
             (or, with routing, request) them.
         sample_weight : array-like of shape (n_samples,), optional
-            Multiplies the weightings' weights where it is routed.
+            Multiplies the weights of every expert (its weighting's) and of the
+            combiner, with or without metadata routing.
 
         Returns
         -------

@@ -6,7 +6,7 @@ from sklearn.base import RegressorMixin, _fit_context, is_regressor
 from sklearn.linear_model import RidgeCV
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from ._base import _BaseExpertEnsemble, _requesting_sample_weight
+from ._base import _BaseExpertEnsemble
 
 __all__ = ["ExpertEnsembleRegressor"]
 
@@ -134,7 +134,7 @@ class ExpertEnsembleRegressor(RegressorMixin, _BaseExpertEnsemble):
         return is_regressor(estimator)
 
     def _default_final_estimator(self):
-        return _requesting_sample_weight(RidgeCV())
+        return RidgeCV()
 
     @_fit_context(prefer_skip_nested_validation=False)  # experts are validated by their fit
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
@@ -151,9 +151,8 @@ class ExpertEnsembleRegressor(RegressorMixin, _BaseExpertEnsemble):
             expert's weighting, and to the experts that take (or, with metadata
             routing, request) them.
         sample_weight : array-like of shape (n_samples,), optional
-            Multiplies the weightings' weights of the experts and of the
-            combiner it reaches (every one without routing; those requesting
-            it with routing).
+            Multiplies the weights of every expert (its weighting's) and of the
+            combiner, with or without metadata routing.
 
         Returns
         -------

@@ -28,8 +28,38 @@ class _AttributeAwareMixin:
     """Read the attributes (from ``X`` or ``sensitive_features``) and one-hot
     encode them as the network's ``extra`` inputs."""
 
+    # the attributes are network inputs: fit, predict and score take them, so all of
+    # them request ``sensitive_features`` (``fit``'s request comes from FairNetBase)
+    __metadata_request__predict = {"sensitive_features": True}
+    __metadata_request__predict_proba = {"sensitive_features": True}
+    __metadata_request__score = {"sensitive_features": True}
+
+    def get_metadata_routing(self):
+        """Metadata requests: ``sensitive_features`` for ``fit``, ``predict``,
+        ``predict_proba`` and ``score``, except with ``sensitive_columns``.
+
+        With ``sensitive_columns`` the attributes come from columns of ``X``,
+        and a ``sensitive_features`` passed as well is refused; so a routed
+        one (meant for a sampler or a scorer beside this estimator) is
+        declined rather than requested.
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRequest
+        """
+        routing = super().get_metadata_routing()  # a copy: safe to change
+        if self.sensitive_columns is not None:
+            for method in ("fit", "predict", "predict_proba", "score"):
+                requests = getattr(routing, method)
+                if "sensitive_features" in requests.requests:
+                    requests.add_request(param="sensitive_features", alias=False)
+        return routing
+
+    _columns_hint = "To read them from X's columns, set sensitive_columns instead."
+
     def _split_sensitive(self, X, sensitive_features, *, reset):
         if self.sensitive_columns is None:
+            self._refuse_column_names(sensitive_features)
             return X, sensitive_features
         if sensitive_features is not None:
             raise ValueError(
@@ -166,6 +196,7 @@ class AttributeAwareClassifier(_AttributeAwareMixin, _ClassifierMixin, Classifie
         early_stopping=None,
         augmentation=None,
         device="auto",
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -177,6 +208,7 @@ class AttributeAwareClassifier(_AttributeAwareMixin, _ClassifierMixin, Classifie
             max_grad_norm=max_grad_norm, compile=compile,
             batch_sampling=batch_sampling, valid_split=valid_split,
             early_stopping=early_stopping, augmentation=augmentation, device=device,
+            accelerator=accelerator,
             random_state=random_state, verbose=verbose,
         )
         self.class_weight = class_weight
@@ -312,6 +344,7 @@ class AttributeAwareRegressor(_AttributeAwareMixin, _RegressorMixin, RegressorMi
         early_stopping=None,
         augmentation=None,
         device="auto",
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -323,6 +356,7 @@ class AttributeAwareRegressor(_AttributeAwareMixin, _RegressorMixin, RegressorMi
             max_grad_norm=max_grad_norm, compile=compile,
             batch_sampling=batch_sampling, valid_split=valid_split,
             early_stopping=early_stopping, augmentation=augmentation, device=device,
+            accelerator=accelerator,
             random_state=random_state, verbose=verbose,
         )
         self.loss = loss

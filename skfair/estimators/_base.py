@@ -78,7 +78,14 @@ from skfair.weighting._base import needs_fit, prepare_weighting
 from ._cnn import SmallCNN
 from ._fairness import make_fairness_term, needs_embedding
 from ._mlp import MLP
-from ._net import FairModule, FairNeuralNet, SliceDataset, _as_input, collate_batch
+from ._net import (
+    AcceleratedFairNeuralNet,
+    FairModule,
+    FairNeuralNet,
+    SliceDataset,
+    _as_input,
+    collate_batch,
+)
 from ._torchvision import TorchvisionBackbone
 
 __all__ = ["FairNetBase", "resolve_device"]
@@ -142,6 +149,14 @@ class FairNetBase(BaseEstimator):
     #: "classification", "regression" or "multilabel" (set by subclasses).
     _task = None
 
+    # ``fit`` uses the groups whenever they are given (the fairness term, a weighting,
+    # group-balanced batches, the group-stratified validation split), so it requests them:
+    # ``Pipeline`` and ``GridSearchCV`` route ``sensitive_features`` with no
+    # ``set_fit_request``. Requested is not required: without them, ``fit`` trains as long
+    # as nothing needs the groups. ``sample_weight`` keeps scikit-learn's default (set
+    # ``set_fit_request(sample_weight=True)`` to route it), as every scikit-learn consumer.
+    __metadata_request__fit = {"sensitive_features": True}
+
     _parameter_constraints: dict = {
         "module": [str, type, nn.Module],
         "hidden_sizes": ["array-like"],
@@ -163,6 +178,7 @@ class FairNetBase(BaseEstimator):
         "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
         "augmentation": [callable, None],
         "device": [str, torch.device],
+        "accelerator": [HasMethods(["prepare", "backward"]), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -190,6 +206,7 @@ class FairNetBase(BaseEstimator):
         early_stopping=None,
         augmentation=None,
         device="auto",
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -213,6 +230,7 @@ class FairNetBase(BaseEstimator):
         self.early_stopping = early_stopping
         self.augmentation = augmentation
         self.device = device
+        self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
 
@@ -263,7 +281,23 @@ class FairNetBase(BaseEstimator):
     def _split_sensitive(self, X, sensitive_features, *, reset):
         """Return ``(X, sensitive_features)``; attribute-aware estimators read
         sensitive columns from ``X`` here."""
+        self._refuse_column_names(sensitive_features)
         return X, sensitive_features
+
+    #: how to read the attributes from X's columns instead (the error below)
+    _columns_hint = "The AttributeAware estimators read named columns from X."
+
+    def _refuse_column_names(self, sensitive_features):
+        """A column name (or :class:`~skfair.utils.SensitiveColumns`) as
+        ``sensitive_features`` is refused before ``X`` is validated, whose
+        string column would otherwise fail with numpy's message."""
+        if _is_sensitive_columns_spec(sensitive_features):
+            raise ValueError(
+                f"sensitive_features={sensitive_features!r} names columns of X; "
+                f"{type(self).__name__} takes the sensitive features' values (one per row), "
+                "e.g. X[name], with the column dropped from X if the network must not see "
+                f"it. {self._columns_hint}"
+            )
 
     def _extra_inputs(self, sensitive_features, n_samples, *, reset):
         """Extra float32 network inputs per row (attribute-aware), or None."""
@@ -307,10 +341,23 @@ class FairNetBase(BaseEstimator):
         keep_uint8 = getattr(X, "dtype", None) == np.uint8 and getattr(X, "ndim", 2) > 2
         dtype = None if keep_uint8 else np.float32
         kwargs = {"allow_nd": True, "dtype": dtype, "reset": reset}
-        if isinstance(y, str) and y == "no_validation":
-            X = validate_data(self, X, **kwargs)
-            return X if X.flags.writeable else X.copy()
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=False, **kwargs)
+        try:
+            if isinstance(y, str) and y == "no_validation":
+                X = validate_data(self, X, **kwargs)
+                return X if X.flags.writeable else X.copy()
+            X, y = validate_data(self, X, y, multi_output=True, y_numeric=False, **kwargs)
+        except ValueError as exc:
+            # object, string and categorical columns of a DataFrame
+            text = [c for c, kind in getattr(X, "dtypes", {}).items()
+                    if str(kind) == "category" or getattr(kind, "kind", "O") in ("O", "S", "U")]
+            if not text:
+                raise
+            raise ValueError(
+                f"X has non-numeric column(s) {text}; {type(self).__name__} takes numeric "
+                "features. Encode or drop them; a sensitive attribute goes in "
+                "sensitive_features= (its values) or, for the AttributeAware estimators, "
+                "sensitive_columns."
+            ) from exc
         return (X if X.flags.writeable else X.copy()), y
 
     def _encode_groups(self, sensitive_features, n_samples):
@@ -322,13 +369,6 @@ class FairNetBase(BaseEstimator):
             self.n_groups_ = 1
             self.sensitive_groups_ = None
             return np.zeros(n_samples, dtype=np.int64)
-        if _is_sensitive_columns_spec(sensitive_features):
-            raise ValueError(
-                f"sensitive_features={sensitive_features!r} names columns of X; "
-                f"{type(self).__name__} takes the sensitive features' values (one per row), "
-                "e.g. X[name], with the column dropped from X if the network must not see "
-                "it. The AttributeAware estimators read named columns from X."
-            )
         enc = encode_sensitive_features(sensitive_features, n_samples=n_samples)
         self.n_groups_ = int(enc.n_groups)
         self.sensitive_groups_ = enc.groups
@@ -540,6 +580,22 @@ class FairNetBase(BaseEstimator):
             kwargs["optimizer__fused"] = True
         return kwargs
 
+    def _resolve_device(self):
+        """The torch device of training: ``device``, or the accelerator's."""
+        if self.accelerator is None:
+            return resolve_device(self.device)
+        if self.compile:
+            raise ValueError(
+                "compile and accelerator cannot be combined: with Hugging Face Accelerate, "
+                "compile through the accelerator (Accelerator(dynamo_backend='inductor'))."
+            )
+        if self.device != "auto":
+            raise ValueError(
+                f"device={self.device!r} with an accelerator: the accelerator places the "
+                "network and the batches (on accelerator.device); leave device='auto'."
+            )
+        return str(self.accelerator.device)
+
     def _step_compile(self):
         """``torch.compile`` keyword arguments of the training step, or None (eager)."""
         if not isinstance(self.compile, dict):
@@ -586,8 +642,8 @@ class FairNetBase(BaseEstimator):
         if (self.fairness is not None and self.lam > 0 and sensitive_features is None):
             raise ValueError(
                 f"fairness={self.fairness!r} with lam={self.lam} needs the sensitive groups: "
-                "pass sensitive_features= to fit (with metadata routing, request it with "
-                "set_fit_request(sensitive_features=True)), or set lam=0 / fairness=None."
+                "pass sensitive_features= to fit (or to the fit of the Pipeline / search "
+                "around it, with metadata routing enabled), or set lam=0 / fairness=None."
             )
         y_orig = y
         y_net, n_outputs = self._prepare_y(y)
@@ -597,7 +653,7 @@ class FairNetBase(BaseEstimator):
                 "predicts no classes. Use 'group_balanced'."
             )
         groups = self._encode_groups(sensitive_features, n)
-        self.device_ = resolve_device(self.device)
+        self.device_ = self._resolve_device()
         seed = _seed_from(self.random_state)
         split = self._train_valid_indices(y_net, groups, seed)
         # statistics fitted on the target and the weights see the training rows only
@@ -655,7 +711,17 @@ class FairNetBase(BaseEstimator):
                     "and does not change training.",
                     UserWarning,
                 )
-            net = FairNeuralNet(
+            net_cls, net_kwargs = FairNeuralNet, {"device": self.device_}
+            if self.accelerator is not None:  # skorch's AccelerateMixin places everything
+                net_cls = AcceleratedFairNeuralNet
+                net_kwargs = {
+                    "accelerator": self.accelerator,
+                    "device": None if self.accelerator.device_placement else self.device_,
+                    # the epoch table from the main process only, and only when verbose
+                    "callbacks__print_log__sink": (self.accelerator.print if self.verbose
+                                                   else _silent),
+                }
+            net = net_cls(
                 FairModule(body, term),
                 criterion=nn.Identity,  # unused: get_loss composes the loss
                 owner=self,
@@ -672,13 +738,17 @@ class FairNetBase(BaseEstimator):
                 iterator_train__collate_fn=collate_batch,
                 iterator_valid__collate_fn=collate_batch,
                 callbacks=callbacks,
-                device=self.device_,
                 verbose=int(self.verbose),
+                **net_kwargs,
                 step_compile=self._step_compile(),
                 **self._optimizer_kwargs(),
             )
             net.fit(data, y_net)
         net.train_split = None  # do not keep the validation data in the fitted model
+        if self.accelerator is not None:
+            # trained (device=None: the accelerator placed everything); the fitted net
+            # names its device, so that unpickling it needs no fallback
+            net.device = self.device_
         self.net_ = net
         self.n_epochs_ = len(net.history)
         return self

@@ -141,6 +141,7 @@ class FairNetClassifier(_ClassifierMixin, ClassifierMixin, FairNetBase):
         early_stopping=None,
         augmentation=None,
         device="auto",
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -152,6 +153,7 @@ class FairNetClassifier(_ClassifierMixin, ClassifierMixin, FairNetBase):
             max_grad_norm=max_grad_norm, compile=compile,
             batch_sampling=batch_sampling, valid_split=valid_split,
             early_stopping=early_stopping, augmentation=augmentation, device=device,
+            accelerator=accelerator,
             random_state=random_state, verbose=verbose,
         )
         self.class_weight = class_weight

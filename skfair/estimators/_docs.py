@@ -109,6 +109,14 @@ COMMON_PARAMS = """\
     device : str, default="auto"
         ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``...
         ``"cuda"`` without CUDA raises ``ValueError``.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through Hugging Face Accelerate with skorch's
+        ``skorch.hf.AccelerateMixin``: the accelerator places the network and
+        the batches (leave ``device="auto"``), and runs mixed precision and
+        data-parallel training on several GPUs when the script is started
+        with ``accelerate launch``. Every process then computes the fairness
+        term on its own share of the batch. Not combined with ``compile``
+        (``Accelerator(dynamo_backend=...)`` compiles instead).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation
         split (torch's global generator is left untouched).

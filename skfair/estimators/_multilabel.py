@@ -228,6 +228,7 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         early_stopping=None,
         augmentation=None,
         device="auto",
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -239,6 +240,7 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
             max_grad_norm=max_grad_norm, compile=compile,
             batch_sampling=batch_sampling, valid_split=valid_split,
             early_stopping=early_stopping, augmentation=augmentation, device=device,
+            accelerator=accelerator,
             random_state=random_state, verbose=verbose,
         )
         self.expectation = expectation
@@ -424,10 +426,20 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
                              where=weights[:, None] > 0)
         return samples.astype(np.float32), soft.astype(np.float32), weights.astype(np.float32)
 
-    # numpy, scikit-learn and the Langevin sampler: kept out of a compiled training step
-    @torch.compiler.disable
     def _descriptive_batch(self, device, dtype):
-        """Samples, soft groups and weights for one step, as tensors on ``device``."""
+        """Samples, soft groups and weights for one step, as tensors on ``device``.
+
+        numpy, scikit-learn and the Langevin sampler stay out of a compiled
+        training step: under ``torch.compile`` the draw runs through
+        ``torch.compiler.disable``, applied here rather than as a decorator
+        because that function imports ``torch._dynamo`` (seconds), which an
+        eager fit, and ``import skfair.estimators``, do not need.
+        """
+        if torch.compiler.is_compiling():
+            return torch.compiler.disable(self._draw_batch)(device, dtype)
+        return self._draw_batch(device, dtype)
+
+    def _draw_batch(self, device, dtype):
         if self.descriptive_sampling == "offline":
             cache = getattr(self, "_pool_cache", None)
             if cache is None or cache[0].device != torch.device(device):

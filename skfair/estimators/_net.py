@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.dataset import Dataset, unpack_data
+from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 from torch import nn
 from torch.utils.data import DataLoader
@@ -34,7 +35,8 @@ from skfair.losses import penalized_task_loss
 
 from ._sampler import GroupBalancedBatchSampler
 
-__all__ = ["FairModule", "FairNeuralNet", "SliceDataset", "collate_batch"]
+__all__ = ["AcceleratedFairNeuralNet", "FairModule", "FairNeuralNet", "SliceDataset",
+           "collate_batch"]
 
 
 def _as_input(x):
@@ -198,11 +200,7 @@ class FairNeuralNet(NeuralNet):
         Integer (``uint8``) images are scaled to float [0, 1] first, the input
         that :class:`skfair.transformers.Augmentation` expects.
         """
-        if self.augmentation is not None:
-            Xi, yi = unpack_data(batch)
-            Xi = dict(Xi)
-            Xi["X"] = self.augmentation(_as_input(to_tensor(Xi["X"], device=self.device)))
-            batch = (Xi, yi)
+        batch = self._augment(batch)
         if self.step_compile is None:
             return super().train_step_single(batch, **fit_params)
         # skorch's step, with the forward pass and the loss compiled together
@@ -222,6 +220,15 @@ class FairNeuralNet(NeuralNet):
         if graphs:  # the next replay overwrites y_pred; callbacks may keep it
             y_pred = _clone_outputs(y_pred)
         return {"loss": loss, "y_pred": y_pred}
+
+    def _augment(self, batch):
+        """The training batch with ``augmentation`` applied to ``"X"`` (if any)."""
+        if self.augmentation is None:
+            return batch
+        Xi, yi = unpack_data(batch)
+        Xi = dict(Xi)
+        Xi["X"] = self.augmentation(_as_input(to_tensor(Xi["X"], device=self.device)))
+        return Xi, yi
 
     def forward_loss(self, Xi, yi):
         """``(loss, y_pred)`` of a training batch: :meth:`infer`, then :meth:`get_loss`
@@ -257,7 +264,7 @@ class FairNeuralNet(NeuralNet):
         weight = _on_device(X["sample_weight"], device)
         if weight.dtype != out.dtype:
             weight = weight.to(out.dtype)
-        term = self.module_.fairness
+        term = _unwrapped(self.module_).fairness
         active = term is not None and owner.lam > 0
         cpu = out.device.type == "cpu"
         fused_of = getattr(owner, "_fused_task", None)  # (an ensemble's loss has none)
@@ -291,3 +298,25 @@ class FairNeuralNet(NeuralNet):
             )
             loss = torch.add(loss, fair, alpha=float(owner.lam))
         return loss
+
+
+def _unwrapped(module):
+    """The module inside a data-parallel wrapper (Accelerate's ``DistributedDataParallel``
+    on several GPUs), or ``module`` itself."""
+    while isinstance(module, nn.parallel.DistributedDataParallel | nn.DataParallel):
+        module = module.module
+    return module
+
+
+class AcceleratedFairNeuralNet(AccelerateMixin, FairNeuralNet):
+    """:class:`FairNeuralNet` trained through Hugging Face Accelerate.
+
+    skorch's :class:`skorch.hf.AccelerateMixin` prepares the module, the
+    optimizer and the data loaders with the ``accelerator`` and runs each
+    training step under its autocast and backward; the batch is augmented
+    first, as in :class:`FairNeuralNet`. ``step_compile`` is not used (the
+    estimator refuses ``compile`` with an accelerator).
+    """
+
+    def train_step_single(self, batch, **fit_params):
+        return super().train_step_single(self._augment(batch), **fit_params)

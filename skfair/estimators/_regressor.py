@@ -30,8 +30,16 @@ class _RegressorMixin:
     def _scale_y(self, y_net, train_rows):
         # standardised with the training rows' statistics (a valid_split part unseen)
         fit_on = y_net if train_rows is None else y_net[train_rows]
-        self.y_mean_ = fit_on.mean(axis=0)
-        scale = fit_on.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.y_mean_ = fit_on.mean(axis=0)
+            scale = fit_on.std(axis=0)
+        if not (np.isfinite(self.y_mean_).all() and np.isfinite(scale).all()):
+            raise ValueError(
+                f"y is too large to standardise: its mean or variance overflows float64 "
+                f"(largest |y| = {np.abs(fit_on).max():.3g}), so predictions would be inf. "
+                "Rescale the target (e.g. divide it by a power of ten) and undo that on the "
+                "predictions."
+            )
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
         return ((y_net - self.y_mean_) / self.y_scale_).astype(np.float32)
 
@@ -135,6 +143,7 @@ class FairNetRegressor(_RegressorMixin, RegressorMixin, FairNetBase):
         early_stopping=None,
         augmentation=None,
         device="auto",
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -146,6 +155,7 @@ class FairNetRegressor(_RegressorMixin, RegressorMixin, FairNetBase):
             max_grad_norm=max_grad_norm, compile=compile,
             batch_sampling=batch_sampling, valid_split=valid_split,
             early_stopping=early_stopping, augmentation=augmentation, device=device,
+            accelerator=accelerator,
             random_state=random_state, verbose=verbose,
         )
         self.loss = loss

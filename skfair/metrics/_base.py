@@ -220,10 +220,15 @@ def _class_codes(y_true, y_pred, labels=None):
 def _resolve_pos_label(classes, pos_label):
     """Index of the positive class for binary rates (fairlearn's convention).
 
-    ``None`` when ``pos_label`` is absent from the data (the callers add it as
-    an empty class); a ``ValueError`` when it cannot be one of these labels (a
-    string against numbers, or the reverse).
+    ``None`` when the default positive label (``1``, for labels within
+    ``{0, 1}`` or ``{-1, 1}``) is absent from the data, e.g. a small fold with
+    negatives only (the callers add it as an empty class). A ``ValueError``
+    when a given ``pos_label`` occurs in neither ``y_true`` nor ``y_pred``
+    (every rate of it would be zero or undefined: a typo would look fair),
+    or cannot be one of these labels (a string against numbers, or the
+    reverse).
     """
+    given = pos_label is not None
     if pos_label is None:
         values = set(classes.tolist())
         if values <= {0, 1} or values <= {-1, 1}:
@@ -245,7 +250,13 @@ def _resolve_pos_label(classes, pos_label):
             f"{[c.item() if hasattr(c, 'item') else c for c in classes[:10]]}: a string "
             "and a number never name the same class."
         )
-    return None  # the positive class is absent from these rows (e.g. a small fold)
+    if given:
+        shown = [c.item() if hasattr(c, "item") else c for c in classes[:10]]
+        raise ValueError(
+            f"pos_label={pos_label!r} occurs in neither y_true nor y_pred (labels {shown}); "
+            "its rates would all be zero or undefined. Pass one of the labels."
+        )
+    return None  # the default positive class is absent from these rows (a small fold)
 
 
 # --------------------------------------------------------------------------

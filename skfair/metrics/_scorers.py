@@ -15,11 +15,11 @@ ways to hand them to a scorer inside ``GridSearchCV`` / ``cross_validate``:
 
 from __future__ import annotations
 
+import copy
 import inspect
-from functools import partial
 
+from sklearn import get_config
 from sklearn.metrics import get_scorer
-from sklearn.metrics._scorer import _cached_call, _Scorer
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ..utils import SensitiveColumns, split_sensitive_from_X
@@ -113,12 +113,16 @@ def _resolve_columns(sensitive_columns):
     )
 
 
-class FairnessScorer(_Scorer):
+class FairnessScorer:
     """A scikit-learn scorer whose metric needs ``sensitive_features``.
 
     Build it with :func:`make_fairness_scorer` or :func:`make_tradeoff_scorer`.
-    Without ``sensitive_columns`` it requests ``sensitive_features`` through
-    metadata routing; with them, it reads the attributes from ``X``.
+    It is a plain callable ``scorer(estimator, X, y, **kwargs)``, which is
+    all ``GridSearchCV`` and ``cross_validate`` need, with the metadata
+    requests of scikit-learn's public routing API (``get_metadata_routing``,
+    ``set_score_request``). Without ``sensitive_columns`` it requests
+    ``sensitive_features`` for scoring; with them, it reads the attributes
+    from ``X``.
 
     Parameters
     ----------
@@ -128,20 +132,23 @@ class FairnessScorer(_Scorer):
         ``-1`` when lower values of ``score_func`` are better.
     kwargs : dict
         Fixed keyword arguments of ``score_func``.
-    response_method : str, default="predict"
-        Estimator method giving the predictions.
+    response_method : str or list of str, default="predict"
+        Estimator method giving the predictions (the first one the estimator
+        has, for a list).
     sensitive_columns : SensitiveColumns, default=None
         Columns of ``X`` holding the sensitive attributes.
     """
 
     def __init__(self, score_func, sign, kwargs, response_method="predict",
                  sensitive_columns=None):
-        super().__init__(score_func, sign, kwargs, response_method)
+        self._score_func = score_func
+        self._sign = sign
+        self._kwargs = dict(kwargs)
+        self._response_method = response_method
         self._sensitive_columns = sensitive_columns
+        self._metadata_request = MetadataRequest(owner=self)
         if sensitive_columns is None:
-            request = MetadataRequest(owner=self)
-            request.score.add_request(param="sensitive_features", alias=True)
-            self._metadata_request = request
+            self._metadata_request.score.add_request(param="sensitive_features", alias=True)
 
     def __call__(self, estimator, X, y_true, *, sample_weight=None, **kwargs):
         """Score ``estimator`` on ``X``; ``sensitive_features=`` may be passed directly.
@@ -165,9 +172,56 @@ class FairnessScorer(_Scorer):
         -------
         score : float
         """
+        kwargs = self._with_sensitive(X, kwargs)
         if sample_weight is not None:
             kwargs["sample_weight"] = sample_weight
-        return self._score(partial(_cached_call, None), estimator, X, y_true, **kwargs)
+        y_pred = self._predict(estimator, X)
+        return self._sign * self._score_func(y_true, y_pred, **self._kwargs, **kwargs)
+
+    def _with_sensitive(self, X, kwargs):
+        """``kwargs`` with the sensitive features: read from ``X``'s columns or routed."""
+        kwargs = dict(kwargs)
+        if self._sensitive_columns is not None:
+            if kwargs.get("sensitive_features") is not None:
+                raise ValueError(
+                    "This scorer reads the sensitive features from the columns "
+                    f"{list(self._sensitive_columns.names)} of X; do not also route "
+                    "sensitive_features to it."
+                )
+            _, kwargs["sensitive_features"] = split_sensitive_from_X(
+                X, self._sensitive_columns, param="sensitive_columns"
+            )
+        elif kwargs.get("sensitive_features") is None:
+            raise ValueError(
+                f"{self._name()} needs sensitive_features, but none reached the scorer. "
+                "Enable metadata routing (sklearn.set_config(enable_metadata_routing=True) "
+                "or sklearn.config_context) and pass sensitive_features=... to fit / "
+                "cross_validate, or build the scorer with sensitive_columns=... to read "
+                "them from the columns of X."
+            )
+        return kwargs
+
+    def _predict(self, estimator, X):
+        methods = ([self._response_method] if isinstance(self._response_method, str)
+                   else list(self._response_method))
+        for method in methods:
+            if hasattr(estimator, method):
+                return getattr(estimator, method)(X)
+        raise AttributeError(
+            f"{type(estimator).__name__} has none of the methods {methods} this scorer "
+            "predicts with (response_method)."
+        )
+
+    def get_metadata_routing(self):
+        """The scorer's metadata requests (scikit-learn's routing API).
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRequest
+            ``sensitive_features`` requested for ``score`` (unless read from
+            ``X``), plus whatever :meth:`set_score_request` added.
+        """
+        return copy.deepcopy(self._metadata_request)
 
     def set_score_request(self, **kwargs):
         """Set requested metadata; ``sensitive_features`` stays requested.
@@ -182,31 +236,16 @@ class FairnessScorer(_Scorer):
         -------
         self : FairnessScorer
         """
+        if not get_config().get("enable_metadata_routing", False):
+            raise RuntimeError(
+                "set_score_request is only available when metadata routing is enabled "
+                "(sklearn.set_config(enable_metadata_routing=True))."
+            )
         if self._sensitive_columns is None:
             kwargs.setdefault("sensitive_features", True)
-        return super().set_score_request(**kwargs)
-
-    def _score(self, method_caller, estimator, X, y_true, **kwargs):
-        if self._sensitive_columns is not None:
-            if kwargs.get("sensitive_features") is not None:
-                raise ValueError(
-                    "This scorer reads the sensitive features from the columns "
-                    f"{list(self._sensitive_columns.names)} of X; do not also route "
-                    "sensitive_features to it."
-                )
-            _, frame = split_sensitive_from_X(
-                X, self._sensitive_columns, param="sensitive_columns"
-            )
-            kwargs["sensitive_features"] = frame
-        elif kwargs.get("sensitive_features") is None:
-            raise ValueError(
-                f"{self._name()} needs sensitive_features, but none reached the scorer. "
-                "Enable metadata routing (sklearn.set_config(enable_metadata_routing=True) "
-                "or sklearn.config_context) and pass sensitive_features=... to fit / "
-                "cross_validate, or build the scorer with sensitive_columns=... to read "
-                "them from the columns of X."
-            )
-        return super()._score(method_caller, estimator, X, y_true, **kwargs)
+        for param, alias in kwargs.items():
+            self._metadata_request.score.add_request(param=param, alias=alias)
+        return self
 
     def _name(self):
         func = self._score_func
@@ -292,39 +331,48 @@ def _takes_sample_weight(func):
     return any(p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in params)
 
 
-class _Tradeoff:
-    """``performance - alpha * disparity`` as a picklable metric callable."""
+class _TradeoffScorer(FairnessScorer):
+    """``performance - alpha * disparity`` as one scorer.
 
-    def __init__(self, performance, performance_sign, performance_name, fairness,
-                 fairness_gib, fairness_kwargs, alpha):
+    ``performance`` is a scikit-learn scorer (``scorer(estimator, X, y)``: it
+    predicts by itself, so any scorer works, probability-based ones included)
+    or a callable ``f(y_true, y_pred)`` on the predicted labels or values.
+    """
+
+    def __init__(self, performance, performance_name, fairness, fairness_gib,
+                 fairness_kwargs, alpha, *, performance_is_scorer, sensitive_columns=None):
+        super().__init__(fairness, 1, fairness_kwargs, "predict",
+                         sensitive_columns=sensitive_columns)
         self.performance = performance
-        self.performance_sign = performance_sign
         self.performance_name = performance_name
-        self.fairness = fairness
+        self.performance_is_scorer = performance_is_scorer
         self.fairness_gib = fairness_gib
-        self.fairness_kwargs = fairness_kwargs
         self.alpha = alpha
-        self.__name__ = f"tradeoff({performance_name}, {getattr(fairness, '__name__', '?')})"
 
-    def __call__(self, y_true, y_pred, *, sensitive_features, sample_weight=None):
+    def __call__(self, estimator, X, y_true, *, sample_weight=None, **kwargs):
+        kwargs = self._with_sensitive(X, kwargs)
         extra = {} if sample_weight is None else {"sample_weight": sample_weight}
         if extra:
-            for role, func, name in (
-                    ("performance", self.performance, self.performance_name),
-                    ("fairness", self.fairness, getattr(self.fairness, "__name__", "?"))):
+            for role, func, name in (("performance", self.performance, self.performance_name),
+                                     ("fairness", self._score_func, self._name())):
                 if not _takes_sample_weight(func):
                     raise TypeError(
                         f"{role}={name!r} takes no sample_weight, but sample weights "
                         "reached the scorer; give the callable a sample_weight parameter, "
                         "or stop routing sample_weight to it."
                     )
-        perf = self.performance_sign * self.performance(y_true, y_pred, **extra)
-        fair = self.fairness(
-            y_true, y_pred, sensitive_features=sensitive_features, **self.fairness_kwargs,
-            **extra,
-        )
+        y_pred = self._predict(estimator, X)
+        if self.performance_is_scorer:
+            perf = self.performance(estimator, X, y_true, **extra)
+        else:
+            perf = self.performance(y_true, y_pred, **extra)
+        fair = self._score_func(y_true, y_pred, **self._kwargs, **kwargs, **extra)
         disparity = 1.0 - fair if self.fairness_gib else fair
         return float(perf - self.alpha * disparity)
+
+    def __repr__(self):
+        return (f"make_tradeoff_scorer({self.performance_name!r}, {self._name()!r}, "
+                f"alpha={self.alpha!r})")
 
 
 def make_tradeoff_scorer(performance="accuracy", fairness="equalized_odds_difference", *,
@@ -340,11 +388,12 @@ def make_tradeoff_scorer(performance="accuracy", fairness="equalized_odds_differ
     Parameters
     ----------
     performance : str or callable, default="accuracy"
-        A scikit-learn scorer name that predicts labels or values
-        (``"accuracy"``, ``"balanced_accuracy"``, ``"f1_macro"``,
-        ``"neg_mean_absolute_error"``, ...) or a callable ``f(y_true, y_pred)``
-        where higher is better (with a ``sample_weight`` parameter if sample
-        weights are routed to the scorer).
+        A scikit-learn scorer name (``"accuracy"``, ``"balanced_accuracy"``,
+        ``"f1_macro"``, ``"roc_auc"``, ``"neg_mean_absolute_error"``, ...;
+        :func:`sklearn.metrics.get_scorer`) or a callable
+        ``f(y_true, y_pred)`` of the predicted labels or values where higher
+        is better (with a ``sample_weight`` parameter if sample weights are
+        routed to the scorer).
     fairness : str or callable, default="equalized_odds_difference"
         As ``metric`` of :func:`make_fairness_scorer` (a callable is taken as
         lower-is-better).
@@ -371,16 +420,9 @@ def make_tradeoff_scorer(performance="accuracy", fairness="equalized_odds_differ
     0.5
     """
     if isinstance(performance, str):
-        base = get_scorer(performance)
-        if not isinstance(base, _Scorer) or base._response_method != "predict":
-            raise ValueError(
-                f"performance={performance!r} needs scores or probabilities; use a scorer "
-                "computed from predicted labels or values (accuracy, f1_macro, r2, ...)."
-            )
-        perf = partial(base._score_func, **base._kwargs) if base._kwargs else base._score_func
-        perf_sign, perf_name = base._sign, performance
+        perf, perf_name, is_scorer = get_scorer(performance), performance, True
     elif callable(performance):
-        perf, perf_sign = performance, 1
+        perf, is_scorer = performance, False
         perf_name = getattr(performance, "__name__", "performance")
     else:
         raise TypeError(f"performance must be a str or callable, got {type(performance)}.")
@@ -388,7 +430,6 @@ def make_tradeoff_scorer(performance="accuracy", fairness="equalized_odds_differ
         fair, gib = _resolve_metric(fairness, None)
     else:
         fair, gib = _resolve_metric(fairness, False)
-    score_func = _Tradeoff(perf, perf_sign, perf_name, fair, gib, dict(fairness_kwargs or {}),
-                           float(alpha))
-    return FairnessScorer(score_func, 1, {}, "predict",
-                          sensitive_columns=_resolve_columns(sensitive_columns))
+    return _TradeoffScorer(perf, perf_name, fair, gib, dict(fairness_kwargs or {}),
+                           float(alpha), performance_is_scorer=is_scorer,
+                           sensitive_columns=_resolve_columns(sensitive_columns))

@@ -11,7 +11,7 @@ from imblearn.base import BaseSampler
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import _num_samples, validate_data
+from sklearn.utils.validation import _num_samples, check_array, validate_data
 
 from ..utils import encode_sensitive_features
 
@@ -89,7 +89,8 @@ def group_resample_indices(sensitive_features, *, strategy="mean", y=None,
         ``R``: the floor of the mean observed group size, the smallest, the
         largest, or a given number.
     y : array-like of shape (n_samples,), optional
-        Target; needed with ``stratify_target``.
+        Target; needed with ``stratify_target``: class labels, or their
+        one-vs-all (one-hot) encoding.
     stratify_target : bool, default=False
         Keep each group's target distribution: a group's ``R`` rows are split
         between its classes in proportion to their counts, rounded with the
@@ -124,6 +125,9 @@ def group_resample_indices(sensitive_features, *, strategy="mean", y=None,
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
     kind = type_of_target(y, input_name="y")
+    if kind == "multilabel-indicator" and (np.asarray(y).sum(axis=1) == 1).all():
+        # one-vs-all (one-hot) rows: one class each, as imbalanced-learn reads them
+        y, kind = np.asarray(y).argmax(axis=1), "multiclass"
     if kind not in ("binary", "multiclass"):
         raise ValueError(
             f"stratify_target=True needs class labels (binary or multiclass y), got a {kind} "
@@ -249,6 +253,10 @@ class GroupResampler(BaseSampler):
                 raise ValueError(
                     f"X has {_num_samples(X)} rows but y has {_num_samples(y_arr)}."
                 )
+            # a NaN / inf target is refused, as imbalanced-learn's samplers do (a
+            # resampled copy would only hand it on); validation only, y is taken as given
+            check_array(y, accept_sparse=True, ensure_2d=False, allow_nd=True, dtype=None,
+                        ensure_all_finite=True, ensure_min_samples=0, input_name="y")
         # validation only (shape, feature names, n_features_in_); rows are taken
         # from the original container so types and dtypes are kept.
         # 1-D X is accepted on purpose (e.g. image paths loaded lazily).

@@ -9,8 +9,6 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from torchvision.ops import roi_align
-from torchvision.transforms import v2
 
 __all__ = ["Augmentation"]
 
@@ -222,6 +220,8 @@ class Augmentation(BaseEstimator):
         transform : torchvision.transforms.v2.Compose
             Uses torch's global random generator (``random_state`` is not applied).
         """
+        from torchvision.transforms import v2  # imports torch._dynamo: only when used
+
         r = self._ranges()
         steps = []
         if r["crop_scale"] is not None:
@@ -368,6 +368,8 @@ class Augmentation(BaseEstimator):
         y0 = torch.where(ok, offsets[1] * (height - h), (height - h) / 2)
         idx = torch.arange(n, device=dev, dtype=torch.float32)
         boxes = torch.stack([idx, x0, y0, x0 + w, y0 + h], dim=1)
+        from torchvision.ops import roi_align  # imports torch._dynamo: only when used
+
         out = roi_align(
             x.float(),
             boxes,

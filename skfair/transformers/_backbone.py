@@ -12,10 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-import torchvision
 from torch import nn
-from torchvision.models import WeightsEnum
-from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
 from ._image_io import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 
@@ -24,8 +21,14 @@ _STATE_DICT_KEYS = ("state_dict", "model_state_dict", "model")
 _PREFIXES = ("module.", "_orig_mod.")
 
 
+# torchvision is imported inside the functions that use it: importing it imports
+# torch._dynamo (seconds), which ``import skfair.transformers`` does not need.
+
+
 def classification_models():
     """Names accepted as ``backbone`` (torchvision's classification models)."""
+    import torchvision
+
     return torchvision.models.list_models(module=torchvision.models)
 
 
@@ -44,6 +47,9 @@ def resolve_weights(backbone, weights):
     """Return ``(kind, value)`` with kind ``"none"``, ``"enum"`` or ``"file"``."""
     if weights is None:
         return "none", None
+    import torchvision
+    from torchvision.models import WeightsEnum
+
     enum_cls = torchvision.models.get_model_weights(backbone)
     if isinstance(weights, WeightsEnum):
         if type(weights) is not enum_cls:
@@ -199,6 +205,8 @@ def build_backbone(backbone, kind, value, layer=None, seed=None):
     Returns ``(model, n_features)``; ``n_features`` is ``None`` for a named
     layer (known after one forward pass).
     """
+    import torchvision
+
     if kind == "enum":
         try:
             model = torchvision.models.get_model(backbone, weights=value)
@@ -254,6 +262,11 @@ def build_backbone(backbone, kind, value, layer=None, seed=None):
 
 
 def _truncate(model, backbone, layer):
+    from torchvision.models.feature_extraction import (
+        create_feature_extractor,
+        get_graph_node_names,
+    )
+
     _, nodes = get_graph_node_names(model)
     modules = {n for n, _ in model.named_modules() if n}
     if layer not in nodes and layer not in modules:

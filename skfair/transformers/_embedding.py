@@ -5,6 +5,7 @@ import hashlib
 import io
 import os
 import warnings
+from enum import Enum
 from numbers import Integral
 
 import numpy as np
@@ -19,7 +20,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import check_is_fitted, check_memory
-from torchvision.models import WeightsEnum
 from tqdm.auto import tqdm
 
 from ._backbone import (
@@ -276,7 +276,7 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
 
     _parameter_constraints: dict = {
         "backbone": [str],
-        "weights": [str, os.PathLike, WeightsEnum, None],
+        "weights": [str, os.PathLike, Enum, None],  # a torchvision WeightsEnum
         "layer": [str, None],
         "image_size": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],

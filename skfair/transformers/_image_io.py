@@ -18,8 +18,6 @@ import joblib
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms.v2 import functional as TF
 
 __all__ = ["read_images"]
 
@@ -58,6 +56,10 @@ def resize_crop(images, prep):
     h, w = images.shape[-2:]
     if h == w == prep.crop_size and prep.resize_size == prep.crop_size:
         return images
+    # torchvision imports torch._dynamo (seconds): only when an image is resized
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional as TF
+
     if min(h, w) != prep.resize_size:
         images = TF.resize(
             images,

@@ -8,14 +8,18 @@ __all__ = ["get_data_dir"]
 #: Environment variable that overrides the data folder.
 DATA_ENV_VAR = "SKFAIR_DATA_DIR"
 
+#: The default folder, in the user's home (as scikit-learn's ``~/scikit_learn_data``).
+DEFAULT_DATA_DIR = "~/skfair_data"
+
 
 def get_data_dir(data_dir=None):
     """Return the folder that holds the real datasets.
 
     Resolution order: the ``data_dir`` argument, the ``SKFAIR_DATA_DIR``
-    environment variable, then ``../shared/data`` relative to the current
-    working directory (the layout of a skfair checkout). The folder is not
-    required to exist; loaders raise ``FileNotFoundError`` naming it.
+    environment variable, then ``~/skfair_data`` in the user's home (as
+    :func:`sklearn.datasets.get_data_home`), whatever the current directory.
+    The folder is neither created nor required to exist (skfair downloads
+    nothing); loaders raise ``FileNotFoundError`` naming it.
 
     Parameters
     ----------
@@ -37,4 +41,4 @@ def get_data_dir(data_dir=None):
     env = os.environ.get(DATA_ENV_VAR)
     if env:
         return Path(env).expanduser()
-    return (Path.cwd() / ".." / "shared" / "data").resolve()
+    return Path(DEFAULT_DATA_DIR).expanduser()

@@ -169,7 +169,8 @@ def _as_frame(sensitive_features, *, n_samples, X, param, deep=True):
     if _is_sensitive_columns_spec(sf):
         if X is None:
             raise ValueError(
-                f"{param}={sf!r} names columns of X, but no X was given to read them from."
+                f"{param}={sf!r} names columns of X, but no X was given to read them from "
+                "here: pass the values themselves (one per row), e.g. X['column']."
             )
         _, frame = split_sensitive_from_X(X, sf, param=param)
     elif isinstance(sf, SensitiveEncoding):
@@ -257,6 +258,12 @@ def _frame_of_columns(names, columns, param):
         raise ValueError(
             f"{param} has duplicate attribute names {names}; give every attribute its own "
             "name."
+        )
+    lengths = {name: len(col) for name, col in zip(names, columns, strict=True)}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(
+            f"{param}: the attributes have different lengths {lengths}; each must hold one "
+            "value per row."
         )
     return pd.DataFrame(dict(zip(names, columns, strict=True)))
 

@@ -283,38 +283,53 @@ def test_routing_sensitive_features_through_pipeline_and_requests():
     assert sum(len(s.rows_) == N for s in spies("silent")) == 1
 
 
-def test_routing_sample_weight_only_where_requested():
+def test_sample_weight_reaches_every_expert_and_the_combiner_with_routing():
+    # sample_weight is the ensemble's own (as in scikit-learn's bagging): with routing
+    # it reaches every expert and the combiner, whatever their requests, as without
     X, y, S = make_data()
     sw = np.linspace(0.5, 2.0, N)
     sklearn.set_config(enable_metadata_routing=True)
     ens = ExpertEnsembleRegressor([
         ("req", SpyRegressor("req").set_fit_request(sample_weight=True,
                                                     sensitive_features=False), None),
-        ("gender", SpyRegressor("gender").set_fit_request(sensitive_features=False,
-                                                          sample_weight=False),
+        ("gender", SpyRegressor("gender").set_fit_request(sensitive_features=False),
          SupportWeighting(smoothing=0)),
-    ], final_estimator=SpyRegressor("final").set_fit_request(
-        sample_weight=True, sensitive_features=False), cv=3)
+    ], final_estimator=SpyRegressor("final").set_fit_request(sensitive_features=False),
+        cv=3)
     ens.fit(X, y, sensitive_features=S["gender"], sample_weight=sw)
     np.testing.assert_allclose(full_and_folds("req")[0].seen_weight_, sw)
-    np.testing.assert_allclose(  # not requested: its own weights only
-        full_and_folds("gender")[0].seen_weight_, marginal_by_hand(S[["gender"]])
+    np.testing.assert_allclose(
+        full_and_folds("gender")[0].seen_weight_, sw * marginal_by_hand(S[["gender"]])
     )
     np.testing.assert_allclose(spies("final")[0].seen_weight_, sw)
-    # the default combiner asks for sample_weight by itself
-    default = ExpertEnsembleRegressor(
-        [("a", Ridge().set_fit_request(sample_weight=True), None)], cv=3)
-    default.fit(X, y, sample_weight=sw)
-    oof = cross_val_predict(Ridge().set_fit_request(sample_weight=True), X, y, cv=KFold(3),
-                            params={"sample_weight": sw})
+    # plain scikit-learn experts and the default combiner: the same fit as without routing
+    experts = [("a", Ridge(), None), ("b", Ridge(alpha=10.0), SupportWeighting())]
+    routed = ExpertEnsembleRegressor(experts, cv=3).fit(X, y, sensitive_features=S,
+                                                         sample_weight=sw)
+    sklearn.set_config(enable_metadata_routing=False)
+    plain = ExpertEnsembleRegressor(experts, cv=3).fit(X, y, sensitive_features=S,
+                                                        sample_weight=sw)
+    np.testing.assert_allclose(routed.predict(X), plain.predict(X))
+    oof = cross_val_predict(Ridge(), X, y, cv=KFold(3), params={"sample_weight": sw})
     reference = RidgeCV().fit(oof[:, None], y, sample_weight=sw)
-    np.testing.assert_allclose(default.final_estimator_.coef_, reference.coef_)
-    # nobody asks for sample_weight: an error, not a silently ignored weight
-    plain = ExpertEnsembleRegressor(
-        [("a", Ridge().set_fit_request(sample_weight=False), None)],
-        final_estimator=Ridge().set_fit_request(sample_weight=False), cv=3)
-    with pytest.raises(TypeError, match="sample_weight"):
-        plain.fit(X, y, sample_weight=sw)
+    alone = ExpertEnsembleRegressor([("a", Ridge(), None)], cv=3).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(alone.final_estimator_.coef_, reference.coef_)
+
+
+def test_sample_weight_checks_pass_with_routing():
+    # scikit-learn's sample_weight checks, run with metadata routing enabled
+    from sklearn.utils import estimator_checks
+
+    sklearn.set_config(enable_metadata_routing=True)
+    X, y, _ = make_data()
+    for ens in (ExpertEnsembleRegressor([("a", Ridge(alpha=0.1), None),
+                                         ("b", Ridge(), SupportWeighting(target="binned"))],
+                                        cv=3),
+                ExpertEnsembleClassifier([("a", LogisticRegression(), None)], cv=3)):
+        for check in ("check_sample_weights_pandas_series",
+                      "check_sample_weights_not_an_array", "check_sample_weights_list",
+                      "check_sample_weights_shape", "check_sample_weights_not_overwritten"):
+            getattr(estimator_checks, check)(type(ens).__name__, ens)
 
 
 def test_grid_search_over_one_experts_weighting_with_routing():

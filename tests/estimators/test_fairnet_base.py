@@ -283,3 +283,22 @@ def test_custom_module_embedding_probe_sees_scaled_images(fast):
     y, s = np.arange(40) % 2, (np.arange(40) // 2) % 2
     clf = FairNetClassifier(module=Net, fairness="adversarial", **{**fast, "max_epochs": 1})
     assert clf.fit(X, y, sensitive_features=s).predict(X).shape == (40,)
+
+
+def test_a_column_name_as_sensitive_features_gets_a_clear_error(fast):
+    import pandas as pd
+
+    from skfair.estimators import AttributeAwareClassifier, FairNetClassifier
+    from skfair.utils import SensitiveColumns
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"x0": rng.normal(size=40), "sex": rng.choice(["F", "M"], size=40)})
+    y = rng.randint(0, 2, size=40)
+    for spec in ("sex", SensitiveColumns("sex")):
+        with pytest.raises(ValueError, match="names columns of X; FairNetClassifier takes"):
+            FairNetClassifier(**fast).fit(X, y, sensitive_features=spec)
+        with pytest.raises(ValueError, match="set sensitive_columns instead"):
+            AttributeAwareClassifier(**fast).fit(X, y, sensitive_features=spec)
+    # the values given, the string column left in X: named, not numpy's message
+    with pytest.raises(ValueError, match=r"X has non-numeric column\(s\) \['sex'\]"):
+        FairNetClassifier(**fast).fit(X, y, sensitive_features=X["sex"])

@@ -85,3 +85,15 @@ def test_one_prediction_penalties_reject_several_outputs(ages, fast, fairness):
     # the terms that take several outputs train
     FairNetRegressor(fairness="group_balanced", **{**fast, "max_epochs": 1}).fit(
         X, Y, sensitive_features=groups)
+
+
+@pytest.mark.parametrize("scale", [1e200, -1e300])
+def test_targets_too_large_to_standardise_are_refused(scale):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 2)).astype(np.float32)
+    y = scale * (1 + rng.uniform(size=40))
+    with pytest.raises(ValueError, match="y is too large to standardise"):
+        FairNetRegressor(hidden_sizes=(4,), max_epochs=1, device="cpu").fit(X, y)
+    # large but standardisable targets train and predict finite values
+    reg = FairNetRegressor(hidden_sizes=(4,), max_epochs=1, device="cpu").fit(X, y / scale * 1e30)
+    assert np.isfinite(reg.predict(X)).all()

@@ -314,9 +314,20 @@ def test_pos_label_of_the_other_type_is_an_error_not_a_silent_zero():
         with pytest.raises(ValueError, match="pos_label=1 is not one of the labels"):
             metric(np.asarray(y_true).astype(str), np.asarray(y_pred).astype(str),
                    sensitive_features=s, pos_label=1)
-    # a positive class of the right type absent from the rows (a small fold) is a zero class
-    assert demographic_parity_difference([0, 0, 2, 2], [0, 2, 2, 0], sensitive_features=s[1:5],
-                                         pos_label=1) == 0.0
+    # the default positive class (1, for 0/1 labels) absent from the rows (a small fold
+    # of negatives) is a zero class
+    assert demographic_parity_difference([0, 0, 0, 0], [0, 0, 0, 0],
+                                         sensitive_features=s[1:5]) == 0.0
+
+
+@pytest.mark.parametrize("metric", [demographic_parity_difference, demographic_parity_ratio,
+                                    equalized_odds_difference, equalized_odds_ratio])
+def test_a_given_pos_label_absent_from_the_labels_is_an_error(metric):
+    # every rate of an absent class is zero or undefined: a typo would look fair
+    y_true, y_pred, s = [0, 1, 0, 1, 1, 0], [1, 1, 1, 0, 0, 0], list("aaabbb")
+    with pytest.raises(ValueError, match=r"pos_label=7 occurs in neither y_true nor y_pred "
+                                         r"\(labels \[0, 1\]\)"):
+        metric(y_true, y_pred, sensitive_features=s, pos_label=7)
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "int32", "str"])

@@ -7,6 +7,7 @@ import sklearn
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline
 
@@ -119,7 +120,21 @@ def test_set_score_request_keeps_sensitive_features_and_pickles():
     assert requests["sensitive_features"] is True
     assert requests["sample_weight"] is True
     clone = pickle.loads(pickle.dumps(make_tradeoff_scorer(alpha=0.3)))
-    assert clone._score_func.alpha == 0.3
+    assert repr(clone) == "make_tradeoff_scorer('accuracy', 'equalized_odds_difference', alpha=0.3)"
+    with pytest.raises(RuntimeError, match="metadata routing is enabled"):
+        scorer.set_score_request(sample_weight=True)  # routing off, as scikit-learn's
+
+
+def test_fairness_scorer_uses_public_scikit_learn_api_only():
+    from sklearn.metrics._scorer import _BaseScorer
+
+    # a plain callable with metadata requests, not a subclass of scikit-learn's private
+    # scorer classes
+    for scorer in (make_fairness_scorer("equalized_odds_difference"), make_tradeoff_scorer()):
+        assert not isinstance(scorer, _BaseScorer)
+        assert scorer.get_metadata_routing().score.requests == {"sensitive_features": True}
+    columns = make_fairness_scorer("equalized_odds_difference", sensitive_columns="race")
+    assert columns.get_metadata_routing().score.requests == {}
 
 
 def test_tradeoff_scorer_value():
@@ -134,8 +149,13 @@ def test_tradeoff_scorer_value():
     ratio = make_tradeoff_scorer("balanced_accuracy", "equal_opportunity_score", alpha=1.0)
     f = equal_opportunity_score(y, pred, sensitive_features=s)
     assert ratio(clf, X, y, sensitive_features=s) == pytest.approx(0.5 - (1 - f))
-    with pytest.raises(ValueError, match="probabilities"):
-        make_tradeoff_scorer("roc_auc")
+    # any scikit-learn scorer, probability-based ones too (it predicts by itself)
+    logreg = LogisticRegression().fit(np.c_[np.arange(6.0)], y)
+    auc = make_tradeoff_scorer("roc_auc", "equalized_odds_difference", alpha=0.5)
+    expected = roc_auc_score(y, logreg.predict_proba(np.c_[np.arange(6.0)])[:, 1]) - 0.5 * (
+        equalized_odds_difference(y, logreg.predict(np.c_[np.arange(6.0)]),
+                                  sensitive_features=s))
+    assert auc(logreg, np.c_[np.arange(6.0)], y, sensitive_features=s) == pytest.approx(expected)
 
 
 

@@ -200,3 +200,28 @@ def test_accepts_an_encoding():
     a = GroupResampler(random_state=0).fit_resample(X, y, sensitive_features=enc)[0]
     b = GroupResampler(random_state=0).fit_resample(X, y, sensitive_features=S)[0]
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("stratify", [False, True])
+def test_non_finite_target_is_refused(bad, stratify):
+    X = np.arange(12.0).reshape(6, 2)
+    y = np.array([0.0, 1.0, 0.0, 1.0, bad, 1.0])
+    S = ["a", "a", "a", "a", "b", "b"]
+    with pytest.raises(ValueError, match="Input y contains (NaN|infinity)"):
+        GroupResampler(stratify_target=stratify).fit_resample(X, y, sensitive_features=S)
+
+
+def test_stratify_target_reads_one_hot_rows_as_class_labels():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = rng.integers(0, 3, size=60)
+    S = rng.choice(["a", "b"], size=60, p=[0.7, 0.3])
+    one_hot = np.eye(3, dtype=int)[y]
+    rs = GroupResampler(stratify_target=True, random_state=0)
+    X_lab, y_lab = rs.fit_resample(X, y, sensitive_features=S)
+    X_ova, y_ova = rs.fit_resample(X, one_hot, sensitive_features=S)
+    np.testing.assert_array_equal(X_lab, X_ova)
+    np.testing.assert_array_equal(y_ova.argmax(axis=1), y_lab)
+    with pytest.raises(ValueError, match="needs class labels"):  # true multi-label rows
+        rs.fit_resample(X, np.ones((60, 3), dtype=int), sensitive_features=S)

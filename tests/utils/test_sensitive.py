@@ -150,6 +150,8 @@ def test_sensitive_columns_keep_a_categorical_dtype():
         (5, "scalar"),
         (np.zeros((2, 2, 2)), "1-D or 2-D"),
         ([np.array([1, 2]), np.array([1, 2, 3])], "different lengths"),
+        ({"race": ["a", "b", "c"], "sex": ["F", "M"]},
+         r"different lengths \{'race': 3, 'sex': 2\}"),
     ],
 )
 def test_bad_input_names_the_parameter(bad, match):
