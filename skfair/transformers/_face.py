@@ -138,8 +138,13 @@ def _cache_folder(cache):
     if cache is None:
         return None
     if hasattr(cache, "location"):  # joblib.Memory; Memory(None) caches nothing
-        return None if cache.location is None else Path(cache.location) / "face_descriptors"
-    return Path(os.fspath(cache))
+        if cache.location is None:
+            return None
+        folder = Path(cache.location) / "face_descriptors"
+    else:
+        folder = Path(os.fspath(cache))
+    # absolute: worker processes (reused across calls) may run in another directory
+    return folder.expanduser().absolute()
 
 
 def _load_chunk(path):

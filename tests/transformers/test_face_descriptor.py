@@ -99,6 +99,22 @@ def test_cache_in_a_joblib_memory_and_damaged_files(face_paths, described, tmp_p
 
 
 @pytest.mark.realdata
+def test_relative_cache_folder_with_workers_started_elsewhere(face_paths, tmp_path,
+                                                              monkeypatch):
+    """Worker processes are reused across calls: a relative cache folder must still
+    land in the caller's current directory."""
+    first_dir, second_dir = tmp_path / "a", tmp_path / "b"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    monkeypatch.chdir(first_dir)
+    desc(n_jobs=2, cache="cache").fit_transform(face_paths[:3])  # starts the workers here
+    monkeypatch.chdir(second_dir)
+    d = desc(n_jobs=2, cache="cache")
+    d.fit_transform(face_paths[3:6])
+    assert d.n_extracted_ == 3 and len(list((second_dir / "cache").glob("*.pkl"))) == 1
+
+
+@pytest.mark.realdata
 def test_cache_key_includes_the_settings(face_paths, tmp_path):
     desc(cache=tmp_path).fit_transform(face_paths[:3])
     other = desc(cache=tmp_path, num_jitters=1)
