@@ -7,30 +7,15 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, _fit_context, clone
-from sklearn.linear_model import LogisticRegression
-from sklearn.utils import check_random_state, get_tags
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    _num_samples,
-    check_is_fitted,
-    column_or_1d,
-)
+from sklearn.utils.validation import _num_samples, check_is_fitted, column_or_1d
 
 from ..metrics import UndefinedGroupWarning
-from ._common import (
-    GroupCoder,
-    check_finite_scores,
-    fit_group_estimator,
-    inner_fit_params,
-    take_rows,
-    validation_split,
-    warn_undefined_rates,
-)
+from ._base import BasePostProcessor
+from ._common import check_finite_scores, warn_undefined_rates
 from ._search import (
     CONSTRAINTS,
     FLOORS,
@@ -58,6 +43,10 @@ _GAP_METRIC = {"demographic_parity": "demographic_parity_difference",
                "equalized_odds": "equalized_odds_difference"}
 
 
+def _class_codes(y):
+    return np.unique(y, return_inverse=True)[1].reshape(-1)
+
+
 def _has_predict_proba(self):
     """``predict_proba`` exists when the estimator's probabilities are the scores."""
     if self.response_method == "decision_function":
@@ -66,7 +55,7 @@ def _has_predict_proba(self):
     return True
 
 
-class FairThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
     """Group-wise decision rule fitted on validation rows, under a fairness constraint.
 
     A post-processor: the wrapped classifier's scores are kept, and only the
@@ -233,11 +222,8 @@ class FairThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator
     array([0, 1, 1, 0])
     """
 
-    __metadata_request__fit = {"sensitive_features": True}
-    __metadata_request__predict = {"sensitive_features": True}
     __metadata_request__predict_proba = {"sensitive_features": True}
     __metadata_request__decision_function = {"sensitive_features": True}
-    __metadata_request__score = {"sensitive_features": True}
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit"])],
@@ -298,45 +284,8 @@ class FairThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator
         -------
         self : object
         """
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        n = _num_samples(X)
-        y = column_or_1d(y, warn=True)
-        if len(y) != n:
-            raise ValueError(f"X has {n} rows but y has {len(y)}.")
-        check_classification_targets(y)
-        if n < 2:
-            raise ValueError(f"{type(self).__name__} needs at least 2 samples, got {n} sample.")
-        w = _check_sample_weight(sample_weight, np.empty((n, 0)), ensure_non_negative=True)
-        rng = check_random_state(self.random_state)
-        codes, labels = self._fit_groups(sensitive_features, n)
-
-        if self.prefit:
-            check_is_fitted(self.estimator)
-            if fit_params:
-                raise ValueError(
-                    f"prefit=True: the estimator is not fitted here, so the fit parameters "
-                    f"{sorted(fit_params)} would be lost; do not pass them."
-                )
-            self.estimator_ = self.estimator
-            train, val = None, np.arange(n)
-        else:
-            y_codes = np.unique(y, return_inverse=True)[1].reshape(-1)
-            train, val = validation_split(codes, y_codes, self.valid_size, rng)
-            if len(val) == 0:
-                raise ValueError(
-                    f"valid_size={self.valid_size} leaves no validation row out of {n} "
-                    "samples; give more rows or a larger valid_size."
-                )
-            params = dict(fit_params)
-            if sample_weight is not None:
-                params["sample_weight"] = w
-            params = inner_fit_params(self, self.estimator, X, params, sensitive_features,
-                                      train)
-            self.estimator_ = clone(self.estimator).fit(take_rows(X, train), y[train],
-                                                        **params)
+        part, y = self._prepare(X, y, sensitive_features, sample_weight, fit_params,
+                                strata=_class_codes, check_y=check_classification_targets)
         classes = np.asarray(self.estimator_.classes_)
         unknown = ~np.isin(y, classes)
         if unknown.any():
@@ -350,25 +299,10 @@ class FairThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator
                 f"{classes.tolist()} (1 class)."
             )
         self.classes_ = classes
-        val = val[w[val] > 0]  # a row of weight 0 counts for nothing
-        if len(val) == 0:
-            raise ValueError("every validation row has sample_weight 0; nothing to fit on.")
-        X_val = X if train is None and len(val) == n else take_rows(X, val)
-        G = len(labels)
-        v = {"S": self._scores(X_val), "y": np.searchsorted(classes, y[val]),
-             "g": codes[val], "w": w[val], "G": G}
-        if self.groups == "inferred":
-            ge = (LogisticRegression(max_iter=1000) if self.group_estimator is None
-                  else self.group_estimator)
-            self.group_estimator_, v["h"] = fit_group_estimator(
-                ge, None if train is None else take_rows(X, train),
-                None if train is None else codes[train], X_val, v["g"],
-                same_rows=train is None, random_state=rng.randint(np.iinfo(np.int32).max))
-        else:
-            v["h"] = v["g"]
-        self._validation = v
-        if G > 1:
-            self._warn_relaxed(labels)
+        self._validation = {"S": self._scores(part.X), "y": np.searchsorted(classes, y[part.rows]),
+                            "g": part.g, "h": part.h, "w": part.w, "G": part.G}
+        if part.G > 1:
+            self._warn_relaxed(part.labels)
         offsets, thresholds, info = self._solve(self.tolerance)
         self.offsets_ = offsets
         if thresholds is not None:
@@ -377,26 +311,6 @@ class FairThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator
             del self.thresholds_
         self.validation_results_ = info
         return self
-
-    def _fit_groups(self, sensitive_features, n):
-        """Group code per row and group labels; sets ``groups_``."""
-        if sensitive_features is None:
-            if self.groups == "inferred":
-                raise ValueError(
-                    "groups='inferred' needs sensitive_features at fit: the group classifier "
-                    "learns them, and the constraint is measured with them."
-                )
-            warnings.warn(
-                f"{type(self).__name__}.fit got no sensitive_features: all rows form one "
-                "group, so the rule only tunes the decision for the objective (no fairness "
-                "constraint). Pass sensitive_features=... (routed by metadata routing).",
-                UserWarning, stacklevel=4)
-            self._coder = None
-            self.groups_ = pd.DataFrame({"all_rows": [True]}).rename_axis("group")
-            return np.zeros(n, dtype=np.int64), ["all rows"]
-        self._coder = GroupCoder(sensitive_features, n)
-        self.groups_ = self._coder.groups
-        return self._coder.codes, self._coder.labels
 
     def _warn_relaxed(self, labels):
         """Warn about what the validation rows cannot constrain."""
@@ -526,24 +440,6 @@ class FairThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator
         return coordinate_search(problem, tolerance, start=start, schedule=schedule), None
 
     # --------------------------------------------------------------- predicting
-    def _decision_groups(self, X, sensitive_features, n):
-        if self.groups == "inferred":
-            return np.asarray(self.group_estimator_.predict(X), dtype=np.int64)
-        if self._coder is None:
-            if sensitive_features is not None:
-                raise ValueError(
-                    "this rule was fitted without sensitive_features (one group); do not "
-                    "pass them to predict."
-                )
-            return np.zeros(n, dtype=np.int64)
-        if sensitive_features is None:
-            raise ValueError(
-                f"{type(self).__name__} (groups='given') needs sensitive_features to "
-                "predict: its thresholds are per group. Pass sensitive_features=... (routed "
-                "by metadata routing), or fit with groups='inferred'."
-            )
-        return self._coder.transform(sensitive_features, n)
-
     def _adjusted(self, X, sensitive_features):
         check_is_fitted(self)
         S = self._scores(X)
@@ -716,31 +612,10 @@ class FairThresholdClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator
         return pd.DataFrame(rows[::-1]).reset_index(drop=True)
 
     # ------------------------------------------------------------------ plumbing
-    @property
-    def n_features_in_(self):
-        """Number of features seen by the fitted estimator."""
-        check_is_fitted(self)
-        return self.estimator_.n_features_in_
-
     def __sklearn_is_fitted__(self):
         return hasattr(self, "offsets_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
-        tags.input_tags = inner.input_tags
         tags.classifier_tags.multi_label = False
         return tags
-
-    def get_metadata_routing(self):
-        """Routing: ``sensitive_features`` is consumed here (requested by default for
-        ``fit``, ``predict``, ``predict_proba``, ``decision_function`` and ``score``);
-        other ``fit`` metadata go to ``estimator.fit``.
-
-        Returns
-        -------
-        routing : sklearn.utils.metadata_routing.MetadataRouter
-        """
-        return MetadataRouter(owner=self).add_self_request(self).add(
-            estimator=self.estimator, method_mapping=MethodMapping().add(caller="fit",
-                                                                          callee="fit"))
