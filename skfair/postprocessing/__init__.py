@@ -9,6 +9,7 @@ affine correction. Both work with the sensitive groups given at predict time
 or inferred by a group classifier.
 """
 
+from ._regression import FairRegressionCorrector
 from ._threshold import FairThresholdClassifier
 
-__all__ = ["FairThresholdClassifier"]
+__all__ = ["FairRegressionCorrector", "FairThresholdClassifier"]

@@ -145,7 +145,7 @@ def measure(hit, pred, counts):
     out["balanced_accuracy"] = (hit.sum(-2)[..., present] / total_true[present]).mean(-1)
     tpr = _div(hit, true, valid["tpr"])
     fpr = _div(pred - hit, n[:, None] - true, valid["fpr"])
-    sel = pred / n[:, None]
+    sel = _div(pred, n[:, None], valid["sel"])
     spreads = {
         "sel": _spread(sel[..., cls], valid["sel"][:, cls]),
         "tpr": _spread(tpr[..., cls], valid["tpr"][:, cls]),
@@ -155,9 +155,10 @@ def measure(hit, pred, counts):
     out["demographic_parity_difference"] = spreads["sel"].max(-1)
     out["equal_opportunity_difference"] = spreads["tpr"].max(-1)
     out["equalized_odds_difference"] = np.maximum(spreads["tpr"], spreads["fpr"]).max(-1)
-    gacc = hit.sum(-1) / n
+    has_rows = n > 0
+    gacc = np.where(has_rows, _div(hit.sum(-1), n, has_rows), np.nan)
     out["group_accuracy"] = gacc
-    out["worst_group_accuracy"] = gacc.min(-1)
+    out["worst_group_accuracy"] = np.where(has_rows, gacc, np.inf).min(-1)
     rec_ok = valid["tpr"][:, cls]
     grec = np.where(rec_ok, tpr[..., cls], np.inf).min(-1)
     grec = np.where(rec_ok.any(-1), grec, np.nan)

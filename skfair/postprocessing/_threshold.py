@@ -219,7 +219,7 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
     >>> bool(clf.validation_results_["equalized_odds_difference"] <= 0.02)
     True
     >>> clf.predict(X[:4], sensitive_features=s[:4])
-    array([0, 1, 1, 0])
+    array([0, 0, 0, 0])
     """
 
     __metadata_request__predict_proba = {"sensitive_features": True}
@@ -351,15 +351,18 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
     def _binary_given(self):
         return len(self.classes_) == 2 and self.groups == "given"
 
-    def _solve(self, tolerance, start=None, schedule=None):
-        """``(offsets, thresholds or None, info)`` of the rule at ``tolerance``."""
+    def _solve(self, tolerance, start=None, schedule=None, step=None):
+        """``(offsets, thresholds or None, info)`` of the rule at ``tolerance``
+        (``step``: the binary box positions' merge step, default ``resolution *
+        tolerance``)."""
         v = self._validation
         S, y, g, h, w, G = v["S"], v["y"], v["g"], v["h"], v["w"], v["G"]
         C = S.shape[1]
         counts = RuleCounts.from_codes(y, g, G, C, w)
         floor = None
         if self._binary_given():
-            thr, floor = self._solve_binary(tolerance)
+            thr, floor = self._solve_binary(
+                tolerance, self.resolution * tolerance if step is None else step)
             offsets = np.zeros((G, 2))
             offsets[:, 1] = -thr
             pred = (S[:, 1] - S[:, 0] > thr[g]).astype(np.int64)
@@ -380,11 +383,12 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
         info.update({k: float(meas[k]) for k in _REPORTED})
         return offsets, thresholds, info
 
-    def _solve_binary(self, tolerance):
+    def _solve_binary(self, tolerance, step):
         v = self._validation
-        S, y, g, w, G = v["S"], v["y"], v["g"], v["w"], v["G"]
-        margin = S[:, 1] - S[:, 0]
-        cands = binary_candidates(margin, y == 1, g, G, self.n_candidates, w)
+        if "candidates" not in v:  # the same for every tolerance
+            v["candidates"] = binary_candidates(v["S"][:, 1] - v["S"][:, 0], v["y"] == 1,
+                                                v["g"], v["G"], self.n_candidates, v["w"])
+        cands = v["candidates"]
         P = sum(c.pos for c in cands)
         N = sum(c.neg for c in cands)
         if self.objective == "accuracy":
@@ -405,8 +409,7 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
                     "sel": (c.tp + c.fp) / (c.pos + c.neg) if c.pos + c.neg > 0 else nan,
                 }
                 rates.append(np.vstack([table[r] for r in GAP_RATES[self.constraint]]))
-            choice = binary_box_search(values, rates, tolerance,
-                                       resolution=self.resolution * tolerance)
+            choice = binary_box_search(values, rates, tolerance, resolution=step)
         else:
             if self.constraint == "worst_group_accuracy":
                 per = [(c.tp + c.neg - c.fp) / (c.pos + c.neg) if c.pos + c.neg > 0 else None
@@ -595,21 +598,30 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
             tolerances = np.asarray(tolerances, dtype=np.float64).reshape(-1)
             if len(tolerances) == 0 or not np.all((tolerances >= 0) & (tolerances <= 1)):
                 raise ValueError("tolerances must be a non-empty array of values in [0, 1].")
-            rows = []
-            start = None
+            # one grid of box positions for the whole sweep (binary), fine enough for
+            # its smallest tolerance
+            positive = tolerances[tolerances > 0]
+            step = self.resolution * (positive.min() if len(positive) else 0.0)
+            rows, start = [], None
             for t in sorted(set(tolerances.tolist()), reverse=True):
-                offsets, thresholds, info = self._solve(t, start=start, schedule=[])
+                offsets, thresholds, info = self._solve(t, start=start, schedule=[], step=step)
                 if not self._binary_given() and self.constraint in GAP_RATES:
                     start = offsets  # warm start: the homotopy runs along the sweep
                 row = dict(info)
-                if thresholds is not None and self._binary_given():
-                    row["thresholds"] = thresholds
-                else:
-                    row["offsets"] = offsets
+                row["thresholds" if self._binary_given() else "offsets"] = (
+                    thresholds if self._binary_given() else offsets)
                 rows.append(row)
         finally:
             self._validation = saved
-        return pd.DataFrame(rows[::-1]).reset_index(drop=True)
+        rows = rows[::-1]
+        # a rule meeting a tolerance meets every larger one: keep the best so far
+        best = None
+        for row in rows:
+            if best is not None and row[self.objective] < best[self.objective]:
+                row.update({k: v for k, v in best.items() if k != "tolerance"})
+            else:
+                best = dict(row)
+        return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ plumbing
     def __sklearn_is_fitted__(self):
