@@ -222,12 +222,12 @@ def binary_candidates(margin, y1, groups, n_groups, n_candidates, weights):
         part = slice(bounds[g], bounds[g + 1])
         ss, wy, ww = s_sorted[part], wy_sorted[part], w_sorted[part]
         m = len(ss)
+        # increasing: 0, every boundary between distinct margins, m (m >= 1)
         cuts = np.concatenate([[0], np.flatnonzero(ss[:-1] > ss[1:]) + 1, [m]])
-        cuts = np.unique(cuts)
         if len(cuts) > n_candidates:
             targets = np.linspace(0, m, n_candidates)
             idx = np.clip(np.searchsorted(cuts, targets), 0, len(cuts) - 1)
-            cuts = np.unique(np.concatenate([[0], cuts[idx], [m]]))
+            cuts = np.unique(cuts[idx])  # small; holds 0 and m (targets 0 and m)
         tp = np.concatenate([[0.0], np.cumsum(wy)])[cuts]
         fp = np.concatenate([[0.0], np.cumsum(ww)])[cuts] - tp
         thr = np.empty(len(cuts))

@@ -424,7 +424,6 @@ def test_group_without_positives_or_with_one_row_warns_and_is_relaxed():
 
 
 def test_fit_is_fast():
-    import time
 
     rng = np.random.RandomState(0)
     n, G = 10_000, 10
