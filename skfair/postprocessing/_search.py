@@ -355,6 +355,81 @@ def binary_floor_search(values, floors_g, floor):
     return choice
 
 
+def binary_mixture_lp(values, rates, tolerance, floors=None, floor=None):
+    """Randomised rule: each group draws its threshold from a distribution over its
+    candidates; the best distributions under the constraint solve a linear program.
+
+    Mixing thresholds mixes their counts linearly, so every rate and the
+    objective are linear in the mixture weights ``lam[g, k]``; a gap constraint
+    is a box ``[e_j, e_j + tolerance]`` (``e_j`` free) that every group's mixed
+    rate ``j`` must lie in, a floor a lower bound on every group's mixed value.
+    HiGHS solves it exactly; a vertex solution mixes few thresholds per group.
+
+    Parameters
+    ----------
+    values : list of ndarray
+        Objective contribution of each group's candidates.
+    rates : list of ndarray of shape (d, K_g), optional
+        Constrained rates (NaN rows: undefined for the group, not constrained).
+    tolerance : float
+    floors : list of ndarray or None, optional
+        For a floor constraint: each group's floor value per candidate (None:
+        undefined); ``rates`` is then None.
+    floor : float, optional
+
+    Returns
+    -------
+    mixtures : list of ndarray
+        Per group, the probability of each candidate (summing to 1).
+    """
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_matrix
+
+    G = len(values)
+    sizes = np.array([len(v) for v in values])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    n_lam = int(sizes.sum())
+    d = 0 if rates is None else rates[0].shape[0]
+    rows, cols, vals, rhs = [], [], [], []
+
+    def add_row(g, coef, extra_col=None, extra_val=0.0, bound=0.0):
+        r = len(rhs)
+        rows.extend([r] * len(coef))
+        cols.extend(range(starts[g], starts[g] + sizes[g]))
+        vals.extend(coef)
+        if extra_col is not None:
+            rows.append(r)
+            cols.append(extra_col)
+            vals.append(extra_val)
+        rhs.append(bound)
+
+    for g in range(G):
+        for j in range(d):
+            r = rates[g][j]
+            if np.isnan(r[0]):
+                continue
+            add_row(g, r, n_lam + j, -1.0, tolerance)  # rate - e_j <= t
+            add_row(g, -r, n_lam + j, 1.0, 0.0)  # e_j - rate <= 0
+        if floors is not None and floors[g] is not None:
+            add_row(g, -floors[g], bound=-floor)  # value >= floor
+    A_ub = csr_matrix((vals, (rows, cols)), shape=(len(rhs), n_lam + d)) if rhs else None
+    A_eq = csr_matrix((np.ones(n_lam), (np.repeat(np.arange(G), sizes), np.arange(n_lam))),
+                      shape=(G, n_lam + d))
+    cost = -np.concatenate([np.concatenate(values), np.zeros(d)])
+    res = linprog(cost, A_ub=A_ub, b_ub=np.asarray(rhs) if rhs else None, A_eq=A_eq,
+                  b_eq=np.ones(G), bounds=[(0, None)] * n_lam + [(0, 1)] * d,
+                  method="highs")
+    if res.status != 0:  # cannot happen: constant rules (and the best floors) are feasible
+        raise RuntimeError(f"the randomised rule's linear program failed: {res.message}")
+    lam = np.clip(res.x[:n_lam], 0.0, None)
+    out = []
+    for g in range(G):
+        p = lam[starts[g]:starts[g] + sizes[g]]
+        p = np.where(p > 1e-9, p, 0.0)
+        out.append(p / p.sum())
+    return out
+
+
 # ---------------------------------------------------------------------------
 # general case: coordinate ascent on class-score offsets
 # ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -26,6 +27,7 @@ from ._search import (
     binary_box_search,
     binary_candidates,
     binary_floor_search,
+    binary_mixture_lp,
     coordinate_search,
     measure,
     tally,
@@ -43,12 +45,29 @@ _GAP_METRIC = {"demographic_parity": "demographic_parity_difference",
                "equalized_odds": "equalized_odds_difference"}
 
 
+def _expected_tallies(cands, mixtures):
+    """Expected ``(hit, pred)`` tables (G, 2) of a randomised binary rule."""
+    hit, pred = np.zeros((len(cands), 2)), np.zeros((len(cands), 2))
+    for g, (c, m) in enumerate(zip(cands, mixtures, strict=True)):
+        tp, fp = m @ c.tp, m @ c.fp
+        hit[g] = (c.neg - fp, tp)
+        pred[g] = (c.pos + c.neg - tp - fp, tp + fp)
+    return hit, pred
+
+
 def _class_codes(y):
     return np.unique(y, return_inverse=True)[1].reshape(-1)
 
 
+def _deterministic(self):
+    return not self.randomize
+
+
 def _has_predict_proba(self):
-    """``predict_proba`` exists when the estimator's probabilities are the scores."""
+    """``predict_proba`` exists when the estimator's probabilities are the scores, or
+    for a randomised rule (the probability of each decision)."""
+    if self.randomize:
+        return True
     if self.response_method == "decision_function":
         return False
     getattr(self, "estimator_", self.estimator).predict_proba  # noqa: B018
@@ -156,13 +175,24 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
         exact optimum over the candidates at tolerance ``(1 - resolution) *
         tolerance``; 0 enumerates every position (exact, slower for loose
         tolerances).
+    randomize : bool, default=False
+        Binary targets with given groups only. ``True``: each group draws its
+        threshold, row by row, from a distribution over its candidates (mixing
+        thresholds reaches any point between their (TPR, FPR) points, as
+        fairlearn's ``ThresholdOptimizer`` does); the best distributions solve
+        a linear program (HiGHS), exactly over the candidates. Tighter
+        constraints then cost less accuracy, at the price of predictions that
+        are random: two identical rows may get different labels, and
+        ``predict`` draws anew at each call (reproducibly with an int
+        ``random_state``). The figures of ``validation_results_`` are then
+        expectations. ``False`` (default): one threshold per group.
     response_method : {"auto", "predict_proba", "decision_function"}, \
             default="auto"
         Which scores of ``estimator`` are used (``"auto"``: ``predict_proba``
         when it exists).
     random_state : int, RandomState instance or None, default=None
-        The validation split (``prefit=False``) and the group classifier's
-        folds.
+        The validation split (``prefit=False``), the group classifier's folds,
+        and the draws of a randomised rule.
 
     Attributes
     ----------
@@ -181,6 +211,10 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
     offsets_ : ndarray of shape (n_groups, n_classes)
         Offsets added to the scores before the argmax (binary: ``[0,
         -threshold]``, with ``-inf`` or ``inf`` for the constant groups).
+        Absent with ``randomize=True``.
+    threshold_mixtures_ : pandas.DataFrame
+        ``randomize=True`` only: ``group``, ``threshold``, ``probability``,
+        one row per threshold a group draws from.
     validation_results_ : dict
         The rule's figures on the validation rows: ``n_rows``, ``tolerance``,
         ``floor`` (floor constraints), ``accuracy``, ``balanced_accuracy``,
@@ -236,13 +270,14 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
         "valid_size": [Interval(Real, 0, 1, closed="neither")],
         "n_candidates": [Interval(Integral, 2, None, closed="left")],
         "resolution": [Interval(Real, 0, 1, closed="left")],
+        "randomize": ["boolean"],
         "response_method": [StrOptions({"auto", "predict_proba", "decision_function"})],
         "random_state": ["random_state"],
     }
 
     def __init__(self, estimator, *, constraint="equalized_odds", tolerance=0.02,
                  objective="accuracy", prefit=False, groups="given", group_estimator=None,
-                 valid_size=0.25, n_candidates=200, resolution=0.1,
+                 valid_size=0.25, n_candidates=200, resolution=0.1, randomize=False,
                  response_method="auto", random_state=None):
         self.estimator = estimator
         self.constraint = constraint
@@ -254,6 +289,7 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
         self.valid_size = valid_size
         self.n_candidates = n_candidates
         self.resolution = resolution
+        self.randomize = randomize
         self.response_method = response_method
         self.random_state = random_state
 
@@ -299,18 +335,43 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
                 f"{classes.tolist()} (1 class)."
             )
         self.classes_ = classes
+        if self.randomize and (len(classes) != 2 or self.groups != "given"):
+            raise ValueError(
+                "randomize=True supports binary targets with given groups; got "
+                f"{len(classes)} classes and groups={self.groups!r}."
+            )
         self._validation = {"S": self._scores(part.X), "y": np.searchsorted(classes, y[part.rows]),
                             "g": part.g, "h": part.h, "w": part.w, "G": part.G}
         if part.G > 1:
             self._warn_relaxed(part.labels)
-        offsets, thresholds, info = self._solve(self.tolerance)
-        self.offsets_ = offsets
-        if thresholds is not None:
-            self.thresholds_ = thresholds
-        elif hasattr(self, "thresholds_"):  # a previous fit on a binary target
-            del self.thresholds_
+        for attr in ("offsets_", "thresholds_", "threshold_mixtures_"):  # a previous fit's
+            if hasattr(self, attr):
+                delattr(self, attr)
+        rule, thresholds, info = self._solve(self.tolerance)
+        if self.randomize:
+            self._set_mixtures(rule)
+        else:
+            self.offsets_ = rule
+            if thresholds is not None:
+                self.thresholds_ = thresholds
         self.validation_results_ = info
         return self
+
+    def _set_mixtures(self, mixtures):
+        """Store each group's distribution over thresholds (padded arrays inside)."""
+        cands = self._validation["candidates"]
+        size = max(int((m > 0).sum()) for m in mixtures)
+        thr = np.full((len(mixtures), size), np.inf)
+        prob = np.zeros((len(mixtures), size))
+        rows = []
+        for g, (m, c) in enumerate(zip(mixtures, cands, strict=True)):
+            keep = np.flatnonzero(m > 0)
+            thr[g, :len(keep)] = c.thresholds[keep]
+            prob[g, :len(keep)] = m[keep]
+            rows += [(g, t, p) for t, p in zip(c.thresholds[keep], m[keep], strict=True)]
+        self._mix = (thr, prob)
+        self.threshold_mixtures_ = pd.DataFrame(rows, columns=["group", "threshold",
+                                                               "probability"])
 
     def _warn_relaxed(self, labels):
         """Warn about what the validation rows cannot constrain."""
@@ -360,6 +421,10 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
         C = S.shape[1]
         counts = RuleCounts.from_codes(y, g, G, C, w)
         floor = None
+        if self.randomize:
+            mixtures, floor = self._solve_binary(tolerance, None)
+            hit, cnt = _expected_tallies(self._validation["candidates"], mixtures)
+            return mixtures, None, self._info(hit, cnt, counts, tolerance, floor, len(y))
         if self._binary_given():
             thr, floor = self._solve_binary(
                 tolerance, self.resolution * tolerance if step is None else step)
@@ -376,12 +441,16 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
             pred = problem.predict(offsets)
             thresholds = -offsets[:, 1] if C == 2 else None
         hit, cnt = tally(y, g, pred, G, C, w)
+        return offsets, thresholds, self._info(hit, cnt, counts, tolerance, floor, len(y))
+
+    @staticmethod
+    def _info(hit, cnt, counts, tolerance, floor, n_rows):
         meas = measure(hit, cnt, counts)
-        info = {"n_rows": int(len(y)), "tolerance": float(tolerance)}
+        info = {"n_rows": int(n_rows), "tolerance": float(tolerance)}
         if floor is not None:
             info["floor"] = float(floor)
         info.update({k: float(meas[k]) for k in _REPORTED})
-        return offsets, thresholds, info
+        return info
 
     def _solve_binary(self, tolerance, step):
         v = self._validation
@@ -409,6 +478,8 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
                     "sel": (c.tp + c.fp) / (c.pos + c.neg) if c.pos + c.neg > 0 else nan,
                 }
                 rates.append(np.vstack([table[r] for r in GAP_RATES[self.constraint]]))
+            if self.randomize:
+                return binary_mixture_lp(values, rates, tolerance), None
             choice = binary_box_search(values, rates, tolerance, resolution=step)
         else:
             if self.constraint == "worst_group_accuracy":
@@ -418,6 +489,8 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
                 per = [c.tp / c.pos if c.pos > 0 else None for c in cands]
             best = min(p.max() for p in per if p is not None)
             floor = best - tolerance
+            if self.randomize:
+                return binary_mixture_lp(values, None, tolerance, per, floor), floor
             choice = binary_floor_search(values, per, floor)
         thr = np.array([c.thresholds[k] for c, k in zip(cands, choice, strict=True)])
         # a group without validation rows keeps the estimator's decision (margin 0)
@@ -464,12 +537,23 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
         y_pred : ndarray of shape (n_samples,)
         """
         S, h = self._adjusted(X, sensitive_features)
+        if self.randomize:  # draw each row's threshold from its group's mixture
+            p1 = self._positive_probability(S, h)
+            u = check_random_state(self.random_state).random_sample(len(p1))
+            return self.classes_[(u < p1).astype(np.int64)]
         if len(self.classes_) == 2 and hasattr(self, "thresholds_"):
             return self.classes_[(S[:, 1] - S[:, 0] > self.thresholds_[h]).astype(np.int64)]
         return self.classes_[np.argmax(S + self.offsets_[h], axis=1)]
 
+    def _positive_probability(self, S, h):
+        """Probability that the randomised rule predicts the positive class."""
+        thr, prob = self._mix
+        margin = (S[:, 1] - S[:, 0])[:, None]
+        return (prob[h] * (margin > thr[h])).sum(axis=1)
+
+    @available_if(_deterministic)
     def decision_function(self, X, *, sensitive_features=None):
-        """Scores after the group adjustment.
+        """Scores after the group adjustment (deterministic rules only).
 
         Binary targets: the margin minus the row's group threshold (positive
         means the positive class; ``-inf`` / ``inf`` in a group whose rule is
@@ -497,7 +581,9 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
 
         ``p'_c`` proportional to ``p_c * exp(b[g, c])``: their argmax is
         :meth:`predict`. They are a re-ranking, not calibrated probabilities
-        (a group with a constant rule gets probabilities 0 and 1).
+        (a group with a constant rule gets probabilities 0 and 1). With
+        ``randomize=True``: the probability that the randomised rule predicts
+        each class (a mixture of its thresholds' decisions).
 
         Parameters
         ----------
@@ -510,6 +596,9 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
         proba : ndarray of shape (n_samples, n_classes)
         """
         S, h = self._adjusted(X, sensitive_features)
+        if self.randomize:
+            p1 = self._positive_probability(S, h)
+            return np.column_stack([1.0 - p1, p1])
         if len(self.classes_) == 2 and hasattr(self, "thresholds_"):
             z = S[:, 1] - S[:, 0] - self.thresholds_[h]
             with np.errstate(over="ignore"):
@@ -608,8 +697,9 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
                 if not self._binary_given() and self.constraint in GAP_RATES:
                     start = offsets  # warm start: the homotopy runs along the sweep
                 row = dict(info)
-                row["thresholds" if self._binary_given() else "offsets"] = (
-                    thresholds if self._binary_given() else offsets)
+                key = ("mixtures" if self.randomize else "thresholds" if self._binary_given()
+                       else "offsets")
+                row[key] = offsets if key != "thresholds" else thresholds
                 rows.append(row)
         finally:
             self._validation = saved
@@ -625,7 +715,7 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
 
     # ------------------------------------------------------------------ plumbing
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "offsets_")
+        return hasattr(self, "validation_results_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

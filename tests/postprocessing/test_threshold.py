@@ -442,3 +442,58 @@ def _timed(func):
     start = time.perf_counter()
     func()
     return time.perf_counter() - start
+
+
+# ------------------------------------------------------------------ randomised rules
+def test_randomized_rule_equalizes_expected_rates_and_beats_thresholds():
+    X, y, s = _binary_data(seed=4)
+    est = LogisticRegression().fit(X[:1500], y[:1500])
+    Xv, yv, sv = X[1500:], y[1500:], s[1500:]
+    for constraint, gap in (("equalized_odds", "equalized_odds_difference"),
+                            ("demographic_parity", "demographic_parity_difference")):
+        for tol in (0.0, 0.02):
+            det = FairThresholdClassifier(est, prefit=True, tolerance=tol, resolution=0,
+                                          constraint=constraint).fit(Xv, yv,
+                                                                     sensitive_features=sv)
+            rnd = FairThresholdClassifier(est, prefit=True, tolerance=tol, randomize=True,
+                                          constraint=constraint, random_state=0).fit(
+                Xv, yv, sensitive_features=sv)
+            res = rnd.validation_results_
+            # thresholds are mixtures too: the linear program is at least as good
+            assert res["accuracy"] >= det.validation_results_["accuracy"] - 1e-9
+            assert res[gap] <= tol + 1e-9
+            # the expected figures are those of predict_proba on the same rows
+            p1 = rnd.predict_proba(Xv, sensitive_features=sv)[:, 1]
+            assert res["accuracy"] == pytest.approx(np.mean(np.where(yv == 1, p1, 1 - p1)))
+            rates = [p1[(sv == g) & (yv == 1)].mean() for g in range(3)]
+            if constraint == "equalized_odds":
+                assert max(rates) - min(rates) <= tol + 1e-9
+    # at tolerance 0 the randomised rule keeps most of the accuracy; thresholds do not
+    assert rnd.validation_results_["accuracy"] > det.validation_results_["accuracy"]
+    mix = rnd.threshold_mixtures_
+    assert set(mix.columns) == {"group", "threshold", "probability"}
+    np.testing.assert_allclose(mix.groupby("group")["probability"].sum(), 1.0)
+    assert not hasattr(rnd, "thresholds_") and not hasattr(rnd, "decision_function")
+
+
+def test_randomized_predictions_follow_predict_proba_and_are_reproducible():
+    X, y, s = _binary_data(n=4000, seed=5)
+    rnd = FairThresholdClassifier(LogisticRegression(), tolerance=0.0, randomize=True,
+                                  random_state=3).fit(X, y, sensitive_features=s)
+    pred = rnd.predict(X, sensitive_features=s)
+    np.testing.assert_array_equal(pred, rnd.predict(X, sensitive_features=s))  # int seed
+    p1 = rnd.predict_proba(X, sensitive_features=s)[:, 1]
+    mixed = (p1 > 0.02) & (p1 < 0.98)
+    assert mixed.sum() > 50  # rows whose label is drawn
+    # the draws follow the probabilities (a loose binomial check)
+    assert abs(pred[mixed].mean() - p1[mixed].mean()) < 4 * np.sqrt(0.25 / mixed.sum())
+    np.testing.assert_array_equal(pred[p1 == 1.0], 1)
+    np.testing.assert_array_equal(pred[p1 == 0.0], 0)
+    with pytest.raises(ValueError, match="randomize=True supports binary"):
+        FairThresholdClassifier(LogisticRegression(), randomize=True).fit(
+            *_multiclass_data()[:2], sensitive_features=_multiclass_data()[2])
+    with pytest.raises(ValueError, match="randomize=True supports binary"):
+        FairThresholdClassifier(LogisticRegression(), randomize=True, groups="inferred").fit(
+            X, y, sensitive_features=s)
+    curve = rnd.fairness_curve(tolerances=[0.0, 0.05])
+    assert "mixtures" in curve and (np.diff(curve["accuracy"]) >= -1e-12).all()
