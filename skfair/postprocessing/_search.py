@@ -58,6 +58,7 @@ CONSTRAINTS = tuple(GAP_RATES) + FLOORS
 OBJECTIVES = ("accuracy", "balanced_accuracy")
 
 _EPS = 1e-12
+_TINY = 1e-300
 
 
 @dataclass
@@ -168,6 +169,14 @@ def measure(hit, pred, counts):
     return out
 
 
+def _penalty(excess):
+    """Penalty of an excess over a bound: 0 when within it, else ``excess**2`` (so
+    that moving rows between two violated rates is progress when it evens them
+    out) plus a small linear term (so that any excess counts, however small)."""
+    e = np.maximum(excess, 0.0)
+    return e * e + 1e-6 * e
+
+
 def violation(meas, constraint, level):
     """How far rules are from meeting ``constraint`` at ``level`` (0 = met).
 
@@ -177,11 +186,11 @@ def violation(meas, constraint, level):
     so a step that shrinks one excess without growing another counts as progress.
     """
     if constraint in GAP_RATES:
-        return sum(np.maximum(meas["spreads"][r] - level, 0.0).sum(-1)
+        return sum(_penalty(meas["spreads"][r] - level).sum(-1)
                    for r in GAP_RATES[constraint])
     values = meas["group_accuracy"] if constraint == "worst_group_accuracy" else (
         meas["group_recall"])
-    short = np.where(np.isnan(values), 0.0, np.maximum(level - values, 0.0))
+    short = np.where(np.isnan(values), 0.0, _penalty(level - values))
     return short.sum(-1)
 
 
@@ -525,12 +534,12 @@ class CoordinateProblem:
                 lo = np.minimum(np.where(vF, rF, np.inf).min(0, initial=np.inf),
                                 np.where(vA, rA, np.inf).min(1))
                 spread = np.where(vF.sum(0) + vA.sum(0) >= 2, hi - lo, 0.0)
-                vio = vio + np.maximum(spread - level, 0.0).sum(-1)
+                vio = vio + _penalty(spread - level).sum(-1)
         else:
             va = self._group_values(c, hitA, predA, aff)
             vf = self._group_values(c, hit[fix], pred[fix], fix)
-            vio = (np.where(np.isnan(va), 0.0, np.maximum(level - va, 0.0)).sum(-1)
-                   + np.where(np.isnan(vf), 0.0, np.maximum(level - vf, 0.0)).sum())
+            vio = (np.where(np.isnan(va), 0.0, _penalty(level - va)).sum(-1)
+                   + np.where(np.isnan(vf), 0.0, _penalty(level - vf)).sum())
         return obj, vio + np.zeros_like(obj)
 
     def evaluate_rule(self, hit, pred, level, objective):
@@ -581,14 +590,19 @@ class CoordinateProblem:
         obj, vio = self.evaluate(hit, pred, aff, hitA, predA, level, objective)
         return cand, obj, vio, hitA, predA
 
-    def ascend(self, B, level, *, objective=None, max_sweeps=20):
-        """Coordinate ascent from ``B`` at one constraint level; returns the new B."""
+    def ascend(self, B, level, *, objective=None, max_sweeps=10, min_gain=1e-4):
+        """Coordinate ascent from ``B`` at one constraint level; returns the new B.
+
+        Sweeps over every coordinate until one changes nothing, or, once the rule
+        is feasible, gains less than ``min_gain`` of objective (at most
+        ``max_sweeps`` sweeps)."""
         objective = self.objective if objective is None else objective
         B = B.copy()
         hit, pred = self.tallies(B)
         obj, vio = self.evaluate_rule(hit, pred, level, objective)
         for _ in range(max_sweeps):
             moved = False
+            before = (obj, vio)
             for k in range(self.H):
                 for c in self.coords:
                     res = self._step(B, hit, pred, k, c, level, objective)
@@ -611,8 +625,40 @@ class CoordinateProblem:
             # recount exactly (a tie at a breakpoint goes to argmax's order)
             hit, pred = self.tallies(B)
             obj, vio = self.evaluate_rule(hit, pred, level, objective)
-            if not moved:
+            if not moved or (vio <= _EPS and before[1] <= _EPS and obj - before[0] < min_gain):
                 break
+        return B
+
+    def match_rates(self, B, *, n_iter=150):
+        """Offsets that bring every decision group's constrained rates (selection
+        rates for demographic parity, true-positive rates otherwise) to the
+        pooled ones of ``B``.
+
+        For selection rates this is a semi-discrete transport problem whose
+        offsets are the dual variables: gradient steps ``b[h, c] += eta_t *
+        (pooled_c - rate_hc)`` with a decreasing step converge to them; the same
+        steps bring true-positive rates together. All groups move at once.
+        """
+        B = B.copy()
+        rate_of = "sel" if self.constraint == "demographic_parity" else "tpr"
+        true = np.bincount(self.h * self.C + self.y, weights=self.w,
+                           minlength=self.H * self.C).reshape(self.H, self.C)
+        den = np.broadcast_to(true.sum(1, keepdims=True), true.shape) if rate_of == "sel" \
+            else true
+        ok = den > 0
+        target = None
+        for t in range(n_iter):
+            hit, pred = tally(self.y, self.h, self.predict(B), self.H, self.C, self.w)
+            num = pred if rate_of == "sel" else hit
+            if target is None:
+                target = num.sum(0) / np.maximum(den.sum(0), _TINY)
+            rate = np.divide(num, den, out=np.zeros_like(num), where=ok)
+            gap = np.where(ok, target - rate, 0.0)
+            if np.abs(gap).max() < 1e-3:
+                break
+            B += 2.0 / (1.0 + t / 10.0) * gap
+        if self.C == 2:  # thresholds: class 0's offset stays 0
+            B -= B[:, :1]
         return B
 
     def restore(self, B, level):
@@ -645,8 +691,14 @@ class CoordinateProblem:
         return best
 
 
-def coordinate_search(problem, level, *, start=None, schedule=None, max_sweeps=20):
+def coordinate_search(problem, level, *, start=None, schedule=None, max_sweeps=10):
     """Offsets ``B`` (H, C) maximising the objective under the constraint.
+
+    Two routes from ``start`` are followed and the better feasible result is
+    kept: for gap constraints, every decision group first brought to the
+    pooled rates (:meth:`CoordinateProblem.match_rates`), then coordinate
+    ascent; and, when that does not end feasible, the homotopy (ascent at each
+    level of ``schedule``, then at ``level``).
 
     Parameters
     ----------
@@ -657,22 +709,38 @@ def coordinate_search(problem, level, *, start=None, schedule=None, max_sweeps=2
         Initial offsets (default: zeros, the estimator's own predictions, then
         ascent of the objective without constraint).
     schedule : sequence of float, optional
-        Intermediate levels visited before ``level`` (the homotopy).
+        Intermediate levels of the homotopy.
+    max_sweeps : int, default=10
+        Sweeps over all coordinates per ascent.
 
     Returns
     -------
     B : ndarray of shape (H, C)
-        Meets the constraint at ``level`` on the rows of ``problem`` (when the
-        local search ends outside it, :meth:`CoordinateProblem.restore` brings
-        it back and the ascent resumes from there).
+        Meets the constraint at ``level`` on the rows of ``problem`` (when both
+        routes end outside it, :meth:`CoordinateProblem.restore` brings the
+        rule back and the ascent resumes from there).
     """
-    B = np.zeros((problem.H, problem.C)) if start is None else start
+    loose = np.inf if problem.constraint in GAP_RATES else -np.inf
     if start is None:
-        loose = np.inf if problem.constraint in GAP_RATES else -np.inf
-        B = problem.ascend(B, loose, max_sweeps=max_sweeps)
-    for lv in list(schedule or []) + [level]:
-        B = problem.ascend(B, lv, max_sweeps=max_sweeps)
-    hit, pred = problem.tallies(B)
-    if problem.evaluate_rule(hit, pred, level, problem.objective)[1] > _EPS:
-        B = problem.ascend(problem.restore(B, level), level, max_sweeps=max_sweeps)
-    return B
+        start = problem.ascend(np.zeros((problem.H, problem.C)), loose, max_sweeps=max_sweeps)
+        if level == loose:
+            return start
+
+    def judge(B):
+        hit, pred = problem.tallies(B)
+        return problem.evaluate_rule(hit, pred, level, problem.objective)
+
+    results = []
+    if problem.constraint in GAP_RATES and np.isfinite(level):
+        B = problem.ascend(problem.match_rates(start), level, max_sweeps=max_sweeps)
+        results.append((B, *judge(B)))
+    if not any(vio <= _EPS for _, _, vio in results):
+        B = start
+        for lv in list(schedule or []) + [level]:
+            B = problem.ascend(B, lv, max_sweeps=max_sweeps)
+        results.append((B, *judge(B)))
+    feasible = [(obj, k) for k, (_, obj, vio) in enumerate(results) if vio <= _EPS]
+    if feasible:
+        return results[max(feasible)[1]][0]
+    B = min(results, key=lambda r: r[2])[0]
+    return problem.ascend(problem.restore(B, level), level, max_sweeps=max_sweeps)

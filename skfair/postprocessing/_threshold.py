@@ -511,7 +511,7 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
             if schedule is None:
                 hit, cnt = problem.tallies(start)
                 gap0 = float(measure(hit, cnt, problem.counts)[_GAP_METRIC[self.constraint]])
-                schedule = [tolerance + (gap0 - tolerance) * 0.5 ** j for j in range(1, 6)
+                schedule = [tolerance + (gap0 - tolerance) * 0.5 ** j for j in range(1, 4)
                             if gap0 > tolerance]
         return coordinate_search(problem, tolerance, start=start, schedule=schedule), None
 
