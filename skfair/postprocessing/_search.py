@@ -231,6 +231,9 @@ def binary_candidates(margin, y1, groups, n_groups, n_candidates, weights):
         part = slice(bounds[g], bounds[g + 1])
         ss, wy, ww = s_sorted[part], wy_sorted[part], w_sorted[part]
         m = len(ss)
+        if m == 0:  # no validation row: the estimator's own decision (margin 0)
+            out.append(_GroupCandidates(np.zeros(1), np.zeros(1), np.zeros(1), 0.0, 0.0))
+            continue
         # increasing: 0, every boundary between distinct margins, m (m >= 1)
         cuts = np.concatenate([[0], np.flatnonzero(ss[:-1] > ss[1:]) + 1, [m]])
         if len(cuts) > n_candidates:

@@ -421,6 +421,16 @@ def test_group_without_positives_or_with_one_row_warns_and_is_relaxed():
             X, y, sensitive_features=s)
     assert any("'single'" in str(r.message) and "no validation row" in str(r.message)
                for r in record)
+    # that group keeps the estimator's own decision, deterministic or randomised
+    for randomize in (False, True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedGroupWarning)
+            clf = FairThresholdClassifier(LogisticRegression(), tolerance=0.02,
+                                          randomize=randomize, random_state=0).fit(
+                X, y, sensitive_features=s)
+        single = s == "single"
+        np.testing.assert_array_equal(clf.predict(X[single], sensitive_features=s[single]),
+                                      clf.estimator_.predict(X[single]))
 
 
 def test_fit_is_fast():
