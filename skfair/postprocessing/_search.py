@@ -12,7 +12,7 @@ tables: ``hit[g, c]`` (rows of class ``c`` predicted ``c``) and ``pred[g, c]``
 they give every rate: ``TPR = hit / true``, ``FPR = (pred - hit) / (n -
 true)``, selection rate ``pred / n``.
 
-Two searches:
+Three searches:
 
 * :func:`binary_box_search` (binary target, decision groups = true groups): exact
   over a grid of candidate thresholds per group. Each candidate is a point
@@ -20,15 +20,19 @@ Two searches:
   means all chosen points lie in one ``t``-wide box. For a fixed box the problem
   separates (each group takes its best candidate inside the box), and since a
   group's candidates are monotone in both rates, the candidates inside a box are
-  one contiguous range whose best value is a table look-up. All box positions
-  on a fine grid are enumerated at once with numpy.
+  one contiguous range whose best value is a table look-up. Every box position
+  that can be feasible is enumerated at once with numpy.
+* :func:`binary_mixture_lp` (the same, randomised): each group draws its
+  threshold from a distribution over its candidates; rates and objective are
+  linear in the distributions, so the best ones solve a linear program.
 * :func:`coordinate_search` (multi-class targets, or groups inferred by a
   classifier): coordinate ascent on the offsets ``B[h, c]``. One coordinate's
   exact effect is computed for a grid of values at once (rows switch class at
   known breakpoints), and the best value is kept: the most accurate feasible one,
-  or, while the constraint is violated, the one that violates it least. The
-  tolerance is tightened in a few steps from the unconstrained gap (a homotopy),
-  so each step starts from a nearly feasible rule.
+  or, while the constraint is violated, the one that violates it least. It
+  starts from the groups' rates matched to the pooled ones, falls back on a
+  homotopy (the tolerance tightened in steps), and on a shift towards a
+  constant rule when both end infeasible.
 """
 
 from __future__ import annotations
@@ -40,10 +44,15 @@ import numpy as np
 __all__ = [
     "CONSTRAINTS",
     "OBJECTIVES",
+    "CoordinateProblem",
     "RuleCounts",
     "binary_box_search",
+    "binary_candidates",
+    "binary_floor_search",
+    "binary_mixture_lp",
     "coordinate_search",
     "measure",
+    "tally",
 ]
 
 #: constraints with a between-group gap, and the rates each one equalises
@@ -175,23 +184,6 @@ def _penalty(excess):
     out) plus a small linear term (so that any excess counts, however small)."""
     e = np.maximum(excess, 0.0)
     return e * e + 1e-6 * e
-
-
-def violation(meas, constraint, level):
-    """How far rules are from meeting ``constraint`` at ``level`` (0 = met).
-
-    ``level`` is the tolerance of a gap constraint or the floor of a floor
-    constraint. The violation sums the excess of every constrained gap (each
-    rate, each constrained class) or every group's shortfall under the floor,
-    so a step that shrinks one excess without growing another counts as progress.
-    """
-    if constraint in GAP_RATES:
-        return sum(_penalty(meas["spreads"][r] - level).sum(-1)
-                   for r in GAP_RATES[constraint])
-    values = meas["group_accuracy"] if constraint == "worst_group_accuracy" else (
-        meas["group_recall"])
-    short = np.where(np.isnan(values), 0.0, _penalty(level - values))
-    return short.sum(-1)
 
 
 # ---------------------------------------------------------------------------
