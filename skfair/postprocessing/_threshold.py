@@ -123,9 +123,11 @@ class FairThresholdClassifier(ClassifierMixin, BasePostProcessor):
     use coordinate ascent on the offsets: each step evaluates one offset at
     every candidate value at once (exact counts) and keeps the most accurate
     feasible value, or while the constraint is violated the value that
-    violates it least; the tolerance is tightened in a few steps from the
-    unconstrained rule's gap. This is a local search: feasible when it ends
-    (a constant rule always is), not guaranteed globally optimal.
+    violates it least. It starts from the unconstrained optimum with every
+    group's rates brought to the pooled ones, else tightens the tolerance in
+    a few steps, else shifts towards a constant rule (always feasible) and
+    resumes. This is a local search: feasible when it ends, not guaranteed
+    globally optimal (see docs/postprocessing.md).
 
     Because a constant prediction meets every gap constraint, a rule always
     exists; with deterministic thresholds on finite data, exact equality of
