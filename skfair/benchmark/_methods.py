@@ -467,6 +467,57 @@ class _LabelsRule:
                                  random_state=self.random_state)
 
 
+def _postprocess(constraint, base="logreg", groups="given"):
+    """skfair's FairThresholdClassifier (FairRegressionCorrector for regression) with
+    ``prefit=True``: the base on the training rows, the rule on the validation rows."""
+    def build(ctx, value):
+        from skfair.postprocessing import FairRegressionCorrector, FairThresholdClassifier
+
+        def fit_rule(fitted, X_val, y_val, S_val):
+            est = getattr(fitted, "estimator", fitted)  # the _Float64 adapter's model
+            if ctx.kind == "regression":
+                rule = FairRegressionCorrector(est, tolerance=float(value), prefit=True,
+                                               groups=groups, random_state=ctx.seed)
+            else:
+                rule = FairThresholdClassifier(est, constraint=constraint,
+                                               tolerance=float(value), prefit=True,
+                                               groups=groups, random_state=ctx.seed)
+            if fitted is not est:
+                X_val = np.asarray(X_val, dtype=np.float64)
+            rule.fit(X_val, y_val, sensitive_features=S_val)
+            return _SkfairRule(rule, float64=fitted is not est)
+
+        if base == "head":
+            return _head_on_train(ctx)(fit_rule)
+        return _logreg_on_train(ctx)(fit_rule)
+    return build
+
+
+def _head_on_train(ctx):
+    """The post-processors' network base: skfair's MLP head on the training split, fitted
+    once per run (the baseline's configuration)."""
+    from ._peers import ValidationPostProcessor
+
+    return lambda fit_rule: ValidationPostProcessor(
+        lambda: _fairnet(ctx), fit_rule, (ctx.data.X_val, ctx.data.y_val, ctx.data.S_val),
+        ctx.shared, "head_base")
+
+
+class _SkfairRule:
+    """A skfair post-processor predicting with the sensitive attributes (DataFrame)."""
+
+    def __init__(self, rule, float64):
+        self.rule = rule
+        self.float64 = float64
+
+    def predict(self, X, S):
+        if self.float64:
+            X = np.asarray(X, dtype=np.float64)
+        if self.rule.groups == "inferred":
+            return self.rule.predict(X)
+        return self.rule.predict(X, sensitive_features=S)
+
+
 def _oxonfair(kind):
     def build(ctx, value):
         from ._peers import OxonFairModel
@@ -495,6 +546,11 @@ LAM_GRIDS = {
 }
 
 _EST = ("skfair.estimators",)
+
+#: tolerances of skfair's post-processors (the largest allowed validation gap); for
+#: regression the allowed MAE increase in years
+POSTPROCESS_TOLERANCES = (0.005, 0.01, 0.02, 0.03, 0.05, 0.08)
+REGRESSION_TOLERANCES = (0.0, 0.05, 0.1, 0.2)
 
 #: OxonFair's constraint values (its documentation's example uses 0.02)
 OXONFAIR_TOLERANCES = (0.01, 0.02, 0.05)
@@ -562,6 +618,33 @@ METHODS = {m.name: m for m in [
            "ExpertEnsemble: plain + one support-weighted expert per attribute, stacked (cv=3)",
            _ensemble, kinds=_ALL, needs_modules=(*_EST, "skfair.ensemble", "skfair.weighting"),
            slow=True),
+    Method("postprocess_eo", "skfair",
+           "FairThresholdClassifier(LogisticRegression, 'equalized_odds', prefit) on the "
+           "validation rows (per-group thresholds / class offsets)",
+           _postprocess("equalized_odds"), param="tolerance", grid=POSTPROCESS_TOLERANCES,
+           kinds=_CLASSIF, needs_modules=("skfair.postprocessing",), predict_sensitive=True),
+    Method("postprocess_dp", "skfair",
+           "FairThresholdClassifier(LogisticRegression, 'demographic_parity', prefit) on the "
+           "validation rows", _postprocess("demographic_parity"), param="tolerance",
+           grid=POSTPROCESS_TOLERANCES, kinds=_CLASSIF,
+           needs_modules=("skfair.postprocessing",), predict_sensitive=True),
+    Method("postprocess_eo_inferred", "skfair",
+           "FairThresholdClassifier(LogisticRegression, 'equalized_odds', groups='inferred'): "
+           "a group classifier, no sensitive attribute at predict time",
+           _postprocess("equalized_odds", groups="inferred"), param="tolerance",
+           grid=POSTPROCESS_TOLERANCES, kinds=_CLASSIF,
+           needs_modules=("skfair.postprocessing",)),
+    Method("postprocess_eo_head", "skfair",
+           "FairThresholdClassifier over the MLP head (baseline), 'equalized_odds', on the "
+           "validation rows", _postprocess("equalized_odds", base="head"), param="tolerance",
+           grid=POSTPROCESS_TOLERANCES, kinds=_CLASSIF,
+           needs_modules=(*_EST, "skfair.postprocessing"), predict_sensitive=True),
+    Method("postprocess_mae", "skfair",
+           "FairRegressionCorrector over the MLP head (baseline): per-group affine "
+           "correction on the validation rows, MAE increase <= tolerance",
+           _postprocess(None, base="head"), param="tolerance", grid=REGRESSION_TOLERANCES,
+           kinds=frozenset({"regression"}), needs_modules=(*_EST, "skfair.postprocessing"),
+           predict_sensitive=True),
     Method("fairlearn_eg_dp", "fairlearn",
            "ExponentiatedGradient(LogisticRegression, DemographicParity())", _eg("dp"),
            kinds=_BINARY),
