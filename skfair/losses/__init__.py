@@ -2,16 +2,15 @@
 
 Pure functions take one mini-batch -- class probabilities (or per-label
 probabilities, predictions, per-sample losses), targets and integer group
-codes -- and return a differentiable scalar. They are vectorised (one-hot
-matrix products, no Python loop over rows) and follow the empty-group rule:
-a group or (class, group) cell absent from the batch drops out of that
-batch's term and nothing becomes NaN. The ``nn.Module`` wrappers take logits
-with one uniform call ``loss(input, y, groups, n_groups=...)`` and describe
-themselves (``role``, ``task``, ``requires_y``) for the estimators; see
+codes -- and return a differentiable scalar: plain PyTorch, vectorised (one-hot
+matrix products, no Python loop over rows), differentiated by autograd, and
+under ``torch.compile`` traced as one graph. They follow the empty-group rule:
+a group or (class, group) cell absent from the batch drops out of that batch's
+term and nothing becomes NaN. The ``nn.Module`` wrappers take logits with one
+uniform call ``loss(input, y, groups, n_groups=...)`` and describe themselves
+(``role``, ``task``, ``requires_y``) for the estimators; see
 :func:`get_fairness_loss`. :func:`penalized_task_loss` is the training
-objective ``task loss + lam * penalty`` fused into one autograd node. On a
-CPU, in eager mode, the fused nodes run compiled kernels (numba) when numba is
-installed; ``SKFAIR_NUMBA=0`` turns them off.
+objective ``task loss + lam * fairness term``.
 """
 
 from ._adversarial import (

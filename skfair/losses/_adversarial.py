@@ -46,8 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._ops import cpu_kernels, is_compiling
-from ._validation import _check_tensor, check_codes, check_sample_weight, group_matrix
+from ._validation import check_codes, check_sample_weight, check_tensor, group_matrix
 
 __all__ = [
     "AdversarialHead",
@@ -90,27 +89,6 @@ class _GradientReversalFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_output):
         return grad_output * -ctx.strength, None
-
-
-class _ReversedLinear(torch.autograd.Function):
-    """``linear(grad_reverse(x, strength), weight, bias)`` in one node: the reversal is
-    folded into the layer's input gradient (``-strength * g @ weight``, scaling the small
-    weight rather than the gradient), one pass over the embedding's gradient fewer."""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, strength):
-        ctx.save_for_backward(x, weight)
-        ctx.strength = strength
-        return F.linear(x, weight, bias)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        grad_x = grad.mm(weight * -ctx.strength) if need_x else None
-        grad_w = grad.t().mm(x) if need_w else None
-        grad_b = grad.sum(0) if need_b else None
-        return grad_x, grad_w, grad_b, None
 
 
 def grad_reverse(x, strength=1.0):
@@ -243,16 +221,7 @@ class AdversarialHead(nn.Module):
         self.reversal.strength = _check_strength(value)
 
     def forward(self, embedding):
-        first = self.net[0]
-        if (is_compiling() or embedding.ndim != 2 or not isinstance(first, nn.Linear)
-                or first._forward_hooks or first._forward_pre_hooks):
-            return self.net(self.reversal(embedding))
-        # eager: the reversal and the first layer in one node (same values and gradients)
-        h = _ReversedLinear.apply(embedding, first.weight, first.bias, self.reversal.strength)
-        for i, layer in enumerate(self.net):
-            if i:
-                h = layer(h)
-        return h
+        return self.net(self.reversal(embedding))
 
     def confusion_logits(self, embedding):
         """The adversary's group logits twice, without the reversal, for the confusion
@@ -287,64 +256,6 @@ class AdversarialHead(nn.Module):
         own = net(embedding.detach())
         params = {name: p.detach() for name, p in net.named_parameters()}
         return own, torch.func.functional_call(net, params, (embedding,))
-
-    def _kernel_layers(self, embedding):
-        """The adversary's parameters ``[W1, b1, ..., WL, bL]`` for the compiled CPU
-        objective (:func:`skfair.losses.penalized_task_loss`), or None.
-
-        That objective computes ``Linear (ReLU Linear)*`` behind the reversal itself, so
-        it takes the head only as built here: no subclass ``forward``, no hooks, biases
-        on every layer, active dropout nowhere, parameters of the embedding's dtype and
-        device. Anything else runs through :meth:`forward`.
-        """
-        modules = self._modules  # (plain dict reads: this runs on every training step)
-        reversal, net = modules["reversal"], modules["net"]
-        if (type(self).forward is not AdversarialHead.forward
-                or type(reversal) is not GradientReversal or embedding.ndim != 2
-                or _global_hooks() or _has_hooks(self) or _has_hooks(reversal)
-                or _has_hooks(net)):
-            return None
-        params = []
-        after_relu = True  # where a Linear layer may come
-        dtype, device = embedding.dtype, embedding.device
-        for layer in net._modules.values():
-            kind = type(layer)
-            if _has_hooks(layer):
-                return None
-            if kind is nn.Linear and after_relu:
-                weight, bias = layer._parameters["weight"], layer._parameters["bias"]
-                if (bias is None or weight.dtype != dtype or weight.device != device
-                        or bias.dtype != dtype):
-                    return None
-                params += (weight, bias)
-                after_relu = False
-            elif kind is nn.ReLU and not after_relu:
-                after_relu = True
-            elif not (kind is nn.Dropout and after_relu and (layer.p == 0 or not self.training)):
-                return None
-        return None if after_relu else params
-
-
-def _has_hooks(module):
-    return bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
-                or getattr(module, "_backward_pre_hooks", None))
-
-
-def _global_hooks():
-    """Whether module hooks registered for every module are in place."""
-    mod = nn.modules.module
-    return any(getattr(mod, name, None) for name in (
-        "_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
-        "_global_backward_pre_hooks"))
-
-
-def _kernels_for(logits, sample_weight):
-    """The compiled CPU kernels for the adversary's cross-entropy, or None (another
-    device, ``torch.compile``, or weights that need gradients)."""
-    if sample_weight is not None and sample_weight.requires_grad:
-        return None
-    return cpu_kernels(logits)
-
 
 def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=None,
                      check_input=True):
@@ -383,7 +294,7 @@ def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=N
     >>> round(float(adversarial_loss(logits, torch.tensor([0, 1, 1, 0]))), 4)
     0.6931
     """
-    _check_tensor(adversary_logits, "adversary_logits")
+    check_tensor(adversary_logits, "adversary_logits")
     if adversary_logits.ndim != 2 or adversary_logits.shape[0] == 0:
         raise ValueError(
             "adversary_logits must be a non-empty (n_samples, n_groups) tensor, got shape "
@@ -392,7 +303,7 @@ def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=N
     n_samples, width = adversary_logits.shape
     if n_groups is not None and n_groups != width:
         raise ValueError(f"n_groups={n_groups} does not match the adversary's {width} outputs.")
-    _check_tensor(groups, "groups")
+    check_tensor(groups, "groups")
     if groups.ndim == 1:
         if groups.device != adversary_logits.device:
             groups = groups.to(adversary_logits.device)
@@ -402,16 +313,6 @@ def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=N
             raise TypeError(f"groups codes must be int64, got dtype {groups.dtype}.")
         if groups.dtype != torch.int64:
             groups = groups.long()
-        kernels = _kernels_for(adversary_logits, sample_weight)
-        if kernels is not None:  # one compiled node (it checks the codes itself)
-            if sample_weight is not None:
-                sample_weight = check_sample_weight(
-                    sample_weight, n_samples, adversary_logits.dtype, adversary_logits.device,
-                    check_values=check_input)
-            return kernels.objective(adversary_logits, "cross_entropy", groups,
-                                     rs=kernels.normalised_weights(sample_weight, n_samples,
-                                                                   adversary_logits),
-                                     y_name="groups")
         if check_input:  # F.cross_entropy would drop a row coded -100 silently
             groups = check_codes(groups, width, "groups")
         per_row = F.cross_entropy(adversary_logits, groups, reduction="none")
@@ -467,7 +368,7 @@ def confusion_loss(adversary_logits, *, sample_weight=None, check_input=True):
     >>> round(float(confusion_loss(torch.tensor([[4.0, 0.0]]))), 4)
     2.0181
     """
-    _check_tensor(adversary_logits, "adversary_logits")
+    check_tensor(adversary_logits, "adversary_logits")
     if adversary_logits.ndim != 2 or adversary_logits.shape[0] == 0 or (
             adversary_logits.shape[1] < 2):
         raise ValueError(

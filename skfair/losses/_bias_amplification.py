@@ -32,9 +32,7 @@ import warnings
 import numpy as np
 import torch
 
-from ._fused import Identity, Sigmoid, apply_penalty
-from ._ops import as_float, autograd_path, cpu_kernels, safe_inv, scale_
-from ._validation import check_probs, group_matrix, kernel_codes
+from ._validation import as_float, check_probs, group_matrix, masked_divide
 
 __all__ = ["bias_amplification_loss", "cooccurrence_ratio"]
 
@@ -119,34 +117,6 @@ def cooccurrence_ratio(Y, groups, *, n_groups=None, kind="ratio"):
     return out.numpy() if as_numpy else out
 
 
-class _BiasAmplificationCore:
-    """Fused bias amplification on per-label probabilities ``P`` (see :mod:`._fused`)."""
-
-    @staticmethod
-    def forward(P, G, target, finite, ratio):
-        mask = finite * G.sum(0).sign()  # defined targets of groups present
-        num = P.T @ G  # (K, G): predicted co-occurrence mass
-        if ratio:
-            inv = safe_inv(P.sum(0)).unsqueeze(1)  # (K, 1); 0 for labels without mass
-            b_pred = num.mul_(inv)
-            mask = mask * inv.sign()
-        else:
-            inv = None
-            b_pred = num.mul_(1.0 / P.shape[0])
-        R = (b_pred - target).mul_(mask)
-        return R.abs().sum(), (G, R.sign_(), b_pred, inv, 1.0 / P.shape[0])
-
-    @staticmethod
-    def backward(state, grad):
-        G, sign, b_pred, inv, scale = state
-        if inv is None:
-            return (G @ sign.T).mul_(grad * scale)
-        # b(k, g) = sum_i p_ik G_ig / sum_i p_ik, so
-        # d b(k, g) / d p_ik = (G_ig - b(k, g)) / sum_i p_ik
-        gb = sign * inv
-        return scale_(torch.addmm((gb * b_pred).sum(1), G, gb.T, beta=-1), grad)
-
-
 def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="ratio"):
     """Bias-amplification auxiliary loss ``sum_k sum_g |b_pred(k,g) - b_train(k,g)|``.
 
@@ -190,8 +160,25 @@ def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="rati
     >>> round(float(bias_amplification_loss(probs, groups, b_train)), 4)
     0.6
     """
-    return _bias_amplification(as_float(probs), groups, b_train, n_groups, kind,
-                               from_logits=False)
+    kind = _check_kind(kind)
+    probs = check_probs(as_float(probs))
+    n_samples, n_labels = probs.shape
+    target, finite = _prepare_target(b_train, probs.dtype, probs.device)
+    if target.shape[0] != n_labels:
+        raise ValueError(
+            f"b_train must have shape (n_labels={n_labels}, n_groups), got {tuple(target.shape)}.")
+    if n_groups is not None and n_groups != target.shape[1]:
+        raise ValueError(f"n_groups={n_groups} does not match b_train's {target.shape[1]} columns.")
+    G, _ = group_matrix(groups, n_samples, target.shape[1], dtype=probs.dtype,
+                        device=probs.device)
+    mask = finite * (G.sum(0) > 0)  # defined targets of the groups present
+    num = probs.T @ G  # (K, G): predicted co-occurrence mass
+    if kind == "joint":
+        b_pred = num / n_samples
+    else:  # labels without predicted mass in the batch drop out
+        b_pred, has_mass = masked_divide(num, probs.sum(0))
+        mask = mask * has_mass.unsqueeze(1)
+    return ((b_pred - target).abs() * mask).sum()
 
 
 def _prepare_target(b_train, dtype, device):
@@ -206,72 +193,3 @@ def _prepare_target(b_train, dtype, device):
         )
     finite = torch.isfinite(b_train)
     return torch.where(finite, b_train, torch.zeros_like(b_train)), finite.to(dtype)
-
-
-def _check_target_shape(target, n_labels, n_groups):
-    """``n_groups`` checked against the ``(n_labels, n_groups)`` target (or taken from it)."""
-    if target.shape[0] != n_labels:
-        raise ValueError(
-            f"b_train must have shape (n_labels={n_labels}, n_groups), got {tuple(target.shape)}."
-        )
-    if n_groups is None:
-        return target.shape[1]
-    if n_groups != target.shape[1]:
-        raise ValueError(f"n_groups={n_groups} does not match b_train's {target.shape[1]} columns.")
-    return n_groups
-
-
-def _ba_kernel_parts(x, groups, n_groups, kind, prepared, name="logits"):
-    """``("sigmoid", "bias_amplification", args)``: the compiled CPU form on logits
-    ``x`` with the prepared target (see :mod:`._kernels`), or None."""
-    x = check_probs(x, name)
-    kind = _check_kind(kind)
-    target, finite = prepared
-    n_groups = _check_target_shape(target, x.shape[1], n_groups)
-    codes = kernel_codes(groups, x.shape[0], n_groups)
-    if codes is None:
-        return None
-    return "sigmoid", "bias_amplification", (*codes, target.numpy(), finite.numpy(),
-                                              kind == "ratio")
-
-
-def _ba_parts(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
-    """Validated inputs ``(core, (G, target, finite, ratio))``; ``core`` is None when the
-    group matrix needs gradients (plain autograd)."""
-    x = check_probs(x, "logits" if from_logits else "probs")
-    kind = _check_kind(kind)
-    n_samples, n_labels = x.shape
-    if prepared is None:
-        prepared = _prepare_target(b_train, x.dtype, x.device)
-    target, finite = prepared
-    n_groups = _check_target_shape(target, n_labels, n_groups)
-    G, _ = group_matrix(groups, n_samples, n_groups, dtype=x.dtype, device=x.device)
-    core = None if autograd_path(G) else _BiasAmplificationCore
-    return core, (G, target, finite, kind == "ratio")
-
-
-def _bias_amplification(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
-    kernels = cpu_kernels(x)
-    if kernels is not None:  # (_ba_kernel_parts checks x)
-        if prepared is None:
-            prepared = _prepare_target(b_train, x.dtype, x.device)
-        parts = _ba_kernel_parts(x, groups, n_groups, kind, prepared,
-                                 name="logits" if from_logits else "probs")
-        if parts is not None:
-            return kernels.penalty(x, "sigmoid" if from_logits else "identity", parts[1],
-                                   parts[2])
-    core, args = _ba_parts(x, groups, b_train, n_groups, kind, from_logits, prepared)
-    if core is not None:
-        return apply_penalty(x, Sigmoid if from_logits else Identity, core, *args)
-    G, target, finite, ratio = args
-    probs = torch.sigmoid(x) if from_logits else x
-    mask = finite * (G.sum(0) > 0)
-    num = probs.T @ G
-    if not ratio:
-        b_pred = num / x.shape[0]
-    else:
-        den = probs.sum(0, keepdim=True).T  # (K, 1)
-        has_mass = den > 0
-        b_pred = num / torch.where(has_mass, den, torch.ones_like(den))
-        mask = mask * has_mass
-    return ((b_pred - target).abs() * mask).sum()

@@ -1,8 +1,7 @@
-"""The training objective ``task loss + lam * fairness`` as one autograd node."""
+"""The training objective ``task loss + lam * fairness term`` of one mini-batch."""
 
 from __future__ import annotations
 
-import functools
 import math
 from numbers import Real
 
@@ -10,66 +9,45 @@ import torch
 import torch.nn.functional as F
 
 from ..utils._signature import takes_keyword
-from ._fused import TASKS, StraightThroughBCETask, apply_objective
-from ._modules import adversarial_term
-from ._ops import as_float, cpu_kernels, is_compiling
-from ._validation import _check_tensor, check_codes, check_sample_weight
+from ._bias_amplification import bias_amplification_loss
+from ._modules import BiasAmplificationLoss, adversarial_term
+from ._validation import as_float, check_codes, check_sample_weight, check_tensor, is_compiling
 
 __all__ = ["penalized_task_loss"]
 
+TASKS = ("cross_entropy", "binary_cross_entropy", "l1", "mse")
+
 
 def _check_outputs(outputs, task):
-    _check_tensor(outputs, "outputs")
+    check_tensor(outputs, "outputs")
     if outputs.ndim != 2 or outputs.shape[0] == 0 or outputs.shape[1] == 0:
-        raise ValueError(
-            f"outputs must be a non-empty 2-D tensor (n_samples, n_outputs), got shape "
-            f"{tuple(outputs.shape)}."
-        )
+        raise ValueError("outputs must be a non-empty 2-D tensor (n_samples, n_outputs), got "
+                         f"shape {tuple(outputs.shape)}.")
     if not outputs.is_floating_point():
         raise TypeError(f"outputs must be floating point, got dtype {outputs.dtype}.")
     if task == "cross_entropy" and outputs.shape[1] < 2:
-        raise ValueError(
-            "task='cross_entropy' needs one logit per class (at least 2 columns), got "
-            f"{outputs.shape[1]}."
-        )
+        raise ValueError("task='cross_entropy' needs one logit per class (at least 2 columns), "
+                         f"got {outputs.shape[1]}.")
     return as_float(outputs)
 
 
-def _check_y(y, outputs, task, check_input=True):
-    _check_tensor(y, "y")
+def _check_y(y, outputs, task, check_input):
+    check_tensor(y, "y")
     n_samples = outputs.shape[0]
-    if y.device != outputs.device:
-        y = y.to(outputs.device)
+    y = y.to(outputs.device)
     if task == "cross_entropy":
         if y.shape != (n_samples,) or y.is_floating_point() or y.dtype == torch.bool:
-            raise ValueError(
-                f"task='cross_entropy' needs y as ({n_samples},) integer class codes, got "
-                f"shape {tuple(y.shape)} and dtype {y.dtype}."
-            )
-        # a bounds-checked gather: a code outside [0, K) (-100 included, which
-        # F.cross_entropy would silently ignore) is a ValueError naming y
-        y = y if y.dtype == torch.int64 else y.long()
-        return check_codes(y, outputs.shape[1], "y") if check_input else y
+            raise ValueError(f"task='cross_entropy' needs y as ({n_samples},) integer class "
+                             f"codes, got shape {tuple(y.shape)} and dtype {y.dtype}.")
+        # F.cross_entropy would silently ignore a row coded -100
+        return check_codes(y.long(), outputs.shape[1], "y") if check_input else y.long()
     if y.numel() != outputs.numel():
-        raise ValueError(
-            f"task={task!r} needs y with the shape of outputs {tuple(outputs.shape)}, got "
-            f"{tuple(y.shape)}."
-        )
-    if y.dtype != outputs.dtype:
-        y = y.to(outputs.dtype)
-    return y if y.shape == outputs.shape else y.reshape(outputs.shape)
-
-
-def _row_scale(weight, n_samples, outputs):
-    """``weight / n_samples`` (checked weights), or ``1 / n_samples`` for every row."""
-    if weight is None:
-        return torch.full((n_samples,), 1.0 / n_samples, dtype=outputs.dtype,
-                          device=outputs.device)
-    return weight * (1.0 / n_samples)
+        raise ValueError(f"task={task!r} needs y with the shape of outputs "
+                         f"{tuple(outputs.shape)}, got {tuple(y.shape)}.")
+    return y.to(outputs.dtype).reshape(outputs.shape)
 
 
 def _task_per_row(x, task, y):
-    """Per-row task loss in plain autograd operations."""
     if task == "cross_entropy":
         return F.cross_entropy(x, y, reduction="none")
     if task == "binary_cross_entropy":
@@ -78,86 +56,15 @@ def _task_per_row(x, task, y):
     return (err.abs() if task == "l1" else err * err).mean(1)
 
 
-def _task_value(x, task, y, row_scale):
-    """``sum_i row_scale_i * task_i(x)`` in plain autograd operations (the form that
-    ``torch.compile`` traces; the fused node computes the same)."""
-    return torch.dot(_task_per_row(x, task, y), row_scale)
-
-
-def _task_objective(x, task, spec, y, weight, kernels, plain):
-    """The task loss alone: the CPU kernels' node, the plain autograd form (``plain``:
-    under ``torch.compile`` or with weights that need gradients), or the torch fused node."""
-    if kernels is not None:
-        return kernels.objective(x, task, y, weight)
-    row_scale = _row_scale(weight, x.shape[0], x)
-    if plain:
-        return _task_value(x, task, y, row_scale)
-    return apply_objective(x, spec, y, row_scale)
-
-
-def _needs_autograd(weight, groups):
-    """Whether the row weights or a soft group assignment need gradients: the fused
-    node differentiates with respect to the outputs only."""
-    return ((weight is not None and weight.requires_grad)
-            or (isinstance(groups, torch.Tensor) and groups.requires_grad)) and (
-        torch.is_grad_enabled())
-
-
-# by role: the method giving a loss's compiled form, and the one giving its torch form
-_FORMS = {"penalty": ("_kernel_parts", "_penalty_parts"),
-          "reweight": ("_kernel_parts", "row_coefficients"),
-          "adversarial": ("_adversary_kernel_parts", "forward", "adversary_term")}
-
-
-@functools.lru_cache(maxsize=64)
-def _own_kernel(cls, role):
-    """Whether ``cls`` defines its compiled form where it defines its torch form: a
-    subclass that overrides ``_penalty_parts`` (``row_coefficients`` for a reweighting,
-    ``forward`` or ``adversary_term`` for an adversarial loss) without the compiled form
-    keeps its own computation."""
-    kernel_form, *torch_forms = _FORMS[role]
-
-    def owner(name):
-        return next((c for c in cls.__mro__ if name in vars(c)), None)
-
-    kernel_owner = owner(kernel_form)
-    return kernel_owner is not None and all(owner(name) is kernel_owner
-                                            for name in torch_forms)
-
-
-def _kernel_parts(penalty, role, x, y, groups, n_groups):
-    """``penalty._kernel_parts(...)`` (validated inputs for the kernels), or None."""
-    if not _own_kernel(type(penalty), role):
-        return None
-    return penalty._kernel_parts(x, y, groups, n_groups)
-
-
-@functools.lru_cache(maxsize=64)
-def _takes_check_input(method):
-    """Whether a reweighting penalty's ``row_coefficients`` (the plain function) takes
-    ``check_input`` (a user's may not)."""
-    return takes_keyword(method, "check_input")
-
-
-def _straight_through_input(x, cut):
-    """``1[x > cut]`` forward, the sigmoid's gradient backward (plain autograd)."""
-    p = torch.sigmoid(x)
-    return (x > cut).to(x.dtype) + (p - p.detach())
-
-
-def _straight_through_task(threshold, task):
-    """The task of ``straight_through_threshold=threshold`` (validated)."""
+def _straight_through_cut(threshold, task):
+    """The logit of the threshold of ``straight_through_threshold`` (validated)."""
     if task != "binary_cross_entropy":
-        raise ValueError(
-            "straight_through_threshold applies to task='binary_cross_entropy' only, got "
-            f"task={task!r}."
-        )
+        raise ValueError("straight_through_threshold applies to task='binary_cross_entropy' "
+                         f"only, got task={task!r}.")
     if isinstance(threshold, bool) or not isinstance(threshold, Real) or not 0 < threshold < 1:
-        raise ValueError(
-            f"straight_through_threshold must be a probability in (0, 1) or None, got "
-            f"{threshold!r}."
-        )
-    return StraightThroughBCETask(math.log(threshold / (1.0 - threshold)))
+        raise ValueError("straight_through_threshold must be a probability in (0, 1) or None, "
+                         f"got {threshold!r}.")
+    return math.log(threshold / (1.0 - threshold))
 
 
 def _check_embedding(embedding, head, penalty, n_samples):
@@ -166,57 +73,27 @@ def _check_embedding(embedding, head, penalty, n_samples):
         raise TypeError(
             f"penalty={type(penalty).__name__} is an adversarial term: pass the network's "
             "embedding and the adversary that reads it (embedding=..., head=..., e.g. "
-            "head = penalty.make_head(embedding_dim, n_groups))."
-        )
-    _check_tensor(embedding, "embedding")
+            "head = penalty.make_head(embedding_dim, n_groups)).")
+    check_tensor(embedding, "embedding")
     if embedding.ndim < 2 or embedding.shape[0] != n_samples:
-        raise ValueError(
-            f"embedding must have one row per sample, shape ({n_samples}, ...), got "
-            f"{tuple(embedding.shape)}."
-        )
-    return embedding if embedding.ndim == 2 else embedding.reshape(n_samples, -1)
-
-
-def _adversarial_objective(x, task, spec, y, groups, weight, penalty, lam, n_groups,
-                           embedding, head, kernels, plain, check_input):
-    """``task + lam * penalty(head(embedding), y, groups)``: one node by the CPU kernels
-    when the adversary has their form, else the task's node plus the adversary's graph."""
-    embedding = _check_embedding(embedding, head, penalty, x.shape[0])
-    if groups is None:
-        raise ValueError(f"penalty={type(penalty).__name__} needs the sensitive groups: "
-                         "groups is None.")
-    parts = None
-    if (kernels is not None and embedding.dtype == x.dtype
-            and _own_kernel(type(penalty), "adversarial")):
-        parts = penalty._adversary_kernel_parts(head, embedding, groups, n_groups)
-    if parts is not None:
-        codes, params, strength, confusion = parts
-        return kernels.adversary_objective(x, task, y, weight, embedding, params, strength,
-                                           lam, codes, confusion=confusion)
-    task_value = _task_objective(x, task, spec, y, weight, kernels, plain)
-    kwargs = {}
-    if not check_input and not is_compiling() and _takes_check_input(
-            getattr(penalty.forward, "__func__", penalty.forward)):
-        kwargs["check_input"] = False
-    y_term = y if getattr(penalty, "requires_y", True) else None
-    return task_value + lam * adversarial_term(penalty, head, embedding, y_term, groups,
-                                               n_groups=n_groups, sample_weight=weight,
-                                               **kwargs)
+        raise ValueError(f"embedding must have one row per sample, shape ({n_samples}, ...), "
+                         f"got {tuple(embedding.shape)}.")
+    return embedding.reshape(n_samples, -1)
 
 
 def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalty=None,
                         lam=1.0, sample_weight=None, n_groups=None,
                         straight_through_threshold=None, check_input=True, embedding=None,
                         head=None):
-    """Task loss plus ``lam`` times a fairness penalty, fused into one autograd node.
+    """Task loss plus ``lam`` times a fairness term, for one mini-batch.
 
-    Computes ``sum_i w_i * task_i / B + lam * penalty`` for a mini-batch of
-    ``B`` rows, the objective of :class:`~skfair.estimators.FairNetClassifier`
-    and its siblings. Numerically it is the same as writing
-    ``(w * per_sample_task_loss).mean() + lam * penalty(outputs, y, groups)``,
-    but the task loss and the penalties of :mod:`skfair.losses` share one
-    softmax (or sigmoid) and one hand-derived backward pass, which on the tiny
-    tensors of a fairness term costs a fraction of the separate operations.
+    Computes ``sum_i w_i * task_i / B + lam * term`` for a mini-batch of ``B``
+    rows, the objective of :class:`~skfair.estimators.FairNetClassifier` and its
+    siblings, where ``term`` depends on the penalty's ``role``:
+    ``penalty(outputs, y, groups)`` for a penalty on the outputs,
+    ``penalty(per_row_task_loss, y, groups, sample_weight=w)`` for a reweighting
+    (:class:`GroupBalancedLoss`), and ``penalty.adversary_term(head, embedding, y,
+    groups, sample_weight=w)`` for an adversarial regularizer.
 
     Parameters
     ----------
@@ -232,49 +109,32 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     task : {"cross_entropy", "binary_cross_entropy", "l1", "mse"}, default="cross_entropy"
         The task loss per row: cross-entropy; binary cross-entropy summed over
         the labels; absolute or squared error averaged over the outputs.
-    penalty : FairnessLoss, optional
-        A loss of :mod:`skfair.losses` with ``role="penalty"`` (e.g.
-        :class:`EqualizedOddsLoss`), :class:`GroupBalancedLoss`
-        (``role="reweight"``: its row coefficients are added to the row
-        weights), or :class:`AdversarialLoss` (``role="adversarial"``, with
-        ``embedding`` and ``head``: the term is ``penalty.adversary_term(head,
-        embedding, y, groups, sample_weight=...)``, e.g. ``penalty(head(embedding),
-        y, groups, ...)`` for ``kind="reversal"``). A penalty without a fused form for these
-        outputs (e.g. a user loss object) is called as ``penalty(outputs, y,
-        groups, n_groups=...)`` and added. ``None`` gives the task loss alone.
+    penalty : FairnessLoss or callable, optional
+        A loss of :mod:`skfair.losses` (``role`` ``"penalty"``, ``"reweight"`` or
+        ``"adversarial"``), or any callable ``penalty(outputs, y, groups,
+        n_groups=...)``. ``None`` gives the task loss alone.
     lam : float, default=1.0
-        Weight of the penalty (>= 0).
+        Weight of the fairness term (>= 0).
     sample_weight : Tensor of shape (B,), optional
-        Row weights of the task loss (and of the group-balanced risk). Weights
-        (or a soft ``groups`` assignment) that require gradients get them: the
-        loss is then computed in plain autograd operations instead of the fused
-        node, which differentiates with respect to ``outputs`` only.
+        Row weights of the task loss (and of the group-balanced risk).
     n_groups : int, optional
         Number of groups; pass it in training loops.
     straight_through_threshold : float in (0, 1), optional
-        ``task="binary_cross_entropy"`` only: the penalty reads the predicted
-        labels ``1[sigmoid(outputs) > threshold]`` instead of the probabilities,
-        and its gradient flows back through the sigmoid (a straight-through
-        estimator, the same as feeding the penalty ``hard + p - p.detach()``).
-        The penalty must have a fused sigmoid form (e.g.
-        :class:`BiasAmplificationLoss` on logits). ``None`` (default): the
-        penalty reads the probabilities.
+        ``task="binary_cross_entropy"`` with a :class:`BiasAmplificationLoss` on
+        logits only: the penalty reads the predicted labels
+        ``1[sigmoid(outputs) > threshold]`` instead of the probabilities, and its
+        gradient flows back through the sigmoid (a straight-through estimator:
+        the penalty reads ``hard + p - p.detach()``).
     check_input : bool, default=True
         Check the values of ``y`` (class codes in range) and ``sample_weight``
-        (finite, non-negative; on CPU). Shapes and dtypes are always checked.
-        False is handed on to a reweighting penalty's ``row_coefficients``
-        when it takes a ``check_input`` keyword.
-        The estimators pass False: they validate both once, at fit, and the
-        check would cost every training step a few small operations.
+        (finite, non-negative; on CPU); False is handed on to a penalty whose
+        ``forward`` takes ``check_input``. Shapes and dtypes are always checked.
     embedding : Tensor of shape (B, D) or (B, ...), optional
         An adversarial penalty only: the network's embedding that the adversary
         reads (flattened per row).
     head : AdversarialHead, optional
         An adversarial penalty only: the adversary (``penalty.make_head(D,
-        n_groups)``), its gradient reversal included. Eager on a CPU with the
-        compiled kernels, the task, the adversary's layers, its cross-entropy and
-        the reversal form one autograd node (same value and gradients as the sum);
-        a head of another kind, with hooks or active dropout takes the sum.
+        n_groups)``), its gradient reversal included.
 
     Returns
     -------
@@ -311,103 +171,51 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}.")
     if isinstance(lam, bool) or not isinstance(lam, Real) or not 0 <= lam < float("inf"):
         raise ValueError(f"lam must be a finite non-negative real number, got {lam!r}.")
-    spec = TASKS[task]
-    if straight_through_threshold is not None:
-        spec = _straight_through_task(straight_through_threshold, task)
+    cut = (None if straight_through_threshold is None
+           else _straight_through_cut(straight_through_threshold, task))
     x = _check_outputs(outputs, task)
     y = _check_y(y, x, task, check_input)
     weight = None if sample_weight is None else check_sample_weight(
         sample_weight, x.shape[0], x.dtype, x.device, check_values=check_input)
-    # under torch.compile: plain autograd operations, whose backward the compiler derives
-    # and fuses (the fused node would hide the penalty from it); also when the weights or
-    # the soft groups need gradients, which the fused node does not give
-    differentiable = _needs_autograd(weight, groups)
-    plain = differentiable or is_compiling()
-    # eager on the CPU: the compiled kernels when numba is there (see _kernels)
-    kernels = None if plain else cpu_kernels(x)
+    per_row = _task_per_row(x, task, y)
+    value = per_row.mean() if weight is None else (weight * per_row).mean()
     if isinstance(penalty, str):
-        raise TypeError(
-            f"penalty must be a loss object, got the name {penalty!r}; build it with "
-            f"skfair.losses.get_fairness_loss({penalty!r})."
-        )
+        raise TypeError(f"penalty must be a loss object, got the name {penalty!r}; build it "
+                        f"with skfair.losses.get_fairness_loss({penalty!r}).")
     role = None if penalty is None else getattr(penalty, "role", "penalty")
     if (embedding is not None or head is not None) and role != "adversarial":
-        raise TypeError(
-            "embedding and head are the inputs of an adversarial penalty (role "
-            f"'adversarial'); got penalty={type(penalty).__name__ if role else None}."
-        )
+        raise TypeError("embedding and head are the inputs of an adversarial penalty (role "
+                        f"'adversarial'); got penalty={type(penalty).__name__ if role else None}.")
     if penalty is None or lam == 0:
-        return _task_objective(x, task, spec, y, weight, kernels, plain)
+        return value
     if groups is None:
         raise ValueError(f"penalty={type(penalty).__name__} needs the sensitive groups: "
                          "groups is None.")
-    kernel_parts = None
-    if kernels is not None and role in ("penalty", "reweight"):
-        kernel_parts = _kernel_parts(penalty, role, x, y, groups, n_groups)
+    unchecked = {}
+    if not check_input and not is_compiling() and takes_keyword(
+            getattr(penalty, "forward", penalty), "check_input"):
+        unchecked["check_input"] = False
     if role == "reweight":
-        coefficients = getattr(penalty, "row_coefficients", None)
-        if coefficients is None:
-            raise TypeError(
-                f"A reweighting penalty needs a row_coefficients method; "
-                f"{type(penalty).__name__} has none."
-            )
-        if kernel_parts is not None and kernel_parts[1] == "group_balanced":
-            codes, n = kernel_parts[2]
-            rs = kernels.group_balanced_scale(
-                codes, n, kernels.row_weights(weight, x), lam, x.shape[0], x)
-            return kernels.objective(x, task, y, rs=rs)
-        row_scale = _row_scale(weight, x.shape[0], x)
-        if differentiable:  # the penalty itself, whose gradient reaches groups and weights
-            return _task_value(x, task, y, row_scale) + lam * penalty(
-                _task_per_row(x, task, y), y, groups, n_groups=n_groups, sample_weight=weight)
-        kwargs = {}
-        # (under torch.compile no value is checked: the signature is not inspected there)
-        if not check_input and not plain and _takes_check_input(
-                getattr(coefficients, "__func__", coefficients)):
-            kwargs["check_input"] = False  # the weights were checked (or skipped) above
-        r = coefficients(groups, x.shape[0], n_groups=n_groups, sample_weight=weight,
-                         dtype=x.dtype, device=x.device, **kwargs)
-        scale = row_scale.add(r, alpha=float(lam))
-        return _task_value(x, task, y, scale) if plain else apply_objective(x, spec, y, scale)
-    if role == "adversarial":
-        if straight_through_threshold is not None:
-            raise TypeError("straight_through_threshold needs a penalty that reads "
-                            f"per-label probabilities; {type(penalty).__name__} is adversarial.")
-        return _adversarial_objective(x, task, spec, y, groups, weight, penalty, lam, n_groups,
-                                      embedding, head, kernels, plain, check_input)
-    if role != "penalty":
-        raise TypeError(
-            f"penalized_task_loss takes penalties with role 'penalty', 'reweight' or "
-            f"'adversarial'; {type(penalty).__name__} has role {role!r}."
-        )
-    if kernel_parts is not None and kernel_parts[0] == kernels.link_of(task):
-        _, name, args = kernel_parts
-        cut = None if straight_through_threshold is None else spec.cut
-        return kernels.objective(x, task, y, weight, lam=lam, penalty=name, args=args, cut=cut)
-    row_scale = _row_scale(weight, x.shape[0], x)
-    if plain:
-        if straight_through_threshold is None:
-            value = penalty(x, y, groups, n_groups=n_groups)
-        else:
-            on_probs = getattr(penalty, "_penalty_on_probs", None)
-            if on_probs is None:
-                raise TypeError(
-                    f"straight_through_threshold needs a penalty that reads per-label "
-                    f"probabilities (e.g. BiasAmplificationLoss); {type(penalty).__name__} "
-                    "has no such form."
-                )
-            value = on_probs(_straight_through_input(x, spec.cut), groups, n_groups)
-        return _task_value(x, task, y, row_scale) + lam * value
-    parts_of = getattr(penalty, "_penalty_parts", None)
-    parts = None if parts_of is None else parts_of(x, y, groups, n_groups)
-    if parts is not None and parts[0] is spec.link:
-        link, core, args = parts
-        return apply_objective(x, spec, y, row_scale, float(lam), core, *args)
-    if straight_through_threshold is not None:
-        raise TypeError(
-            f"straight_through_threshold needs a penalty with a fused sigmoid form (e.g. "
-            f"BiasAmplificationLoss on logits with integer group codes); "
-            f"{type(penalty).__name__} has none for these inputs."
-        )
-    value = penalty(x, y, groups, n_groups=n_groups)
-    return apply_objective(x, spec, y, row_scale) + lam * value
+        term = penalty(per_row, y, groups, n_groups=n_groups, sample_weight=weight, **unchecked)
+    elif role == "adversarial":
+        if cut is not None:
+            raise TypeError("straight_through_threshold needs a penalty that reads per-label "
+                            f"probabilities; {type(penalty).__name__} is adversarial.")
+        embedding = _check_embedding(embedding, head, penalty, x.shape[0])
+        term = adversarial_term(penalty, head, embedding,
+                                y if getattr(penalty, "requires_y", True) else None, groups,
+                                n_groups=n_groups, sample_weight=weight, **unchecked)
+    elif role != "penalty":
+        raise TypeError(f"penalized_task_loss takes penalties with role 'penalty', 'reweight' "
+                        f"or 'adversarial'; {type(penalty).__name__} has role {role!r}.")
+    elif cut is not None:
+        if not (isinstance(penalty, BiasAmplificationLoss) and penalty.from_logits):
+            raise TypeError("straight_through_threshold needs a BiasAmplificationLoss on "
+                            f"logits (from_logits=True); got {penalty!r}.")
+        p = torch.sigmoid(x)
+        hard = (x > cut).to(x.dtype) + (p - p.detach())
+        term = bias_amplification_loss(hard, groups, penalty.target(), kind=penalty.kind,
+                                       n_groups=penalty._groups_count(n_groups))
+    else:
+        term = penalty(x, y, groups, n_groups=n_groups)
+    return value + lam * term

@@ -1,4 +1,4 @@
-"""The fused losses on a CUDA device equal their CPU values and gradients.
+"""The losses on a CUDA device equal their CPU values and gradients.
 
 Skipped without CUDA (this project's CI has none); run them on a GPU machine with
 ``python -m pytest tests/losses/test_losses_cuda.py``.

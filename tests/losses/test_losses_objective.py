@@ -1,9 +1,7 @@
-"""penalized_task_loss: the fused objective equals the composed one, values and gradients.
+"""penalized_task_loss: the weighted task loss plus lam times the fairness term of each role,
+values and gradients, and its input checks."""
 
-Every test runs twice on the CPU: through the compiled kernels (numba) and through
-the torch fused nodes (the kernels turned off).
-"""
-
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -25,7 +23,6 @@ from skfair.losses import (
 
 B, K, NG = 24, 4, 3
 
-pytestmark = pytest.mark.usefixtures("cpu_path")  # kernels and torch nodes (conftest)
 
 
 def _batch(seed=0, missing_group=None):
@@ -62,37 +59,36 @@ CLASSIFICATION_PENALTIES = [
 
 
 @pytest.mark.parametrize("penalty", CLASSIFICATION_PENALTIES, ids=repr)
-@pytest.mark.parametrize("missing_group", [None, 1])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_cross_entropy_penalties_match_composition(penalty, missing_group, weighted):
-    logits, y, groups, w = _batch(1, missing_group)
+def test_cross_entropy_penalties_match_composition(penalty, weighted):
+    logits, y, groups, w = _batch(1, missing_group=1)
     w = w if weighted else torch.ones(B, dtype=torch.float64)
     lam = 0.7
-    fused, g_fused = _grads(
+    value, g_value = _grads(
         lambda x: penalized_task_loss(x, y, groups, penalty=penalty, lam=lam,
                                       sample_weight=w if weighted else None, n_groups=NG), logits)
     ref, g_ref = _grads(lambda x: _composed_ce(x, y, groups, penalty, lam, w), logits)
-    torch.testing.assert_close(fused, ref)
-    torch.testing.assert_close(g_fused, g_ref)
-    assert torch.isfinite(g_fused).all()
+    torch.testing.assert_close(value, ref)
+    torch.testing.assert_close(g_value, g_ref)
+    assert torch.isfinite(g_value).all()
 
 
 def test_task_alone_equals_weighted_cross_entropy():
     logits, y, groups, w = _batch(2)
     for penalty, lam in [(None, 1.0), (DemographicParityLoss(), 0.0)]:
-        fused, g_fused = _grads(
+        value, g_value = _grads(
             lambda x, p=penalty, la=lam: penalized_task_loss(x, y, groups, penalty=p, lam=la,
                                                              sample_weight=w), logits)
         ref, g_ref = _grads(lambda x: (w * F.cross_entropy(x, y, reduction="none")).mean(),
                             logits)
-        torch.testing.assert_close(fused, ref)
-        torch.testing.assert_close(g_fused, g_ref)
+        torch.testing.assert_close(value, ref)
+        torch.testing.assert_close(g_value, g_ref)
 
 
-def test_group_balanced_folds_into_row_weights():
+def test_group_balanced_term_is_the_balanced_risk_of_the_task_losses():
     logits, y, groups, w = _batch(3, missing_group=2)
     lam = 2.0
-    fused, g_fused = _grads(
+    value, g_value = _grads(
         lambda x: penalized_task_loss(x, y, groups, penalty=GroupBalancedLoss(), lam=lam,
                                       sample_weight=w, n_groups=NG), logits)
 
@@ -102,8 +98,8 @@ def test_group_balanced_folds_into_row_weights():
                                                             sample_weight=w)
 
     ref, g_ref = _grads(composed, logits)
-    torch.testing.assert_close(fused, ref)
-    torch.testing.assert_close(g_fused, g_ref)
+    torch.testing.assert_close(value, ref)
+    torch.testing.assert_close(g_value, g_ref)
 
 
 def test_group_balanced_coefficients_give_the_loss():
@@ -129,7 +125,7 @@ def _multilabel_batch(seed, kind):
 @pytest.mark.parametrize("kind", ["ratio", "joint"])
 def test_binary_cross_entropy_with_bias_amplification(kind):
     logits, Y, groups, w, loss = _multilabel_batch(4, kind)
-    fused, g_fused = _grads(
+    value, g_value = _grads(
         lambda x: penalized_task_loss(x, Y, groups, task="binary_cross_entropy", penalty=loss,
                                       lam=0.3, sample_weight=w, n_groups=NG), logits)
 
@@ -138,8 +134,8 @@ def test_binary_cross_entropy_with_bias_amplification(kind):
         return (w * per).mean() + 0.3 * loss(x, None, groups, n_groups=NG)
 
     ref, g_ref = _grads(composed, logits)
-    torch.testing.assert_close(fused, ref)
-    torch.testing.assert_close(g_fused, g_ref)
+    torch.testing.assert_close(value, ref)
+    torch.testing.assert_close(g_value, g_ref)
 
 
 @pytest.mark.parametrize("kind", ["ratio", "joint"])
@@ -147,7 +143,7 @@ def test_binary_cross_entropy_with_bias_amplification(kind):
 def test_straight_through_bias_amplification(kind, threshold):
     # the penalty reads 1[sigmoid(x) > threshold]; its gradient flows through the sigmoid
     logits, Y, groups, w, loss = _multilabel_batch(11, kind)
-    fused, g_fused = _grads(
+    value, g_value = _grads(
         lambda x: penalized_task_loss(x, Y, groups, task="binary_cross_entropy", penalty=loss,
                                       lam=0.6, sample_weight=w, n_groups=NG,
                                       straight_through_threshold=threshold), logits)
@@ -161,12 +157,12 @@ def test_straight_through_bias_amplification(kind, threshold):
             hard, groups, loss.b_train_, n_groups=NG, kind=kind)
 
     ref, g_ref = _grads(composed, logits)
-    torch.testing.assert_close(fused, ref)
-    torch.testing.assert_close(g_fused, g_ref)
+    torch.testing.assert_close(value, ref)
+    torch.testing.assert_close(g_value, g_ref)
     # not the soft penalty: the hard indicator changes the value
     soft = penalized_task_loss(logits, Y, groups, task="binary_cross_entropy", penalty=loss,
                                lam=0.6, sample_weight=w, n_groups=NG)
-    assert not torch.isclose(soft, fused)
+    assert not torch.isclose(soft, value)
 
 
 def test_straight_through_threshold_checks():
@@ -180,13 +176,13 @@ def test_straight_through_threshold_checks():
     for bad in (0.0, 1.0, True, "0.5"):
         with pytest.raises(ValueError, match="straight_through_threshold must be"):
             penalized_task_loss(logits, Y, groups, straight_through_threshold=bad, **kw)
-    # a penalty without a fused sigmoid form cannot read the hard indicator
-    with pytest.raises(TypeError, match="fused sigmoid form"):
+    # only the bias-amplification loss on logits reads the hard indicator
+    with pytest.raises(TypeError, match="BiasAmplificationLoss on logits"):
         penalized_task_loss(logits, Y, groups, task="binary_cross_entropy",
                             penalty=lambda x, y, g, n_groups=None: x.sum(),
                             straight_through_threshold=0.5)
     probs_loss = BiasAmplificationLoss(from_logits=False).fit(Y, groups, n_groups=NG).double()
-    with pytest.raises(TypeError, match="fused sigmoid form"):
+    with pytest.raises(TypeError, match="BiasAmplificationLoss on logits"):
         penalized_task_loss(logits, Y, groups, task="binary_cross_entropy", penalty=probs_loss,
                             n_groups=NG, straight_through_threshold=0.5)
     # without a penalty (or lam=0) the threshold has nothing to change
@@ -204,7 +200,7 @@ def test_regression_tasks(task, penalty):
     y = torch.randn(B, generator=gen, dtype=torch.float64)
     groups = torch.randint(0, NG, (B,), generator=gen)
     w = torch.rand(B, generator=gen, dtype=torch.float64)
-    fused, g_fused = _grads(
+    value, g_value = _grads(
         lambda x: penalized_task_loss(x, y, groups, task=task, penalty=penalty, lam=0.4,
                                       sample_weight=w, n_groups=NG), pred)
 
@@ -217,8 +213,8 @@ def test_regression_tasks(task, penalty):
         return value
 
     ref, g_ref = _grads(composed, pred)
-    torch.testing.assert_close(fused, ref)
-    torch.testing.assert_close(g_fused, g_ref)
+    torch.testing.assert_close(value, ref)
+    torch.testing.assert_close(g_value, g_ref)
 
 
 def test_multi_output_regression_averages_outputs():
@@ -228,7 +224,7 @@ def test_multi_output_regression_averages_outputs():
     assert float(penalized_task_loss(pred, y, task="l1")) == pytest.approx(1.75)
 
 
-def test_penalty_without_fused_form_is_added():
+def test_a_callable_penalty_is_added():
     calls = []
 
     def my_penalty(x, y, groups, n_groups=None):
@@ -236,16 +232,16 @@ def test_penalty_without_fused_form_is_added():
         return (x[:, 0] ** 2).mean()
 
     logits, y, groups, _ = _batch(6)
-    fused, g_fused = _grads(
+    value, g_value = _grads(
         lambda x: penalized_task_loss(x, y, groups, penalty=my_penalty, lam=0.5, n_groups=NG),
         logits)
     ref, g_ref = _grads(lambda x: F.cross_entropy(x, y) + 0.5 * (x[:, 0] ** 2).mean(), logits)
-    torch.testing.assert_close(fused, ref)
-    torch.testing.assert_close(g_fused, g_ref)
+    torch.testing.assert_close(value, ref)
+    torch.testing.assert_close(g_value, g_ref)
     assert calls == [NG]
 
 
-def test_soft_groups_needing_grad_fall_back_to_autograd():
+def test_gradients_reach_soft_groups():
     logits, y, _, _ = _batch(7)
     soft = torch.softmax(torch.randn(B, NG, dtype=torch.float64), 1).requires_grad_(True)
     value = penalized_task_loss(logits, y, soft, penalty=DemographicParityLoss(), lam=1.0)
@@ -294,32 +290,6 @@ def test_bad_outputs_and_targets():
     with pytest.raises(ValueError, match="codes in"):
         penalized_task_loss(logits, y, groups + 10, penalty=DemographicParityLoss(),
                             n_groups=NG)
-
-
-@pytest.mark.parametrize("fused", ["objective", "penalty"])
-def test_create_graph_gives_first_order_grads_and_refuses_second_order(fused):
-    # an ordinary backward pass skips once_differentiable's bookkeeping; under
-    # create_graph=True the fused node still gives the first-order gradient, and
-    # differentiating that gradient again is an error, never a silently wrong value
-    logits, y, groups, _ = _batch()
-    penalty = EqualizedOddsLoss("l2")
-
-    def fn(x):
-        if fused == "objective":
-            return penalized_task_loss(x, y, groups, penalty=penalty, lam=0.7, n_groups=NG)
-        return penalty(x, y, groups, n_groups=NG)
-
-    _, expected = _grads(fn, logits)
-    x = logits.clone().requires_grad_(True)
-    scale = torch.tensor(2.0, dtype=x.dtype, requires_grad=True)  # upstream grad needs grad
-    (g,) = torch.autograd.grad(fn(x) * scale, x, create_graph=True)
-    torch.testing.assert_close(g, 2 * expected)
-    assert g.requires_grad
-    with pytest.raises(RuntimeError, match="once_differentiable"):
-        g.sum().backward()
-    x = logits.clone().requires_grad_(True)
-    (g,) = torch.autograd.grad(fn(x), x)
-    assert not g.requires_grad
 
 
 @pytest.mark.parametrize("bad", [[1.0, -2.0, 1.0, 1.0], [1.0, float("nan"), 1.0, 1.0],
@@ -372,9 +342,9 @@ def test_check_input_false_skips_the_value_checks_only():
                             sample_weight=torch.ones(3))
 
 
-def test_check_input_false_reaches_the_reweighting_coefficients():
-    """The group-balanced coefficients skip their weight check under check_input=False;
-    a user's reweighting loss whose row_coefficients takes no check_input still works."""
+def test_check_input_false_reaches_the_reweighting_loss():
+    """The group-balanced risk skips its weight check under check_input=False; a user's
+    reweighting loss whose forward takes no check_input still works."""
     x = torch.zeros(4, 2)
     g = torch.tensor([0, 0, 1, 1])
     y = torch.tensor([0, 1, 0, 1])
@@ -387,15 +357,14 @@ def test_check_input_false_reaches_the_reweighting_coefficients():
     seen = []
 
     class Spy(GroupBalancedLoss):
-        def row_coefficients(self, *args, check_input=True, **kwargs):
+        def forward(self, *args, check_input=True, **kwargs):
             seen.append(check_input)
-            return super().row_coefficients(*args, check_input=check_input, **kwargs)
+            return super().forward(*args, check_input=check_input, **kwargs)
 
     class UserReweight(GroupBalancedLoss):
-        def row_coefficients(self, groups, n_samples, *, n_groups=None, sample_weight=None,
-                             dtype=torch.float32, device=None):
+        def forward(self, input, y=None, groups=None, *, n_groups=None, sample_weight=None):
             seen.append("user")
-            return torch.full((n_samples,), 1.0 / n_samples)
+            return input.mean()
 
     penalized_task_loss(x, y, g, penalty=Spy(), sample_weight=sw.abs(), check_input=False)
     penalized_task_loss(x, y, g, penalty=Spy(), sample_weight=sw.abs())
@@ -413,63 +382,10 @@ def test_group_balanced_coefficients_with_group_weights_hand_computed():
     torch.testing.assert_close(r, torch.tensor([1 / 8, 1 / 8, 1 / 4, 1 / 4, 1 / 4]))
 
 
-def _objectives():
-    """(name, function of x) for every fused objective and standalone fused penalty."""
-    logits, y, groups, w = _batch(3)
-    gen = torch.Generator().manual_seed(4)
-    labels = torch.randint(0, 2, (B, K), generator=gen).double()
-    values = torch.randn(B, generator=gen, dtype=torch.float64)
-    targets = torch.randn(B, generator=gen, dtype=torch.float64)
-    ba = BiasAmplificationLoss(n_groups=NG).fit(labels, groups)
-    cases = [("task_only", logits, lambda x: penalized_task_loss(x, y, sample_weight=w))]
-    for penalty in CLASSIFICATION_PENALTIES:
-        cases.append((f"ce+{penalty!r}", logits, lambda x, p=penalty: penalized_task_loss(
-            x, y, groups, penalty=p, lam=0.7, sample_weight=w, n_groups=NG)))
-        cases.append((f"alone {penalty!r}", logits,
-                      lambda x, p=penalty: p(x, y, groups, n_groups=NG)))
-    cases.append(("bce+bias_amplification", logits, lambda x: penalized_task_loss(
-        x, labels, groups, task="binary_cross_entropy", penalty=ba, lam=0.7, n_groups=NG)))
-    for penalty in (MeanParityLoss(), MAEParityLoss()):
-        cases.append((f"l1+{penalty!r}", values[:, None], lambda x, p=penalty: (
-            penalized_task_loss(x, targets, groups, task="l1", penalty=p, lam=0.7,
-                                n_groups=NG))))
-    return cases
-
-
-@pytest.mark.parametrize("upstream", [2.5, 0.0, -1.0])
-def test_fused_backward_scales_with_the_upstream_gradient(upstream):
-    """On CPU the fused nodes read the upstream gradient as a number and skip the
-    multiplication when it is 1: any other value must still scale the gradient."""
-    for name, x0, fn in _objectives():
-        x = x0.clone().requires_grad_(True)
-        (unit,) = torch.autograd.grad(fn(x), x)
-        (got,) = torch.autograd.grad(fn(x), x, grad_outputs=torch.tensor(upstream,
-                                                                        dtype=x.dtype))
-        torch.testing.assert_close(got, upstream * unit, msg=name)
-        assert unit.abs().sum() > 0, name
-
-
-def test_host_grad_reads_cpu_scalars_only():
-    from skfair.losses._ops import host_grad, is_one, scale_, scaled
-
-    assert host_grad(torch.tensor(1.0)) == 1.0 and isinstance(host_grad(torch.tensor(2.0)),
-                                                               float)
-    vector = torch.ones(2)
-    assert host_grad(vector) is vector  # not a scalar: left as it is
-    assert is_one(1.0) and not is_one(torch.tensor(1.0)) and not is_one(2.0)
-    t = torch.tensor([1.0, 2.0])
-    assert scaled(t, 1.0) is t and scale_(t, 1.0) is t
-    torch.testing.assert_close(scaled(t, torch.tensor(3.0)), torch.tensor([3.0, 6.0]))
-    torch.testing.assert_close(t, torch.tensor([1.0, 2.0]))  # scaled made a new tensor
-    scale_(t, 0.5)
-    torch.testing.assert_close(t, torch.tensor([0.5, 1.0]))
-
-
 @pytest.mark.parametrize("penalty", [None, EqualizedOddsLoss(), GroupBalancedLoss()],
                          ids=["none", "eo_l2", "group_balanced"])
 def test_gradients_reach_weights_and_soft_groups_that_need_them(penalty):
-    """The fused node differentiates w.r.t. the outputs only: weights or soft groups that
-    need gradients take the plain autograd path, with the composed loss's gradients."""
+    """Weights or soft groups that need gradients get those of the composed loss."""
     logits, y, groups, weight = _batch()
     logits.requires_grad_()
     weight.requires_grad_()
@@ -496,6 +412,42 @@ def test_gradients_reach_weights_and_soft_groups_that_need_them(penalty):
                                torch.autograd.grad(ref, soft)[0])
 
 
+def test_hand_computed_eo_l2_objective():
+    # two classes, two groups, one row per cell: P = softmax(x) per row
+    x = torch.tensor([[0.0, 0.0], [2.0, 0.0], [0.0, 1.0], [0.0, 3.0]], dtype=torch.float64)
+    y = torch.tensor([0, 0, 1, 1])
+    g = torch.tensor([0, 1, 0, 1])
+    loss = penalized_task_loss(x, y, g, penalty=EqualizedOddsLoss(), lam=1.0, n_groups=2)
+    P = torch.softmax(x, 1).numpy()
+    ce = -np.mean(np.log(P[[0, 1, 2, 3], [0, 0, 1, 1]]))
+    # class b: each cell's mean of P minus the class mean (two one-row cells, so +-half
+    # the difference), squared and summed over the two cells and two predicted classes
+    eo = sum(2 * ((P[i] - P[j]) / 2) ** 2 for i, j in [(0, 1), (2, 3)]).sum()
+    assert float(loss) == pytest.approx(ce + eo, rel=1e-12)
+
+
+@pytest.mark.parametrize("bad, penalty", [
+    *[("groups", p) for p in (DemographicParityLoss(), EqualizedOddsLoss("mi"),
+                              IoUFairnessLoss(), GroupBalancedLoss())],
+    *[("y", p) for p in (None, EqualizedOddsLoss(), IoUFairnessLoss())],
+], ids=repr)
+@pytest.mark.parametrize("too_high", [False, True])
+def test_codes_out_of_range_name_their_argument(bad, penalty, too_high):
+    logits, y, groups, _ = _batch(6)
+    codes, n = (groups, NG) if bad == "groups" else (y, K)
+    codes[7] = n if too_high else -1
+    with pytest.raises(ValueError, match=rf"{bad} must hold codes in \[0, {n}\)"):
+        penalized_task_loss(logits, y, groups, penalty=penalty, lam=1.0, n_groups=NG)
+
+
+@pytest.mark.parametrize("penalty", [MeanParityLoss(), MAEParityLoss()], ids=repr)
+def test_regression_group_codes_out_of_range_name_groups(penalty):
+    pred, target = torch.zeros(6, 1), torch.ones(6)
+    groups = torch.tensor([0, 1, 0, 1, 0, 5])
+    with pytest.raises(ValueError, match=r"groups must hold codes in \[0, 2\)"):
+        penalized_task_loss(pred, target, groups, task="l1", penalty=penalty, n_groups=2)
+
+
 def test_a_penalty_name_is_a_clear_error():
     logits, y, groups, _ = _batch()
     with pytest.raises(TypeError, match=r"get_fairness_loss\('eo_l2'\)"):
@@ -503,8 +455,6 @@ def test_a_penalty_name_is_a_clear_error():
 
 
 def test_numpy_integer_n_groups_is_accepted():
-    import numpy as np
-
     logits, y, groups, _ = _batch()
     a = penalized_task_loss(logits, y, groups, penalty=EqualizedOddsLoss(), n_groups=NG)
     b = penalized_task_loss(logits, y, groups, penalty=EqualizedOddsLoss(),
@@ -551,17 +501,16 @@ def _leaf_grads(value, modules, scale=1.0):
     return [p.grad.clone() for p in params]
 
 
-@pytest.mark.parametrize("hidden", [(), (5,), (5, 4)])
+@pytest.mark.parametrize("hidden", [(), (5, 4)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("task", sorted(ADV_TASKS))
 @pytest.mark.parametrize("weighted", [False, True])
-def test_adversarial_objective_equals_the_sum(cpu_path, hidden, dtype, task, weighted):
-    _check_adversarial_objective(cpu_path, "reversal", hidden, dtype, task, weighted)
+def test_adversarial_objective_equals_the_sum(hidden, dtype, task, weighted):
+    _check_adversarial_objective("reversal", hidden, dtype, task, weighted)
 
 
-def _check_adversarial_objective(cpu_path, kind, hidden, dtype, task, weighted):
-    """The objective with ``AdversarialLoss(kind=kind)``: one node on the kernels, the
-    composed terms on the torch path, with the value and every gradient of
+def _check_adversarial_objective(kind, hidden, dtype, task, weighted):
+    """The objective with ``AdversarialLoss(kind=kind)``: the value and every gradient of
     ``task + 0.6 * adversary_term`` (for the reversal, ``loss(head(embedding))``)."""
     loss, head, trunk, inputs, groups, w, gen = _adversary_batch(hidden, dtype)
     loss.set_params(kind=kind)
@@ -570,18 +519,16 @@ def _check_adversarial_objective(cpu_path, kind, hidden, dtype, task, weighted):
         y = y.to(dtype)
     w = w if weighted else None
     out, emb = _forward(trunk, inputs)
-    fused = penalized_task_loss(out, y, groups, task=task, penalty=loss, lam=0.6,
+    value = penalized_task_loss(out, y, groups, task=task, penalty=loss, lam=0.6,
                                 sample_weight=w, n_groups=NG, embedding=emb, head=head)
-    kernel_node = type(fused.grad_fn).__name__.startswith("_KernelAdversaryObjective")
-    assert kernel_node == (cpu_path == "kernels")
-    got = _leaf_grads(fused, [trunk, head], scale=1.7)
+    got = _leaf_grads(value, [trunk, head], scale=1.7)
     out, emb = _forward(trunk, inputs)
     term = (loss(head(emb), None, groups, sample_weight=w) if kind == "reversal"
             else loss.adversary_term(head, emb, None, groups, sample_weight=w))
     composed = penalized_task_loss(out, y, task=task, sample_weight=w) + 0.6 * term
     expected = _leaf_grads(composed, [trunk, head], scale=1.7)
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else {}
-    torch.testing.assert_close(fused, composed, **tol)
+    torch.testing.assert_close(value, composed, **tol)
     for g, e in zip(got, expected, strict=True):
         torch.testing.assert_close(g, e, **tol)
 
@@ -602,70 +549,7 @@ def test_adversarial_objective_reverses_the_embedding_gradient_only(strength):
     torch.testing.assert_close(g_emb, -strength * g_plain)
 
 
-def _fallback_case(head, loss=None, groups=None):
-    """Value and gradients of the objective with ``head`` (and ``loss``), against the
-    composed sum, plus the class name of the result's node."""
-    loss = loss or AdversarialLoss()
-    gen = torch.Generator().manual_seed(3)
-    out = torch.randn(B, K, generator=gen, dtype=torch.float64, requires_grad=True)
-    emb = torch.randn(B, 6, generator=gen, dtype=torch.float64, requires_grad=True)
-    y = torch.randint(0, K, (B,), generator=gen)
-    groups = torch.randint(0, NG, (B,), generator=gen) if groups is None else groups
-    torch.manual_seed(0)
-    value = penalized_task_loss(out, y, groups, penalty=loss, lam=0.5, embedding=emb,
-                                head=head, n_groups=NG)
-    got = torch.autograd.grad(value, [out, emb])
-    torch.manual_seed(0)
-    composed = penalized_task_loss(out, y) + 0.5 * loss(head(emb), y, groups, n_groups=NG)
-    expected = torch.autograd.grad(composed, [out, emb])
-    torch.testing.assert_close(value, composed)
-    for g, e in zip(got, expected, strict=True):
-        torch.testing.assert_close(g, e)
-    return type(value.grad_fn).__name__
-
-
-def test_adversarial_objective_takes_the_sum_for_heads_it_does_not_compute(cpu_path):
-    node = "_KernelAdversaryObjectiveBackward" if cpu_path == "kernels" else "AddBackward0"
-    assert _fallback_case(AdversarialLoss(hidden=(5,)).make_head(6, NG).double()) == node
-    # active dropout: the sum (its random mask); in eval mode dropout is the identity
-    head = AdversarialLoss(hidden=(5,), dropout=0.5).make_head(6, NG).double()
-    assert _fallback_case(head) == "AddBackward0"
-    assert _fallback_case(head.eval()) == node
-    # a hook on a layer runs
-    head = AdversarialLoss(hidden=(5,)).make_head(6, NG).double()
-    seen = []
-    head.net[2].register_forward_hook(lambda *args: seen.append(1))
-    assert _fallback_case(head) == "AddBackward0" and seen
-    # another activation, a layer without bias, a subclass with its own forward
-    head = AdversarialLoss(hidden=(5,)).make_head(6, NG).double()
-    head.net[1] = torch.nn.Tanh()
-    assert _fallback_case(head) == "AddBackward0"
-    head = AdversarialLoss(hidden=()).make_head(6, NG).double()
-    head.net[0].bias = None
-    assert _fallback_case(head) == "AddBackward0"
-
-    class Scaled(type(head)):
-        def forward(self, embedding):
-            return 2 * super().forward(embedding)
-
-    assert _fallback_case(Scaled(6, NG).double()) == "AddBackward0"
-    # parameters of another dtype than the embedding's: the sum (and torch's dtype error)
-    with pytest.raises(RuntimeError):
-        _fallback_case(AdversarialLoss().make_head(6, NG))
-
-
-def test_adversarial_objective_keeps_a_subclass_loss_and_soft_groups():
-    class Halved(AdversarialLoss):
-        def forward(self, input, y=None, groups=None, **kwargs):
-            return 0.5 * super().forward(input, y, groups, **kwargs)
-
-    head = AdversarialLoss().make_head(6, NG).double()
-    assert _fallback_case(head, Halved()) == "AddBackward0"
-    soft = torch.softmax(torch.randn(B, NG, dtype=torch.float64), dim=1)
-    assert _fallback_case(head, groups=soft) == "AddBackward0"
-
-
-def test_adversarial_objective_flattens_the_embedding_and_checks_its_inputs(cpu_path):
+def test_adversarial_objective_flattens_the_embedding_and_checks_its_inputs():
     loss, head, _, _, groups, _, gen = _adversary_batch((), dim=6)
     out = torch.randn(B, K, generator=gen, dtype=torch.float64)
     y = torch.randint(0, K, (B,), generator=gen)
@@ -695,7 +579,7 @@ def test_adversarial_objective_flattens_the_embedding_and_checks_its_inputs(cpu_
                             straight_through_threshold=0.5)
 
 
-def test_adversarial_objective_without_gradients_and_at_lam_zero(cpu_path):
+def test_adversarial_objective_without_gradients_and_at_lam_zero():
     loss, head, trunk, inputs, groups, w, gen = _adversary_batch((5,))
     y = torch.randint(0, K, (B,), generator=gen)
     out, emb = _forward(trunk, inputs)
@@ -714,16 +598,15 @@ def test_adversarial_objective_without_gradients_and_at_lam_zero(cpu_path):
     assert all(p.grad is None for p in head.parameters())
 
 
-@pytest.mark.parametrize("hidden", [(), (5,), (5, 4)])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("hidden", [(), (5, 4)])
 @pytest.mark.parametrize("task", ["cross_entropy", "l1"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_confusion_objective_equals_the_sum(cpu_path, hidden, dtype, task, weighted):
+def test_confusion_objective_equals_the_sum(hidden, task, weighted):
     """kind="confusion" (its own tests check adversary_term against the two games)."""
-    _check_adversarial_objective(cpu_path, "confusion", hidden, dtype, task, weighted)
+    _check_adversarial_objective("confusion", hidden, torch.float64, task, weighted)
 
 
-def test_confusion_objective_without_an_embedding_gradient_and_for_a_subclass(cpu_path):
+def test_confusion_objective_without_an_embedding_gradient_and_for_a_subclass():
     loss = AdversarialLoss(hidden=(5,), strength=0.4, kind="confusion")
     head = loss.make_head(6, NG).double()
     gen = torch.Generator().manual_seed(5)
@@ -739,29 +622,14 @@ def test_confusion_objective_without_an_embedding_gradient_and_for_a_subclass(cp
     for g, e in zip(got, torch.autograd.grad(composed, [out, *head.parameters()]), strict=True):
         torch.testing.assert_close(g, e)
 
-    class Doubled(AdversarialLoss):  # its own term: never the compiled node
+    class Doubled(AdversarialLoss):  # its own term
         def adversary_term(self, *args, **kwargs):
             return 2 * super().adversary_term(*args, **kwargs)
 
     doubled = Doubled(hidden=(5,), strength=0.4, kind="confusion")
     value = penalized_task_loss(out, y, groups, penalty=doubled, lam=0.5, embedding=emb,
                                 head=head)
-    assert type(value.grad_fn).__name__ == "AddBackward0"
     term = loss.adversary_term(head, emb, None, groups)
     torch.testing.assert_close(value, penalized_task_loss(out, y) + 0.5 * 2 * term)
 
 
-def test_adversarial_objective_first_order_under_create_graph(cpu_path):
-    loss, head, _, _, groups, _, gen = _adversary_batch((5,))
-    out = torch.randn(B, K, generator=gen, dtype=torch.float64, requires_grad=True)
-    y = torch.randint(0, K, (B,), generator=gen)
-    emb = torch.randn(B, 6, generator=gen, dtype=torch.float64, requires_grad=True)
-    value = penalized_task_loss(out, y, groups, penalty=loss, lam=0.5, embedding=emb,
-                                head=head)
-    (expected,) = torch.autograd.grad(value, emb, retain_graph=True)
-    scale = torch.tensor(2.0, dtype=value.dtype, requires_grad=True)  # needs grad upstream
-    (g,) = torch.autograd.grad(value * scale, emb, create_graph=True)
-    torch.testing.assert_close(g, 2 * expected)
-    if cpu_path == "kernels":  # the one node: a second order is an error, never wrong
-        with pytest.raises(RuntimeError, match="once_differentiable"):
-            g.sum().backward()
