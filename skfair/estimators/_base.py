@@ -515,7 +515,7 @@ class FairNetBase(BaseEstimator):
                 _fused_adam_supported(self.device_)):
             # one fused kernel for every parameter: the same update, a fraction of the
             # per-parameter dispatches of the default implementation (a CPU step of the
-            # MLP head is ~13% faster; benchmarks/bench_losses.py --harness estimator)
+            # MLP head was ~13% faster)
             kwargs["optimizer__fused"] = True
         return kwargs
 
