@@ -1,41 +1,20 @@
 """Adversarial sensitive regularizer (seed 003) through gradient reversal.
 
 An adversary head predicts the sensitive group from the shared embedding; the
-network is trained so that the adversary fails, which makes the embedding
-agnostic to the sensitive attribute.
+network is trained so that the adversary fails. The game ``min_theta max_phi
+L_task(theta) - lam * CE(phi, theta)`` needs no alternating updates: with a
+gradient-reversal layer of strength ``lam`` between the embedding and the
+adversary, one backward pass of ``L_task + CE(adversary(R(embedding)), groups)``
+gives the adversary ``d CE / d phi`` and the encoder ``d L_task / d theta - lam *
+d CE / d theta``, the gradients of the game (Ganin & Lempitsky, 2015).
 
-Equivalence with the min-max game
----------------------------------
-The game is ``min_theta max_phi  L_task(theta) - lam * CE(phi, theta)``
-with the adversary minimising ``CE`` (theta: encoder and main head, phi: the
-adversary). With a gradient-reversal layer ``R`` of strength ``lam`` between
-the embedding and the adversary, *one* backward pass of
-
-    total = L_task + CE(adversary(R(embedding)), groups)
-
-gives the adversary its own descent direction ``d CE / d phi`` and the encoder
-``d L_task / d theta - lam * d CE / d theta``: exactly the gradients of the
-game, so a single optimizer updates both players simultaneously
-(Ganin & Lempitsky, 2015). Equivalently, ``strength=1`` and
-``total = L_task + lam * CE`` gives the encoder the same gradient and scales
-the adversary's gradient by ``lam`` (its learning rate under SGD; Adam is
-invariant to that scale). ``AdversarialHead`` contains the reversal layer, so
-the estimator only has to add ``lam * adversarial_loss(head(embedding), groups)``.
-
-The confusion objective
------------------------
-Maximising the adversary's cross-entropy does not require the embedding to
-lose the attribute: the encoder can make the adversary confidently *wrong*
-(a relabelling of the groups), the adversary relearns the new code, and the
-attribute stays linearly decodable throughout. ``kind="confusion"`` of
-:class:`~skfair.losses.AdversarialLoss` (Alvi et al., 2018, "Turning a Blind
-Eye"; the sensitive regularizer of SensitiveNets, seed 003, likewise pushes the
-detector's output to a fixed level) trains the adversary on its
-cross-entropy as before, with the embedding held fixed, and the encoder, with
-the adversary held fixed, on :func:`confusion_loss`: the cross-entropy of the
-adversary's prediction to the uniform distribution over groups, lowest when
-the adversary can only guess. ``AdversarialHead.confusion_logits`` gives the
-two forward passes.
+Maximising the adversary's cross-entropy does not require the embedding to lose
+the attribute: the encoder can make the adversary confidently *wrong* (a
+relabelling of the groups). The confusion objective (Alvi et al., 2018, "Turning
+a Blind Eye"; ``AdversarialLoss(kind="confusion")``) trains the adversary on its
+cross-entropy with the embedding held fixed, and the encoder, with the adversary
+held fixed, on :func:`confusion_loss`, lowest when the adversary can only guess
+(:meth:`AdversarialHead.confusion_logits` gives the two forward passes).
 """
 
 from __future__ import annotations
@@ -68,10 +47,9 @@ def check_adversarial_kind(kind):
 
 
 def _check_strength(strength):
-    if (isinstance(strength, bool) or not isinstance(strength, numbers.Real)
-            or not 0 <= strength < float("inf")):
-        raise ValueError(f"strength must be a finite non-negative real number, got "
-                         f"{strength!r}.")
+    if isinstance(strength, bool) or not isinstance(strength, numbers.Real) or not (
+            0 <= strength < float("inf")):
+        raise ValueError(f"strength must be a finite non-negative real number, got {strength!r}.")
     return float(strength)
 
 
@@ -104,7 +82,7 @@ def grad_reverse(x, strength=1.0):
     Returns
     -------
     Tensor
-        ``x`` itself (a view) in the forward pass.
+        A view of ``x``.
 
     Examples
     --------
@@ -162,9 +140,8 @@ def _as_hidden(hidden):
 class AdversarialHead(nn.Module):
     """Adversary that predicts the sensitive group from an embedding.
 
-    ``embedding -> GradientReversal(strength) -> MLP -> group logits``. Train
-    it with :func:`adversarial_loss` added to the task loss; the reversal layer
-    turns that single objective into the min-max game (see module notes).
+    ``embedding -> GradientReversal(strength) -> MLP -> group logits``; adding
+    :func:`adversarial_loss` of its output to the task loss plays the min-max game.
 
     Parameters
     ----------
@@ -224,12 +201,9 @@ class AdversarialHead(nn.Module):
         return self.net(self.reversal(embedding))
 
     def confusion_logits(self, embedding):
-        """The adversary's group logits twice, without the reversal, for the confusion
-        objective: ``(own, fixed)``.
-
-        ``own`` is computed from the embedding held fixed (``embedding.detach()``): its
-        loss trains the adversary only. ``fixed`` is computed with the adversary's
-        parameters held fixed: its loss trains the embedding only.
+        """The adversary's group logits twice, without the reversal: ``own`` on the
+        embedding held fixed (its loss trains the adversary only) and ``fixed`` with
+        the adversary's parameters held fixed (its loss trains the embedding only).
 
         Parameters
         ----------
@@ -252,18 +226,17 @@ class AdversarialHead(nn.Module):
         >>> bool(torch.equal(own, fixed))
         True
         """
-        net = self.net
-        own = net(embedding.detach())
-        params = {name: p.detach() for name, p in net.named_parameters()}
-        return own, torch.func.functional_call(net, params, (embedding,))
+        params = {name: p.detach() for name, p in self.net.named_parameters()}
+        return (self.net(embedding.detach()),
+                torch.func.functional_call(self.net, params, (embedding,)))
+
 
 def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=None,
                      check_input=True):
     """Cross-entropy of the adversary's group prediction.
 
-    Add ``lam * adversarial_loss(head(embedding), groups)`` to the task loss,
-    where ``head`` is an :class:`AdversarialHead` (which reverses the gradient
-    flowing back into the embedding).
+    Add ``lam * adversarial_loss(head(embedding), groups)`` to the task loss, where
+    ``head`` is an :class:`AdversarialHead` (which reverses the embedding's gradient).
 
     Parameters
     ----------
@@ -277,10 +250,9 @@ def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=N
     sample_weight : Tensor of shape (B,), optional
         Row weights; the loss is their weighted mean.
     check_input : bool, default=True
-        Check the values of integer ``groups`` (codes in ``[0, n_groups)``) and
-        of ``sample_weight`` (finite, non-negative; on CPU). Shapes and dtypes
-        are always checked. The estimators pass False: they check both once,
-        at fit.
+        Check the values of integer ``groups`` (codes in ``[0, n_groups)``) and of
+        ``sample_weight`` (finite, non-negative; on CPU); the estimators check both
+        once, at fit, and pass False. Shapes and dtypes are always checked.
 
     Returns
     -------
@@ -294,34 +266,34 @@ def adversarial_loss(adversary_logits, groups, *, n_groups=None, sample_weight=N
     >>> round(float(adversarial_loss(logits, torch.tensor([0, 1, 1, 0]))), 4)
     0.6931
     """
-    check_tensor(adversary_logits, "adversary_logits")
-    if adversary_logits.ndim != 2 or adversary_logits.shape[0] == 0:
-        raise ValueError(
-            "adversary_logits must be a non-empty (n_samples, n_groups) tensor, got shape "
-            f"{tuple(adversary_logits.shape)}."
-        )
-    n_samples, width = adversary_logits.shape
+    logits = _check_logits(adversary_logits, 1)
+    n_samples, width = logits.shape
     if n_groups is not None and n_groups != width:
         raise ValueError(f"n_groups={n_groups} does not match the adversary's {width} outputs.")
-    check_tensor(groups, "groups")
-    if groups.ndim == 1:
-        if groups.device != adversary_logits.device:
-            groups = groups.to(adversary_logits.device)
+    if check_tensor(groups, "groups").ndim == 1:
+        groups = groups.to(logits.device)
         if groups.shape[0] != n_samples:
             raise ValueError(f"groups has {groups.shape[0]} rows, expected {n_samples}.")
         if groups.is_floating_point():
             raise TypeError(f"groups codes must be int64, got dtype {groups.dtype}.")
-        if groups.dtype != torch.int64:
-            groups = groups.long()
         if check_input:  # F.cross_entropy would drop a row coded -100 silently
-            groups = check_codes(groups, width, "groups")
-        per_row = F.cross_entropy(adversary_logits, groups, reduction="none")
+            check_codes(groups.long(), width, "groups")
+        per_row = F.cross_entropy(logits, groups.long(), reduction="none")
     else:
-        target, _ = group_matrix(
-            groups, n_samples, width, dtype=adversary_logits.dtype, device=adversary_logits.device
-        )
-        per_row = -(target * F.log_softmax(adversary_logits, dim=1)).sum(1)
+        target, _ = group_matrix(groups, n_samples, width, dtype=logits.dtype,
+                                 device=logits.device)
+        per_row = -(target * F.log_softmax(logits, dim=1)).sum(1)
     return _weighted_mean(per_row, sample_weight, check_input)
+
+
+def _check_logits(logits, min_groups):
+    check_tensor(logits, "adversary_logits")
+    if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] < min_groups:
+        raise ValueError("adversary_logits must be a non-empty (n_samples, n_groups) tensor "
+                         f"with n_groups >= {min_groups}, got shape {tuple(logits.shape)}.")
+    if not logits.is_floating_point():
+        raise TypeError(f"adversary_logits must be a floating tensor, got dtype {logits.dtype}.")
+    return logits
 
 
 def _weighted_mean(per_row, sample_weight, check_input):
@@ -331,20 +303,16 @@ def _weighted_mean(per_row, sample_weight, check_input):
         return per_row.mean()
     sample_weight = check_sample_weight(sample_weight, per_row.shape[0], per_row.dtype,
                                         per_row.device, check_values=check_input)
-    return torch.dot(sample_weight, per_row) / sample_weight.sum().clamp_min(
-        torch.finfo(per_row.dtype).tiny
-    )
+    return (sample_weight @ per_row) / sample_weight.sum().clamp_min(
+        torch.finfo(per_row.dtype).tiny)
 
 
 def confusion_loss(adversary_logits, *, sample_weight=None, check_input=True):
     """Cross-entropy of the adversary's prediction to the uniform distribution.
 
     ``mean_i [logsumexp_g z_ig - mean_g z_ig]``: ``log G`` when the adversary
-    predicts every group with probability ``1 / G``, and more the more it
-    favours one. The encoder side of the confusion objective
-    (``AdversarialLoss(kind="confusion")``, module notes): minimised through an
-    adversary held fixed, it removes what that adversary reads from the
-    embedding instead of inverting it. It needs no group labels.
+    predicts every group with probability ``1 / G``, more the more it favours one.
+    The encoder's side of the confusion objective (module notes); no group labels.
 
     Parameters
     ----------
@@ -368,15 +336,6 @@ def confusion_loss(adversary_logits, *, sample_weight=None, check_input=True):
     >>> round(float(confusion_loss(torch.tensor([[4.0, 0.0]]))), 4)
     2.0181
     """
-    check_tensor(adversary_logits, "adversary_logits")
-    if adversary_logits.ndim != 2 or adversary_logits.shape[0] == 0 or (
-            adversary_logits.shape[1] < 2):
-        raise ValueError(
-            "adversary_logits must be a non-empty (n_samples, n_groups) tensor with "
-            f"n_groups >= 2, got shape {tuple(adversary_logits.shape)}."
-        )
-    if not adversary_logits.is_floating_point():
-        raise TypeError(
-            f"adversary_logits must be a floating tensor, got dtype {adversary_logits.dtype}.")
-    per_row = torch.logsumexp(adversary_logits, 1) - adversary_logits.mean(1)
+    logits = _check_logits(adversary_logits, 2)
+    per_row = torch.logsumexp(logits, 1) - logits.mean(1)
     return _weighted_mean(per_row, sample_weight, check_input)

@@ -1,24 +1,15 @@
 """Demographic-parity, equalized-odds and IoU fairness losses (seed 002).
 
-All three take class probabilities ``probs`` of shape ``(B, K)`` for one
-mini-batch (rows sum to 1; documented, not checked per call), integer targets
-``y`` of shape ``(B,)`` where needed, and the sensitive groups, as ``(B,)``
-int64 codes in ``[0, n_groups)`` or a ``(B, n_groups)`` soft assignment (rows
-are probabilities over the groups, e.g. a group classifier's output on samples
-drawn from a descriptive model).
+Each takes class probabilities ``probs`` (B, K) of one mini-batch (rows sum to 1;
+not checked per call), integer targets ``y`` (B,) where needed, and the groups as
+(B,) int64 codes or a (B, G) soft assignment (rows are probabilities over the
+groups, e.g. a group classifier's output). Each is a statistic per group (mean
+prediction, joint table of group and prediction, soft IoU) from one-hot matrix
+products and a penalty of how the groups differ; autograd differentiates it.
 
-Each loss is a statistic per group (a group's mean prediction, a joint table
-of group and prediction, a group's soft IoU), computed with one-hot matrix
-products (no Python loop over rows), and a penalty of how the groups differ;
-autograd differentiates it.
-
-Empty-cell rule: a group, or a (true class, group) cell, with no row in the
-batch drops out of that batch's term; every other cell still counts, and
-nothing becomes NaN. With fewer than two groups present the disparity is zero
-(one group cannot differ from itself), with a finite gradient that is zero
-along the simplex. Divisions by counts are masked and logarithms are
-``log(max(x, tiny))``, so values and gradients stay finite with missing groups
-and with probabilities that are exactly zero.
+A group, or (true class, group) cell, with no row in the batch drops out of the
+batch's term, and nothing becomes NaN (masked divisions, ``log(max(x, tiny))``);
+with fewer than two groups present the loss is zero.
 """
 
 from __future__ import annotations
@@ -46,7 +37,7 @@ def _check_kind(kind):
 
 
 def _inputs(probs, y, groups, n_groups):
-    """Validated ``(probs, Y one-hot or None, G)`` in at least float32."""
+    """Validated ``(probs, one-hot y or None, group matrix)`` in at least float32."""
     probs = check_probs(as_float(probs))
     n_samples, n_classes = probs.shape
     G, _ = group_matrix(groups, n_samples, n_groups, dtype=probs.dtype, device=probs.device)
@@ -57,17 +48,10 @@ def _inputs(probs, y, groups, n_groups):
 
 
 def _mutual_information(joint):
-    """``sum joint * log(joint / (P(s) P(a)))`` of the table(s) ``joint[..., s, a]``, with
-    the marginals taken from the table itself."""
+    """``sum joint * log(joint / (P(s) P(a)))`` of the table(s) ``joint[..., s, a]``."""
     log_ratio = (safe_log(joint) - safe_log(joint.sum(-1, keepdim=True))
                  - safe_log(joint.sum(-2, keepdim=True)))
     return (joint * log_ratio).sum()
-
-
-def _class_cells(Y, G):
-    """``W[b, i, c] = Y[i, b] * G[i, c]``: row ``i``'s weight in the cell (true class ``b``,
-    group ``c``)."""
-    return Y.T.unsqueeze(2) * G.unsqueeze(0)
 
 
 def demographic_parity_loss(probs, groups, kind="l2", *, n_groups=None):
@@ -89,14 +73,13 @@ def demographic_parity_loss(probs, groups, kind="l2", *, n_groups=None):
     kind : {"l2", "mi"}, default="l2"
         The L2 form or the mutual-information form.
     n_groups : int, optional
-        Number of groups. Inferred from ``groups`` when omitted (a device
-        synchronisation on GPU for codes); pass it in training loops.
+        Number of groups; inferred from codes when omitted (a device
+        synchronisation on GPU): pass it in training loops.
 
     Returns
     -------
     loss : Tensor of shape ()
-        Non-negative scalar; 0 when the group-wise mean predictions agree, and
-        0 when fewer than two groups are present in the batch.
+        Non-negative; 0 when the groups' mean predictions agree.
 
     See Also
     --------
@@ -149,8 +132,7 @@ def equalized_odds_loss(probs, y, groups, kind="l2", *, n_groups=None):
     Returns
     -------
     loss : Tensor of shape ()
-        Non-negative scalar. Cells absent from the batch drop out; a class
-        with fewer than two groups present contributes 0.
+        Non-negative; a class with fewer than two groups present adds 0.
 
     See Also
     --------
@@ -168,7 +150,7 @@ def equalized_odds_loss(probs, y, groups, kind="l2", *, n_groups=None):
     """
     kind = _check_kind(kind)
     probs, Y, G = _inputs(probs, y, groups, n_groups)
-    W = _class_cells(Y, G)
+    W = Y.T.unsqueeze(2) * G.unsqueeze(0)  # W[b, i, c]: row i's weight in cell (b, c)
     sums = W.transpose(1, 2) @ probs  # (K, G, K): [true b, group c, predicted a]
     counts = W.sum(1)  # (K, G)
     if kind == "mi":  # per true class, the joint of (group, prediction)
@@ -180,21 +162,10 @@ def equalized_odds_loss(probs, y, groups, kind="l2", *, n_groups=None):
 
 
 def _soft_iou(probs, y, groups, n_groups=None):
-    """Soft IoU averaged over classes, of the whole batch and of each group.
-
-    With the soft confusion matrix ``CM[k, j] = sum_i p_i(k) 1[y_i = j]``,
-    ``IoU_k = CM[k, k] / (row_k + col_k - CM[k, k])``: the diagonal is
-    ``sum_i p_i(k) 1[y_i = k]``, the row sum ``sum_i p_i(k)`` and the column sum
-    the number of rows of class ``k``. Classes whose union is zero are left out
-    of the mean over classes.
-
-    Returns
-    -------
-    overall : Tensor of shape ()
-    per_group : Tensor of shape (n_groups,)
-        0 for groups absent from the batch (masked by ``present``).
-    present : Tensor of shape (n_groups,) bool
-    """
+    """Class-averaged soft IoU ``(overall, per_group, present)`` of the batch and of
+    each group (0 for an absent group). With ``CM[k, j] = sum_i p_i(k) 1[y_i = j]``,
+    ``IoU_k = CM[k, k] / (row_k + col_k - CM[k, k])``; classes with a zero union
+    are left out of the mean over classes."""
     probs, Y, G = _inputs(probs, y, groups, n_groups)
     n_classes = probs.shape[1]
     W = torch.cat([torch.ones_like(G[:, :1]), G], dim=1)  # column 0: the whole batch
@@ -210,16 +181,12 @@ def _soft_iou(probs, y, groups, n_groups=None):
 def iou_fairness_loss(probs, y, groups, pairwise=False, *, n_groups=None):
     """Differentiable IoU fairness loss on a mini-batch (seed 002).
 
-    The soft IoU of each class (intersection over union of predicted
-    probability mass and true rows), averaged over classes, is computed for
-    the whole batch and for each group present. The loss is the mean over the
-    present groups of ``(IoU_group - IoU_overall) ** 2``, or with
-    ``pairwise=True`` the mean over pairs of present groups of
-    ``(IoU_g - IoU_h) ** 2``.
-
-    Seed 002 writes the non-pairwise loss as a *sum* over groups; the mean
-    used here (as in SPEC) equals that sum divided by the number of groups
-    present, so ``lam`` does not have to change with the number of groups.
+    The soft IoU of each class (intersection over union of predicted mass and
+    true rows), averaged over classes, for the whole batch and each group
+    present; the loss is the mean over present groups of ``(IoU_group -
+    IoU_overall) ** 2``, or with ``pairwise=True`` the mean over pairs of present
+    groups of ``(IoU_g - IoU_h) ** 2``. (Seed 002 writes a sum over groups; the
+    mean, as in SPEC, keeps ``lam`` independent of the number of groups.)
 
     Parameters
     ----------
@@ -237,9 +204,7 @@ def iou_fairness_loss(probs, y, groups, pairwise=False, *, n_groups=None):
     Returns
     -------
     loss : Tensor of shape ()
-        Non-negative scalar; 0 when fewer than two groups are present.
-        Classes with a zero union (absent from truth and predictions) are left
-        out of that IoU's mean over classes.
+        Non-negative.
 
     Examples
     --------

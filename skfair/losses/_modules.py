@@ -14,12 +14,7 @@ import inspect
 import torch
 from torch import nn
 
-from ._adversarial import (
-    AdversarialHead,
-    adversarial_loss,
-    check_adversarial_kind,
-    confusion_loss,
-)
+from ._adversarial import AdversarialHead, adversarial_loss, check_adversarial_kind, confusion_loss
 from ._bias_amplification import bias_amplification_loss, cooccurrence_ratio
 from ._fairness import demographic_parity_loss, equalized_odds_loss, iou_fairness_loss
 from ._group_balanced import group_balanced_loss
@@ -133,8 +128,6 @@ class DemographicParityLoss(FairnessLoss):
     0.58
     """
 
-    requires_y = False
-
     def __init__(self, kind="l2", *, from_logits=True, n_groups=None):
         super().__init__(n_groups=n_groups)
         self.kind = kind
@@ -162,10 +155,9 @@ class EqualizedOddsLoss(FairnessLoss):
     --------
     >>> import torch
     >>> from skfair.losses import EqualizedOddsLoss
-    >>> loss = EqualizedOddsLoss(kind="mi")
     >>> logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [1.0, 0.0], [0.0, 1.0]])
     >>> y, groups = torch.tensor([0, 1, 0, 1]), torch.tensor([0, 0, 1, 1])
-    >>> float(loss(logits, y, groups)) > 0
+    >>> float(EqualizedOddsLoss(kind="mi")(logits, y, groups)) > 0
     True
     """
 
@@ -232,17 +224,12 @@ class GroupBalancedLoss(FairnessLoss):
     --------
     >>> import torch
     >>> from skfair.losses import GroupBalancedLoss
-    >>> loss = GroupBalancedLoss()
-    >>> float(loss(torch.tensor([1.0, 1.0, 4.0]), None, torch.tensor([0, 0, 1])))
+    >>> float(GroupBalancedLoss()(torch.tensor([1.0, 1.0, 4.0]), None, torch.tensor([0, 0, 1])))
     2.5
     """
 
     role = "reweight"
     task = "any"
-    requires_y = False
-
-    def __init__(self, *, n_groups=None):
-        super().__init__(n_groups=n_groups)
 
     def forward(self, input, y=None, groups=None, *, n_groups=None, sample_weight=None,
                 check_input=True):
@@ -254,26 +241,15 @@ class GroupBalancedLoss(FairnessLoss):
 class AdversarialLoss(FairnessLoss):
     """Adversarial sensitive regularizer; see :class:`AdversarialHead`.
 
-    ``role = "adversarial"``, ``requires_embedding = True``: the estimator
-    builds the adversary with :meth:`make_head` (and keeps it inside its
-    network so that it is trained by the same optimizer and moved to the same
-    device), feeds it the embedding, and adds ``lam * loss.adversary_term(head,
-    embedding, y, groups)``.
-
-    Two forms of the game (``kind``):
-
-    * ``"reversal"`` (Ganin & Lempitsky, 2015): the adversary's cross-entropy,
-      ``loss(head(embedding), y, groups)``, whose gradient the head's
-      gradient-reversal layer turns against the embedding: the encoder maximises
-      the adversary's cross-entropy.
-    * ``"confusion"`` (Alvi et al., 2018): the adversary is trained on its
-      cross-entropy with the embedding held fixed, and the embedding, with the
-      adversary held fixed, on :func:`~skfair.losses.confusion_loss` scaled by
-      ``strength``: it pushes the adversary's prediction towards chance rather
-      than towards the wrong group, which a relabelling of the groups achieves
-      without removing them from the embedding (module notes of
-      ``skfair.losses._adversarial``). Its value is ``CE + strength * confusion``.
-      Registered as ``"adversarial_confusion"``.
+    ``role = "adversarial"``: the estimator builds the adversary with
+    :meth:`make_head`, keeps it inside its network (same optimizer, same device)
+    and adds ``lam * loss.adversary_term(head, embedding, y, groups)``. Two forms
+    of the game (``kind``, module notes of ``skfair.losses._adversarial``):
+    ``"reversal"`` (Ganin & Lempitsky, 2015), the adversary's cross-entropy behind
+    the head's gradient reversal; ``"confusion"`` (Alvi et al., 2018; registered as
+    ``"adversarial_confusion"``), its cross-entropy on the embedding held fixed plus
+    ``strength`` times :func:`~skfair.losses.confusion_loss` through the adversary
+    held fixed.
 
     Parameters
     ----------
@@ -285,7 +261,7 @@ class AdversarialLoss(FairnessLoss):
     dropout : float, default=0.0
         Dropout inside the adversary.
     kind : {"reversal", "confusion"}, default="reversal"
-        The form of the game (above); grid-searched as ``fairness__kind``.
+        The form of the game; grid-searched as ``fairness__kind``.
     n_groups : int, optional
         Number of sensitive groups (the adversary's outputs).
 
@@ -294,16 +270,16 @@ class AdversarialLoss(FairnessLoss):
     >>> import torch
     >>> from skfair.losses import AdversarialLoss
     >>> _ = torch.manual_seed(0)
-    >>> loss = AdversarialLoss(hidden=8)
+    >>> loss = AdversarialLoss(hidden=8, kind="confusion")
     >>> head = loss.make_head(in_features=4, n_groups=2)
-    >>> value = loss(head(torch.randn(6, 4)), None, torch.tensor([0, 1, 0, 1, 0, 1]))
-    >>> value.shape
-    torch.Size([])
+    >>> embedding = torch.randn(6, 4, requires_grad=True)
+    >>> loss.adversary_term(head, embedding, None, torch.tensor([0, 1] * 3)).backward()
+    >>> embedding.grad.shape
+    torch.Size([6, 4])
     """
 
     role = "adversarial"
     task = "any"
-    requires_y = False
     requires_embedding = True
 
     def __init__(self, hidden=(64,), strength=1.0, dropout=0.0, *, kind="reversal",
@@ -315,19 +291,8 @@ class AdversarialLoss(FairnessLoss):
         self.kind = kind
 
     def make_head(self, in_features, n_groups=None):
-        """Build the adversary :class:`AdversarialHead` for an embedding size.
-
-        Parameters
-        ----------
-        in_features : int
-            Size of the embedding fed to the adversary.
-        n_groups : int, optional
-            Number of groups; defaults to ``self.n_groups``.
-
-        Returns
-        -------
-        AdversarialHead
-        """
+        """The adversary (an :class:`AdversarialHead`) of an embedding of ``in_features``
+        for ``n_groups`` groups (default ``self.n_groups``)."""
         n_groups = self._groups_count(n_groups)
         if n_groups is None:
             raise ValueError("AdversarialLoss.make_head needs n_groups.")
@@ -336,48 +301,17 @@ class AdversarialLoss(FairnessLoss):
                                strength=self.strength, dropout=self.dropout)
 
     def adversary_term(self, head, embedding, y=None, groups=None, **kwargs):
-        """The adversarial term of an adversary ``head`` on ``embedding``.
-
-        ``"reversal"``: ``self(head(embedding), y, groups, **kwargs)``.
-        ``"confusion"``: ``self(own, y, groups, **kwargs) + head.strength *
-        confusion_loss(fixed)`` with ``own, fixed = head.confusion_logits(embedding)``
-        (see :meth:`AdversarialHead.confusion_logits`).
-
-        Parameters
-        ----------
-        head : AdversarialHead
-            From :meth:`make_head` (``"confusion"`` needs its ``confusion_logits``).
-        embedding : Tensor of shape (B, in_features)
-        y, groups : Tensor
-            As for :meth:`forward`.
-        **kwargs
-            ``n_groups``, ``sample_weight``, ``check_input``: passed to
-            :meth:`forward` (and the last two to the confusion term).
-
-        Returns
-        -------
-        Tensor of shape ()
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skfair.losses import AdversarialLoss
-        >>> _ = torch.manual_seed(0)
-        >>> loss = AdversarialLoss(hidden=8, kind="confusion")
-        >>> head = loss.make_head(in_features=4, n_groups=2)
-        >>> embedding = torch.randn(6, 4, requires_grad=True)
-        >>> term = loss.adversary_term(head, embedding, None, torch.tensor([0, 1] * 3))
-        >>> term.backward()
-        >>> embedding.grad.shape
-        torch.Size([6, 4])
-        """
+        """The term of the adversary ``head`` on ``embedding``: ``self(head(embedding), y,
+        groups, **kwargs)`` for ``"reversal"``; for ``"confusion"``, with ``own, fixed =
+        head.confusion_logits(embedding)``, ``self(own, ...) + head.strength *
+        confusion_loss(fixed)``. ``kwargs`` (``n_groups``, ``sample_weight``,
+        ``check_input``) go to :meth:`forward` and the last two to the confusion term."""
         if check_adversarial_kind(self.kind) == "reversal":
             return self(head(embedding), y, groups, **kwargs)
         split = getattr(head, "confusion_logits", None)
         if split is None:
-            raise TypeError(
-                f"AdversarialLoss(kind='confusion') needs an adversary with "
-                f"confusion_logits (an AdversarialHead), got {type(head).__name__}.")
+            raise TypeError("AdversarialLoss(kind='confusion') needs an adversary with "
+                            f"confusion_logits (an AdversarialHead), got {type(head).__name__}.")
         own, fixed = split(embedding)
         confusion = confusion_loss(fixed, sample_weight=kwargs.get("sample_weight"),
                                    check_input=kwargs.get("check_input", True))
@@ -391,9 +325,8 @@ class AdversarialLoss(FairnessLoss):
 
 
 def adversarial_term(loss, head, embedding, y, groups, **kwargs):
-    """The term of an adversarial ``loss`` (``role="adversarial"``) on ``embedding``:
-    ``loss.adversary_term(head, embedding, y, groups, **kwargs)``, or for a loss without
-    that method (a user's own) ``loss(head(embedding), y, groups, **kwargs)``."""
+    """The term of an adversarial ``loss`` on ``embedding``: its ``adversary_term``, or
+    ``loss(head(embedding), y, groups, **kwargs)`` for a loss without one."""
     term = getattr(loss, "adversary_term", None)
     if term is None:
         return loss(head(embedding), y, groups, **kwargs)
@@ -404,8 +337,8 @@ class BiasAmplificationLoss(FairnessLoss):
     """Bias-amplification auxiliary loss on multi-label logits.
 
     See :func:`bias_amplification_loss`. ``requires_fit = True``: call
-    :meth:`fit` with the training label matrix and groups (or pass
-    ``b_train``) before training.
+    :meth:`fit` with the training label matrix and groups (or pass ``b_train``)
+    before training.
 
     Parameters
     ----------
@@ -438,7 +371,6 @@ class BiasAmplificationLoss(FairnessLoss):
     """
 
     task = "multilabel"
-    requires_y = False
     requires_fit = True
 
     def __init__(self, kind="ratio", b_train=None, *, from_logits=True, n_groups=None):
@@ -449,29 +381,16 @@ class BiasAmplificationLoss(FairnessLoss):
         self.register_buffer("b_train_", None)
 
     def fit(self, Y, groups, *, n_groups=None):
-        """Compute ``b_train_`` from the training label matrix and groups.
-
-        Parameters
-        ----------
-        Y : array-like or Tensor of shape (n_samples, n_labels)
-            Binary training labels.
-        groups : array-like or Tensor of shape (n_samples,) or (n_samples, n_groups)
-            Training group codes or soft assignment.
-        n_groups : int, optional
-            Number of groups.
-
-        Returns
-        -------
-        self
-        """
+        """Compute ``b_train_`` (:func:`cooccurrence_ratio`) from the binary training
+        labels ``Y`` (n_samples, n_labels) and their group codes or soft assignment,
+        or take ``b_train`` when given. Returns ``self``."""
         if self.b_train is not None:
             b = self.b_train
         else:
-            if isinstance(Y, torch.Tensor):
-                Y = Y.detach().cpu()
-            if isinstance(groups, torch.Tensor):
-                groups = groups.detach().cpu()
-            b = cooccurrence_ratio(Y, groups, n_groups=self._groups_count(n_groups), kind=self.kind)
+            Y = Y.detach().cpu() if isinstance(Y, torch.Tensor) else Y
+            groups = groups.detach().cpu() if isinstance(groups, torch.Tensor) else groups
+            b = cooccurrence_ratio(Y, groups, n_groups=self._groups_count(n_groups),
+                                   kind=self.kind)
         self.b_train_ = torch.as_tensor(b, dtype=torch.float32)
         return self
 
@@ -485,16 +404,14 @@ class BiasAmplificationLoss(FairnessLoss):
             self.b_train_ = None
         return self
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
-                              missing_keys, unexpected_keys, error_msgs):
+    def _load_from_state_dict(self, state_dict, prefix, *args):
         # the target comes with the state, whatever this module held (None before a fit,
         # another label count): take its shape, then let torch copy the values
         key = prefix + "b_train_"
-        if key in state_dict and isinstance(state_dict[key], torch.Tensor):
+        if isinstance(state_dict.get(key), torch.Tensor):
             device = None if self.b_train_ is None else self.b_train_.device
             self.b_train_ = torch.empty_like(state_dict[key], device=device)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
-                                      missing_keys, unexpected_keys, error_msgs)
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def target(self):
         """The fitted target ``b_train_`` (computed from ``b_train`` if not yet fitted)."""
@@ -530,10 +447,6 @@ class MeanParityLoss(FairnessLoss):
     """
 
     task = "regression"
-    requires_y = False
-
-    def __init__(self, *, n_groups=None):
-        super().__init__(n_groups=n_groups)
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         return group_mean_parity_loss(input, self._groups(groups),
@@ -559,9 +472,6 @@ class MAEParityLoss(FairnessLoss):
 
     task = "regression"
     requires_y = True
-
-    def __init__(self, *, n_groups=None):
-        super().__init__(n_groups=n_groups)
 
     def forward(self, input, y=None, groups=None, *, n_groups=None):
         return group_mae_parity_loss(input, self._need_y(y), self._groups(groups),

@@ -19,8 +19,7 @@ TASKS = ("cross_entropy", "binary_cross_entropy", "l1", "mse")
 
 
 def _check_outputs(outputs, task):
-    check_tensor(outputs, "outputs")
-    if outputs.ndim != 2 or outputs.shape[0] == 0 or outputs.shape[1] == 0:
+    if check_tensor(outputs, "outputs").ndim != 2 or 0 in outputs.shape:
         raise ValueError("outputs must be a non-empty 2-D tensor (n_samples, n_outputs), got "
                          f"shape {tuple(outputs.shape)}.")
     if not outputs.is_floating_point():
@@ -32,9 +31,7 @@ def _check_outputs(outputs, task):
 
 
 def _check_y(y, outputs, task, check_input):
-    check_tensor(y, "y")
-    n_samples = outputs.shape[0]
-    y = y.to(outputs.device)
+    y, n_samples = check_tensor(y, "y").to(outputs.device), outputs.shape[0]
     if task == "cross_entropy":
         if y.shape != (n_samples,) or y.is_floating_point() or y.dtype == torch.bool:
             raise ValueError(f"task='cross_entropy' needs y as ({n_samples},) integer class "
@@ -87,32 +84,27 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
                         head=None):
     """Task loss plus ``lam`` times a fairness term, for one mini-batch.
 
-    Computes ``sum_i w_i * task_i / B + lam * term`` for a mini-batch of ``B``
-    rows, the objective of :class:`~skfair.estimators.FairNetClassifier` and its
-    siblings, where ``term`` depends on the penalty's ``role``:
-    ``penalty(outputs, y, groups)`` for a penalty on the outputs,
-    ``penalty(per_row_task_loss, y, groups, sample_weight=w)`` for a reweighting
-    (:class:`GroupBalancedLoss`), and ``penalty.adversary_term(head, embedding, y,
-    groups, sample_weight=w)`` for an adversarial regularizer.
+    ``sum_i w_i * task_i / B + lam * term`` for a mini-batch of ``B`` rows, the
+    objective of the estimators, with the term of the penalty's ``role`` (see
+    :func:`get_fairness_loss`): ``penalty(outputs, y, groups)``, ``penalty(task_i,
+    y, groups, sample_weight=w)`` or ``penalty.adversary_term(head, embedding, y,
+    groups, sample_weight=w)``.
 
     Parameters
     ----------
     outputs : Tensor of shape (B, n_outputs)
-        Raw network outputs: logits for the classification tasks, predictions
-        for the regression ones.
+        Raw network outputs (logits, or predictions for regression).
     y : Tensor
-        Targets: ``(B,)`` int64 class codes (``"cross_entropy"``), a ``(B, K)``
-        0/1 label matrix (``"binary_cross_entropy"``), or values of the shape of
-        ``outputs`` (``"l1"``, ``"mse"``; a ``(B,)`` vector for one output).
+        ``(B,)`` int64 class codes (``"cross_entropy"``), a ``(B, K)`` 0/1 label
+        matrix (``"binary_cross_entropy"``), or values of the shape of ``outputs``.
     groups : Tensor of shape (B,) int64, or (B, G) float, optional
         Sensitive group codes; required with a penalty.
     task : {"cross_entropy", "binary_cross_entropy", "l1", "mse"}, default="cross_entropy"
-        The task loss per row: cross-entropy; binary cross-entropy summed over
-        the labels; absolute or squared error averaged over the outputs.
+        The per-row task loss (binary cross-entropy summed over the labels,
+        absolute and squared errors averaged over the outputs).
     penalty : FairnessLoss or callable, optional
-        A loss of :mod:`skfair.losses` (``role`` ``"penalty"``, ``"reweight"`` or
-        ``"adversarial"``), or any callable ``penalty(outputs, y, groups,
-        n_groups=...)``. ``None`` gives the task loss alone.
+        A loss of :mod:`skfair.losses`, or any callable ``penalty(outputs, y,
+        groups, n_groups=...)``. ``None``: the task loss alone.
     lam : float, default=1.0
         Weight of the fairness term (>= 0).
     sample_weight : Tensor of shape (B,), optional
@@ -120,21 +112,17 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     n_groups : int, optional
         Number of groups; pass it in training loops.
     straight_through_threshold : float in (0, 1), optional
-        ``task="binary_cross_entropy"`` with a :class:`BiasAmplificationLoss` on
-        logits only: the penalty reads the predicted labels
-        ``1[sigmoid(outputs) > threshold]`` instead of the probabilities, and its
-        gradient flows back through the sigmoid (a straight-through estimator:
-        the penalty reads ``hard + p - p.detach()``).
+        With a :class:`BiasAmplificationLoss` on logits and
+        ``task="binary_cross_entropy"``: the penalty reads the predicted labels
+        ``1[sigmoid(outputs) > threshold]``, its gradient flowing through the
+        sigmoid (straight-through: ``hard + p - p.detach()``).
     check_input : bool, default=True
-        Check the values of ``y`` (class codes in range) and ``sample_weight``
-        (finite, non-negative; on CPU); False is handed on to a penalty whose
-        ``forward`` takes ``check_input``. Shapes and dtypes are always checked.
-    embedding : Tensor of shape (B, D) or (B, ...), optional
-        An adversarial penalty only: the network's embedding that the adversary
-        reads (flattened per row).
-    head : AdversarialHead, optional
-        An adversarial penalty only: the adversary (``penalty.make_head(D,
-        n_groups)``), its gradient reversal included.
+        Check the values of ``y`` (codes in range) and ``sample_weight`` (finite,
+        non-negative; on CPU); False is passed on to a penalty whose ``forward``
+        takes ``check_input``. Shapes and dtypes are always checked.
+    embedding, head : Tensor of shape (B, ...), AdversarialHead, optional
+        An adversarial penalty's input (flattened per row) and adversary
+        (``penalty.make_head(D, n_groups)``).
 
     Returns
     -------
@@ -154,18 +142,6 @@ def penalized_task_loss(outputs, y, groups=None, *, task="cross_entropy", penalt
     True
     >>> loss.backward()
 
-    The adversarial regularizer reads the network's embedding through its head:
-
-    >>> from skfair.losses import AdversarialLoss
-    >>> _ = torch.manual_seed(0)
-    >>> adversary = AdversarialLoss(hidden=(8,))
-    >>> head = adversary.make_head(in_features=3, n_groups=2)
-    >>> embedding = torch.randn(4, 3, requires_grad=True)
-    >>> loss = penalized_task_loss(logits, y, groups, penalty=adversary, lam=0.5,
-    ...                            embedding=embedding, head=head)
-    >>> same = F.cross_entropy(logits, y) + 0.5 * adversary(head(embedding), y, groups)
-    >>> bool(torch.isclose(loss, same))
-    True
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}.")
