@@ -1,7 +1,7 @@
 """Training-step time of each fairness loss relative to the plain task loss.
 
 One training step = forward + backward + Adam step of a network, with the
-loss ``task + lam * fairness`` computed by ``skfair.losses.penalized_task_loss``
+loss ``mean task loss + lam * fairness term`` composed as the estimators do
 (the adversarial rows also train the adversary head on the network's
 embedding). Each row is timed side by side with the same step on the plain task
 loss, in interleaved blocks (alternating order), and the median over rounds of
@@ -30,14 +30,35 @@ import statistics
 import time
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from skfair.estimators import TorchvisionBackbone
-from skfair.losses import FAIRNESS_LOSSES, AdversarialLoss, get_fairness_loss, penalized_task_loss
+from skfair.losses import FAIRNESS_LOSSES, AdversarialLoss, get_fairness_loss
 
 LOSSES = list(FAIRNESS_LOSSES)
 BASELINES = {"bias_amplification": "binary_cross_entropy", "mean_parity": "l1",
              "mae_parity": "l1"}
+TASKS = {  # per-row task losses
+    "cross_entropy": lambda out, y: F.cross_entropy(out, y, reduction="none"),
+    "binary_cross_entropy": lambda out, y: F.binary_cross_entropy_with_logits(
+        out, y, reduction="none").sum(1),
+    "l1": lambda out, y: (out[:, 0] - y).abs(),
+}
+
+
+def objective(out, emb, y, groups, task, loss, head, n_groups, lam=0.5):
+    """``mean(task loss) + lam * fairness term``, the term by the loss's role."""
+    per_row = TASKS[task](out, y)
+    if loss is None:
+        return per_row.mean()
+    if loss.role == "reweight":
+        term = loss(per_row, y, groups, n_groups=n_groups)
+    elif loss.role == "adversarial":
+        term = loss.adversary_term(head, emb, y, groups, n_groups=n_groups)
+    else:
+        term = loss(out, y, groups, n_groups=n_groups)
+    return per_row.mean() + lam * term
 
 
 class MLP(nn.Module):
@@ -92,9 +113,7 @@ def make_step(module, name, task, args, device, data):
     def step():
         i = state["i"] = (state["i"] + 1) % X.shape[0]
         out, emb = model(X[i])
-        kwargs = {} if head is None else {"embedding": emb, "head": head}
-        total = penalized_task_loss(out, targets[i], g[i], task=task, penalty=loss, lam=0.5,
-                                    n_groups=args.groups, **kwargs)
+        total = objective(out, emb, targets[i], g[i], task, loss, head, args.groups)
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()

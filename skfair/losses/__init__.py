@@ -8,9 +8,8 @@ under ``torch.compile`` traced as one graph. They follow the empty-group rule:
 a group or (class, group) cell absent from the batch drops out of that batch's
 term and nothing becomes NaN. The ``nn.Module`` wrappers take logits with one
 uniform call ``loss(input, y, groups, n_groups=...)`` and describe themselves
-(``role``, ``task``, ``requires_y``) for the estimators; see
-:func:`get_fairness_loss`. :func:`penalized_task_loss` is the training
-objective ``task loss + lam * fairness term``.
+(``role``, ``task``, ``requires_y``) for the estimators, which train
+``task loss + lam * fairness term``; see :func:`get_fairness_loss`.
 """
 
 from ._adversarial import (
@@ -34,7 +33,6 @@ from ._modules import (
     MAEParityLoss,
     MeanParityLoss,
 )
-from ._objective import penalized_task_loss
 from ._registry import FAIRNESS_LOSSES, get_fairness_loss
 from ._regression import group_mae_parity_loss, group_mean_parity_loss
 
@@ -64,5 +62,4 @@ __all__ = [
     "group_mae_parity_loss",
     "group_mean_parity_loss",
     "iou_fairness_loss",
-    "penalized_task_loss",
 ]

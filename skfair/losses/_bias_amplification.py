@@ -1,28 +1,16 @@
 """Bias-amplification auxiliary loss for multi-label outputs (seed 004).
 
-Seed 004 (section 3.2) adds, for every label ``k``, the auxiliary term
-``| E_{p(x)}[1(h_k(x), gender)] - (1/M) sum_i 1(y_ik, gender) |`` to the
-multi-label loss and sums it over labels, aiming to align the model's
-label-gender association with the training set's bias
-``b(o, g) = c(o, g) / sum_g' c(o, g')`` of its section 3.1 (Zhao et al.,
-2017). Both readings are provided:
-
-* ``kind="ratio"`` (default, as in SPEC): the co-occurrence *ratio*.
-  ``b_pred(k, g) = sum_i p_ik s_ig / sum_i p_ik`` on the batch's soft
-  predictions against ``b_train(k, g) = c(k, g) / sum_g' c(k, g')``.
-* ``kind="joint"`` (the literal formula of section 3.2): the co-occurrence
-  *rate* ``b_pred(k, g) = mean_i p_ik s_ig`` against
-  ``b_train(k, g) = mean_i y_ik s_ig``.
-
-The loss is ``sum_k sum_g |b_pred(k, g) - b_train(k, g)|``. Seed 004 writes
-the term for one gender; with two groups and ``kind="ratio"`` the two groups'
-terms are equal, so the sum over ``g`` is twice the seed's value.
-
-The expectation is taken over the rows handed in: the batch's own soft
-predictions, or the predictions on samples drawn from a descriptive model
-(seed 004, section 3.3), whose group is then a soft assignment given by a
-group classifier: ``groups`` accepts a ``(B, G)`` probability matrix as well
-as ``(B,)`` codes.
+Seed 004 (section 3.2) adds, for every label ``k``, ``| E_{p(x)}[1(h_k(x), gender)]
+- (1/M) sum_i 1(y_ik, gender) |`` to the multi-label loss, to align the model's
+label-group association with the training set's bias ``b(o, g) = c(o, g) / sum_g'
+c(o, g')`` (its section 3.1; Zhao et al., 2017). Both readings are provided:
+``kind="ratio"`` (default, as in SPEC), ``b_pred(k, g) = sum_i p_ik s_ig / sum_i
+p_ik`` against ``c(k, g) / sum_g' c(k, g')``, and ``kind="joint"`` (the literal
+formula), ``b_pred(k, g) = mean_i p_ik s_ig`` against ``mean_i y_ik s_ig``. The loss
+is ``sum_k sum_g |b_pred(k, g) - b_train(k, g)|`` (with two groups and the ratio,
+twice the seed's one-gender term). The expectation runs over the rows handed in:
+the batch, or samples drawn from a descriptive model (section 3.3) whose groups
+are a group classifier's soft assignment.
 """
 
 from __future__ import annotations
@@ -85,19 +73,17 @@ def cooccurrence_ratio(Y, groups, *, n_groups=None, kind="ratio"):
     elif not Y.is_floating_point():
         Y = Y.double()
     if Y.ndim != 2 or Y.shape[0] == 0:
-        raise ValueError(
-            f"Y must be a non-empty (n_samples, n_labels) label matrix, got shape {tuple(Y.shape)}."
-        )
+        raise ValueError("Y must be a non-empty (n_samples, n_labels) label matrix, got shape "
+                         f"{tuple(Y.shape)}.")
     if not bool(((Y == 0) | (Y == 1)).all()):  # NaN fails too
         raise ValueError("Y must be a binary label matrix (0 / 1 values only).")
     if not isinstance(groups, torch.Tensor):
         groups = np.asarray(groups)
         if groups.dtype.kind not in "biuf":
             raise TypeError(
-                f"groups must be integer group codes or a soft group assignment, got values "
-                f"of dtype {groups.dtype}; encode labels first (e.g. with "
-                "skfair.utils.encode_sensitive_features(...).codes)."
-            )
+                "groups must be integer group codes or a soft group assignment, got values of "
+                f"dtype {groups.dtype}; encode labels first (e.g. with "
+                "skfair.utils.encode_sensitive_features(...).codes).")
         groups = torch.as_tensor(groups)
     G, n_groups = group_matrix(groups, Y.shape[0], n_groups, dtype=Y.dtype, device=Y.device)
     counts = Y.T @ G  # (K, G)
@@ -108,12 +94,9 @@ def cooccurrence_ratio(Y, groups, *, n_groups=None, kind="ratio"):
         out = counts / totals
         n_missing = int((totals[:, 0] == 0).sum())
         if n_missing:
-            warnings.warn(
-                f"{n_missing} label(s) never occur in Y; their co-occurrence ratio is "
-                "undefined (NaN) and bias_amplification_loss leaves them out.",
-                UserWarning,
-                stacklevel=2,
-            )
+            warnings.warn(f"{n_missing} label(s) never occur in Y; their co-occurrence ratio "
+                          "is undefined (NaN) and bias_amplification_loss leaves them out.",
+                          UserWarning, stacklevel=2)
     return out.numpy() if as_numpy else out
 
 
@@ -146,9 +129,9 @@ def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="rati
 
     Notes
     -----
-    The ratio depends on the group composition of the rows it is computed on,
-    so it estimates the training-set target only on batches drawn like the
-    training set (ordinary shuffling, not a group-balanced batch sampler).
+    The ratio depends on the group composition of the rows, so it estimates the
+    training-set target only on batches drawn like the training set (ordinary
+    shuffling, not a group-balanced batch sampler).
 
     Examples
     --------
@@ -165,8 +148,8 @@ def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="rati
     n_samples, n_labels = probs.shape
     target, finite = _prepare_target(b_train, probs.dtype, probs.device)
     if target.shape[0] != n_labels:
-        raise ValueError(
-            f"b_train must have shape (n_labels={n_labels}, n_groups), got {tuple(target.shape)}.")
+        raise ValueError(f"b_train must have shape (n_labels={n_labels}, n_groups), got "
+                         f"{tuple(target.shape)}.")
     if n_groups is not None and n_groups != target.shape[1]:
         raise ValueError(f"n_groups={n_groups} does not match b_train's {target.shape[1]} columns.")
     G, _ = group_matrix(groups, n_samples, target.shape[1], dtype=probs.dtype,
@@ -183,13 +166,11 @@ def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="rati
 
 def _prepare_target(b_train, dtype, device):
     """``(target, finite)``: ``b_train`` with undefined cells set to 0, and their mask."""
-    if isinstance(b_train, torch.Tensor):
-        b_train = b_train.to(dtype=dtype, device=device)
-    else:
-        b_train = torch.as_tensor(np.asarray(b_train), dtype=dtype, device=device)
+    if not isinstance(b_train, torch.Tensor):
+        b_train = np.asarray(b_train)
+    b_train = torch.as_tensor(b_train, dtype=dtype, device=device)
     if b_train.ndim != 2:
-        raise ValueError(
-            f"b_train must be a 2-D (n_labels, n_groups) table, got shape {tuple(b_train.shape)}."
-        )
+        raise ValueError("b_train must be a 2-D (n_labels, n_groups) table, got shape "
+                         f"{tuple(b_train.shape)}.")
     finite = torch.isfinite(b_train)
     return torch.where(finite, b_train, torch.zeros_like(b_train)), finite.to(dtype)

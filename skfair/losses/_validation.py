@@ -42,6 +42,7 @@ def masked_divide(num, den):
 
 
 def check_tensor(x, name):
+    """``x`` if it is a tensor, else a TypeError naming ``name``."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}.")
     return x
@@ -136,28 +137,10 @@ def check_targets(y, n_samples, n_classes, dtype, device, name="y"):
 
 
 def group_matrix(groups, n_samples, n_groups=None, *, dtype=torch.float32, device=None):
-    """Group codes or a soft group assignment as a (B, G) weight matrix.
-
-    Parameters
-    ----------
-    groups : Tensor
-        ``(B,)`` integer group codes, or ``(B, G)`` floating soft assignment whose
-        rows are probabilities over the groups (not checked per call).
-    n_samples : int
-        Expected number of rows ``B``.
-    n_groups : int, optional
-        Number of groups ``G``. Inferred as ``groups.max() + 1`` for codes (a device
-        synchronisation on GPU) or from the columns of a soft assignment.
-    dtype : torch.dtype
-        Floating dtype of the returned matrix.
-    device : torch.device, optional
-        Device of the returned matrix.
-
-    Returns
-    -------
-    G : Tensor of shape (B, n_groups)
-    n_groups : int
-    """
+    """``(G, n_groups)``: ``(B,)`` integer codes as their (B, n_groups) one-hot, or a
+    ``(B, n_groups)`` floating soft assignment (rows are probabilities over the groups,
+    not checked) as it is, in ``dtype`` on ``device``. ``n_groups`` is inferred as
+    ``groups.max() + 1`` for codes when not given (a device synchronisation on GPU)."""
     check_tensor(groups, "groups")
     if device is not None and groups.device != device:
         groups = groups.to(device)

@@ -180,3 +180,33 @@ def test_bias_amplification_wrapper_gradient_through_sigmoid(kind):
                                                        loss.b_train_, kind=kind), logits)[0]
     got = torch.autograd.grad(loss(logits, None, gb), logits)[0]
     torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("bad, name", [
+    *[("groups", name) for name in ("dp_l2", "eo_mi", "iou", "group_balanced", "mean_parity",
+                                    "mae_parity")],
+    *[("y", name) for name in ("eo_l2", "iou")],
+])
+@pytest.mark.parametrize("too_high", [False, True])
+def test_codes_out_of_range_name_their_argument(bad, name, too_high):
+    gen = torch.Generator().manual_seed(6)
+    loss = get_fairness_loss(name, n_groups=3)
+    y, groups = torch.randint(0, 4, (12,), generator=gen), torch.randint(0, 3, (12,),
+                                                                          generator=gen)
+    codes, n = (groups, 3) if bad == "groups" else (y, 4)
+    codes[7] = n if too_high else -1
+    x = torch.randn(12, 4, generator=gen)
+    if loss.role == "reweight" or loss.task == "regression":
+        x, y = x[:, 0], y.float()
+    with pytest.raises(ValueError, match=rf"{bad} must hold codes in \[0, {n}\)"):
+        loss(x, y, groups)
+
+
+def test_numpy_integer_n_groups_is_accepted():
+    import numpy as np
+
+    logits, y = torch.randn(8, 3), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    groups = torch.tensor([0, 1, 2, 0, 1, 2, 2, 2])
+    for name in ("dp_l2", "eo_mi", "iou"):
+        torch.testing.assert_close(get_fairness_loss(name, n_groups=np.int32(3))(logits, y, groups),
+                                   get_fairness_loss(name, n_groups=3)(logits, y, groups))
