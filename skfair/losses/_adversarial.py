@@ -27,13 +27,8 @@ from torch import nn
 
 from ._validation import check_codes, check_sample_weight, check_tensor, group_matrix
 
-__all__ = [
-    "AdversarialHead",
-    "GradientReversal",
-    "adversarial_loss",
-    "confusion_loss",
-    "grad_reverse",
-]
+__all__ = ["AdversarialHead", "GradientReversal", "adversarial_loss", "confusion_loss",
+           "grad_reverse"]
 
 #: forms of the adversarial objective (``AdversarialLoss(kind=...)``)
 ADVERSARIAL_KINDS = ("reversal", "confusion")
@@ -212,19 +207,6 @@ class AdversarialHead(nn.Module):
         Returns
         -------
         own, fixed : Tensor of shape (B, n_groups)
-
-        Examples
-        --------
-        >>> import torch
-        >>> from skfair.losses import AdversarialHead, adversarial_loss, confusion_loss
-        >>> _ = torch.manual_seed(0)
-        >>> head = AdversarialHead(8, n_groups=2, hidden=())
-        >>> embedding = torch.randn(4, 8, requires_grad=True)
-        >>> own, fixed = head.confusion_logits(embedding)
-        >>> term = adversarial_loss(own, torch.tensor([0, 1, 0, 1])) + confusion_loss(fixed)
-        >>> term.backward()
-        >>> bool(torch.equal(own, fixed))
-        True
         """
         params = {name: p.detach() for name, p in self.net.named_parameters()}
         return (self.net(embedding.detach()),

@@ -21,7 +21,6 @@ from ._validation import (
     check_probs,
     check_targets,
     group_matrix,
-    masked_divide,
     safe_log,
 )
 
@@ -47,11 +46,21 @@ def _inputs(probs, y, groups, n_groups):
     return probs, Y, G
 
 
+def _mean_gaps(W, R, probs):
+    """For each column ``c`` of the row weights ``W`` (a group, or a (class, group) cell):
+    the ``W[:, c]``-weighted mean of ``probs`` minus the ``R[:, c]``-weighted mean (the
+    batch's, or the class's), and 0 for a column without weight. The gaps are linear in
+    ``probs``: ``A.T @ probs``, with ``A`` built from the weights alone."""
+    w_mass, r_mass = W.sum(0), R.sum(0)
+    present = w_mass > 0
+    A = (W / torch.where(present, w_mass, 1) - R / torch.where(r_mass > 0, r_mass, 1)) * present
+    return A.T @ probs
+
+
 def _mutual_information(joint):
     """``sum joint * log(joint / (P(s) P(a)))`` of the table(s) ``joint[..., s, a]``."""
-    log_ratio = (safe_log(joint) - safe_log(joint.sum(-1, keepdim=True))
-                 - safe_log(joint.sum(-2, keepdim=True)))
-    return (joint * log_ratio).sum()
+    marginals = joint.sum(-1, keepdim=True) * joint.sum(-2, keepdim=True)  # P(s) P(a)
+    return (joint * (safe_log(joint) - safe_log(marginals))).sum()
 
 
 def demographic_parity_loss(probs, groups, kind="l2", *, n_groups=None):
@@ -98,11 +107,10 @@ def demographic_parity_loss(probs, groups, kind="l2", *, n_groups=None):
     """
     kind = _check_kind(kind)
     probs, _, G = _inputs(probs, None, groups, n_groups)
-    sums = G.T @ probs  # (G, K): predicted mass of each group
-    if kind == "mi":
-        return _mutual_information(sums / probs.shape[0])
-    means, present = masked_divide(sums, G.sum(0))
-    return ((means - probs.mean(0)) * present.unsqueeze(1)).pow(2).sum()
+    if kind == "mi":  # the joint of (group, prediction)
+        return _mutual_information(G.T @ probs / probs.shape[0])
+    gaps = _mean_gaps(G, torch.ones_like(G[:, :1]), probs)  # group mean - batch mean
+    return (gaps * gaps).sum()
 
 
 def equalized_odds_loss(probs, y, groups, kind="l2", *, n_groups=None):
@@ -150,15 +158,17 @@ def equalized_odds_loss(probs, y, groups, kind="l2", *, n_groups=None):
     """
     kind = _check_kind(kind)
     probs, Y, G = _inputs(probs, y, groups, n_groups)
-    W = Y.T.unsqueeze(2) * G.unsqueeze(0)  # W[b, i, c]: row i's weight in cell (b, c)
-    sums = W.transpose(1, 2) @ probs  # (K, G, K): [true b, group c, predicted a]
-    counts = W.sum(1)  # (K, G)
+    n_samples, n_classes = probs.shape
+    W = Y.unsqueeze(2) * G.unsqueeze(1)  # W[i, b, c]: row i's weight in cell (b, c)
     if kind == "mi":  # per true class, the joint of (group, prediction)
-        joint, _ = masked_divide(sums.flatten(1), counts.sum(1))
-        return _mutual_information(joint.view_as(sums))
-    cell_means, present = masked_divide(sums, counts)
-    class_means, _ = masked_divide(sums.sum(1), counts.sum(1))
-    return ((cell_means - class_means.unsqueeze(1)) * present.unsqueeze(2)).pow(2).sum()
+        sums = W.flatten(1).T @ probs  # (K * G, K)
+        class_mass = W.sum((0, 2))
+        joint = sums.view(n_classes, -1) / torch.where(class_mass > 0, class_mass, 1)[:, None]
+        return _mutual_information(joint.view(n_classes, -1, n_classes))
+    # cell mean - class mean; R[i, (b, c)] is row i's weight in class b
+    R = W.sum(2, keepdim=True).expand_as(W)
+    gaps = _mean_gaps(W.flatten(1), R.flatten(1), probs)
+    return (gaps * gaps).sum()
 
 
 def _soft_iou(probs, y, groups, n_groups=None):
@@ -167,12 +177,11 @@ def _soft_iou(probs, y, groups, n_groups=None):
     ``IoU_k = CM[k, k] / (row_k + col_k - CM[k, k])``; classes with a zero union
     are left out of the mean over classes."""
     probs, Y, G = _inputs(probs, y, groups, n_groups)
-    n_classes = probs.shape[1]
-    W = torch.cat([torch.ones_like(G[:, :1]), G], dim=1)  # column 0: the whole batch
-    inter, pred, true = (W.T @ torch.cat([probs * Y, probs, Y], dim=1)).split(n_classes, 1)
+    WT = torch.cat([torch.ones_like(G[:, :1]), G], dim=1).T  # row 0: the whole batch
+    inter, pred, true = WT @ (probs * Y), WT @ probs, WT @ Y
     union = pred + true - inter
     valid = union > 0
-    iou = inter / torch.where(valid, union, torch.ones_like(union))
+    iou = inter / torch.where(valid, union, 1)
     iou_mean = iou.sum(1) / valid.sum(1).clamp_min(1)
     present = true[1:].sum(1) > 0  # group mass (rows of Y sum to 1)
     return iou_mean[0], iou_mean[1:] * present, present
@@ -222,7 +231,8 @@ def iou_fairness_loss(probs, y, groups, pairwise=False, *, n_groups=None):
     mask = present.to(per_group.dtype)
     n_present = mask.sum()
     if not pairwise:
-        return ((per_group - overall).pow(2) * mask).sum() / n_present.clamp_min(1)
+        gaps = (per_group - overall) * mask
+        return (gaps * gaps).sum() / n_present.clamp_min(1)
     diff = (per_group.unsqueeze(0) - per_group.unsqueeze(1)).pow(2)
     # the full matrix counts every unordered pair twice and has a zero diagonal
     return (diff * mask.unsqueeze(0) * mask.unsqueeze(1)).sum() / (

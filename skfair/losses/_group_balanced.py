@@ -19,16 +19,11 @@ def group_balanced_loss(per_sample_loss, groups, *, n_groups=None, sample_weight
                         group_weights=None, check_input=True):
     """Mean over the groups present of each group's mean loss.
 
-    ``L = sum_g w_g * m_g / sum_g w_g`` over the groups ``g`` present in the
-    batch, where ``m_g`` is the (sample-weighted) mean of ``per_sample_loss``
-    over the rows of group ``g`` and ``w_g`` is 1 (or ``group_weights[g]``).
-    Plain mean loss weighs a group by its size; this weighs every group
-    equally, as the sum of per-group losses of seed 003 (divided by the
-    number of groups, so its scale matches the plain mean).
-
-    Works for any task: pass per-sample cross-entropy, per-sample absolute
-    error (group-balanced MAE for regression), or per-sample binary
-    cross-entropy of a multi-label model.
+    ``L = sum_g w_g * m_g / sum_g w_g`` over the groups ``g`` present in the batch,
+    with ``m_g`` the (sample-weighted) mean of ``per_sample_loss`` over group ``g``
+    and ``w_g`` 1 (or ``group_weights[g]``): every group weighs the same whatever its
+    size (seed 003's sum of per-group losses, divided by the number of groups). For
+    any task: per-sample cross-entropy, absolute error, binary cross-entropy, ...
 
     Parameters
     ----------
@@ -52,9 +47,8 @@ def group_balanced_loss(per_sample_loss, groups, *, n_groups=None, sample_weight
     Returns
     -------
     loss : Tensor of shape ()
-        Groups absent from the batch (or whose rows all have zero weight) drop
-        out; the result is never NaN. If no group has positive weight the
-        result is 0 (nothing to learn from that batch).
+        Groups absent from the batch (or whose rows all weigh 0) drop out; 0 if
+        no group has positive weight, never NaN.
 
     See Also
     --------
@@ -69,8 +63,8 @@ def group_balanced_loss(per_sample_loss, groups, *, n_groups=None, sample_weight
     >>> float(losses.mean()), float(group_balanced_loss(losses, groups))
     (1.75, 2.5)
     """
-    check_tensor(per_sample_loss, "per_sample_loss")
-    if per_sample_loss.ndim == 0 or not per_sample_loss.is_floating_point():
+    if check_tensor(per_sample_loss, "per_sample_loss").ndim == 0 or (
+            not per_sample_loss.is_floating_point()):
         raise ValueError(
             "per_sample_loss must be an unreduced floating tensor of shape (n_samples,) "
             f"(use reduction='none'), got shape {tuple(per_sample_loss.shape)} and dtype "
@@ -89,10 +83,8 @@ def group_balanced_loss(per_sample_loss, groups, *, n_groups=None, sample_weight
 def group_balanced_coefficients(groups, n_samples, *, n_groups=None, sample_weight=None,
                                 group_weights=None, dtype=torch.float32, device=None,
                                 check_input=True):
-    """Row coefficients ``r`` of the group-balanced risk: ``loss = per_sample_loss @ r``.
-
-    The risk of :func:`group_balanced_loss` is linear in the per-sample
-    losses, with coefficients that depend only on the groups and weights.
+    """Row coefficients ``r`` of the group-balanced risk, which is linear in the
+    per-sample losses: ``group_balanced_loss(per_sample_loss, ...) == per_sample_loss @ r``.
 
     Parameters
     ----------
@@ -106,9 +98,7 @@ def group_balanced_coefficients(groups, n_samples, *, n_groups=None, sample_weig
     Returns
     -------
     r : Tensor of shape (n_samples,)
-        Non-negative; sums to 1 over the rows with positive weight (0 when no
-        group has positive weight). Differentiable with respect to weights or a
-        soft assignment that require gradients.
+        Non-negative; sums to 1 (0 when no group has positive weight).
 
     Examples
     --------

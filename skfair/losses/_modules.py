@@ -21,17 +21,9 @@ from ._group_balanced import group_balanced_loss
 from ._regression import group_mae_parity_loss, group_mean_parity_loss
 from ._validation import as_float, check_probs, check_tensor
 
-__all__ = [
-    "AdversarialLoss",
-    "BiasAmplificationLoss",
-    "DemographicParityLoss",
-    "EqualizedOddsLoss",
-    "FairnessLoss",
-    "GroupBalancedLoss",
-    "IoUFairnessLoss",
-    "MAEParityLoss",
-    "MeanParityLoss",
-]
+__all__ = ["AdversarialLoss", "BiasAmplificationLoss", "DemographicParityLoss",
+           "EqualizedOddsLoss", "FairnessLoss", "GroupBalancedLoss", "IoUFairnessLoss",
+           "MAEParityLoss", "MeanParityLoss"]
 
 
 def _class_probs(x, from_logits):

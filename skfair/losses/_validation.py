@@ -119,6 +119,13 @@ def one_hot(codes, n, dtype, name):
                          f"range ({exc}).") from None
 
 
+def _on(codes, device):
+    """Integer ``codes`` as int64 on ``device`` (no copy, no dispatch when they are)."""
+    if codes.dtype != torch.int64 or codes.device != device:
+        codes = codes.to(device=device, dtype=torch.int64)
+    return codes
+
+
 def _check_n(n, name):
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"{name} must be a positive int, got {n!r}.")
@@ -133,7 +140,7 @@ def check_targets(y, n_samples, n_classes, dtype, device, name="y"):
                          f"{tuple(y.shape)}.")
     if y.is_floating_point() or y.dtype.is_complex or y.dtype == torch.bool:
         raise TypeError(f"{name} must hold integer class codes (int64), got dtype {y.dtype}.")
-    return one_hot(y.to(device).long(), n_classes, dtype, name)
+    return one_hot(_on(y, device), n_classes, dtype, name)
 
 
 def group_matrix(groups, n_samples, n_groups=None, *, dtype=torch.float32, device=None):
@@ -161,6 +168,6 @@ def group_matrix(groups, n_samples, n_groups=None, *, dtype=torch.float32, devic
         raise TypeError(
             "groups must be int64 group codes of shape (n_samples,) or a floating soft "
             f"assignment of shape (n_samples, n_groups); got a 1-D {groups.dtype} tensor.")
-    groups = groups.long()
+    groups = _on(groups, groups.device)
     n_groups = _check_n(int(groups.max()) + 1 if n_groups is None else n_groups, "n_groups")
     return one_hot(groups, n_groups, dtype, "groups"), n_groups
