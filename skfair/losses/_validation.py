@@ -98,7 +98,8 @@ def check_sample_weight(sample_weight, n_samples, dtype, device, *, check_values
     if sample_weight.shape != (n_samples,):
         raise ValueError(f"sample_weight must have shape ({n_samples},), got "
                          f"{tuple(sample_weight.shape)}.")
-    sample_weight = sample_weight.to(dtype=dtype, device=device)
+    if sample_weight.dtype != dtype or sample_weight.device != device:
+        sample_weight = sample_weight.to(dtype=dtype, device=device)
     return check_non_negative(sample_weight, "sample_weight") if check_values else sample_weight
 
 
