@@ -10,17 +10,13 @@
 #        .venv/bin/pip download --no-deps --only-binary=:all: -d .gpuwheels \
 #            skorch imbalanced-learn sklearn-compat fairlearn narwhals tabulate tqdm
 #   2. Run this script there with that folder carried, e.g. the device tool's
-#        run(command="bash benchmarks/gpu_session.sh eager", carry=[".gpuwheels"])
+#        run(command="bash benchmarks/gpu_session.sh losses", carry=[".gpuwheels"])
 #      It writes one report per step to $OUT (or ./gpu_out).
 #
-# Arguments: the groups of steps to run (default: all four, in this order):
-#   eager     bench_losses.py eager (MLP bare/estimator, SmallCNN, ResNet-18 at 112 px
-#             bare/estimator), probe_gpu_step.py
-#   compiled  bench_losses.py --compile and --compile-mode reduce-overhead, MLP bare and
-#             estimator
+# Arguments: the groups of steps to run (default: all three, in this order):
+#   losses    bench_losses.py (the MLP head, and ResNet-18 at 112 px)
 #   tests     the CUDA tests (pytest -k cuda)
-#   embedding issue 5's figure: bench_embedding.py at batch 32 and 128, bf16 and fp32, and
-#             the host work of the array path (probe_image_batches.py --pin-memory)
+#   embedding issue 5's figure: bench_embedding.py at batch 32 and 128, bf16 and fp32
 # The device tool allows 10 minutes a command and returns 8 files: run one group per call
 # (on an H100, 2026-11-23, no step took more than about 2.5 minutes).
 #
@@ -58,30 +54,14 @@ step() {  # step NAME COMMAND...: run, keep the output, go on after a failure
     tail -n 20 "$OUT/$name.txt"
 }
 
-SELECTED=${*:-eager compiled tests embedding}
-B=benchmarks/bench_losses.py
+SELECTED=${*:-losses tests embedding}
 for group in $SELECTED; do
     case $group in
-    eager)
-        # issue 6: the training-step ratio of every fairness loss over the plain step
-        step losses_mlp "$PY" $B --device "$DEVICE" --rounds 15
-        step losses_mlp_estimator "$PY" $B --device "$DEVICE" --harness estimator --rounds 15
-        step losses_cnn "$PY" $B --device "$DEVICE" --module cnn --rounds 9
-        step losses_resnet18 "$PY" $B --device "$DEVICE" --module resnet18 --image-size 112 \
-            --rounds 9 --steps 10
-        step losses_resnet18_estimator "$PY" $B --device "$DEVICE" --module resnet18 \
-            --image-size 112 --rounds 9 --steps 10 --harness estimator
-        # why the small steps cost what they cost there: kernels, operators, syncs
-        step probe_step "$PY" benchmarks/probe_gpu_step.py --device "$DEVICE"
-        ;;
-    compiled)
-        step losses_mlp_compile "$PY" $B --device "$DEVICE" --compile --rounds 15
-        step losses_mlp_estimator_compile "$PY" $B --device "$DEVICE" --harness estimator \
-            --compile --rounds 15
-        step losses_mlp_graphs "$PY" $B --device "$DEVICE" --compile-mode reduce-overhead \
-            --rounds 11
-        step losses_mlp_estimator_graphs "$PY" $B --device "$DEVICE" --harness estimator \
-            --compile-mode reduce-overhead --rounds 11
+    losses)
+        # the training-step time of every fairness loss over the plain task loss
+        step losses_mlp "$PY" benchmarks/bench_losses.py --device "$DEVICE" --modules mlp
+        step losses_resnet18 "$PY" benchmarks/bench_losses.py --device "$DEVICE" \
+            --modules resnet18 --image-size 112
         ;;
     embedding)
         E=benchmarks/bench_embedding.py
@@ -90,9 +70,6 @@ for group in $SELECTED; do
         step embedding_bf16_b128 "$PY" $E --device "$DEVICE" --batch-size 128 --n 1024
         step embedding_fp32_b128 "$PY" $E --device "$DEVICE" --precision fp32 \
             --batch-size 128 --n 1024
-        if [ "$DEVICE" = cuda ]; then
-            step image_batches "$PY" benchmarks/probe_image_batches.py --pin-memory
-        fi
         ;;
     tests)
         if [ "$DEVICE" = cuda ]; then
@@ -100,7 +77,7 @@ for group in $SELECTED; do
         fi
         ;;
     *)
-        echo "unknown group '$group' (eager, compiled, tests, embedding)" >&2
+        echo "unknown group '$group' (losses, tests, embedding)" >&2
         exit 2
         ;;
     esac

@@ -253,27 +253,6 @@ class FairNetBase(BaseEstimator):
         """Row weights derived from the target (e.g. class weights)."""
         return None
 
-    def _fused_task(self):
-        """Name of the :func:`~skfair.losses.penalized_task_loss` task equal to
-        :meth:`get_task_loss`, or None (then the loss is computed from the hooks).
-
-        Subclasses return their task's name only while neither
-        ``get_task_loss`` nor ``get_fairness_term`` is overridden below them.
-        """
-        return None
-
-    def _fused_task_kwargs(self):
-        """Extra keyword arguments of :func:`~skfair.losses.penalized_task_loss` on the
-        fused path (e.g. the multi-label estimator's straight-through threshold)."""
-        return {}
-
-    def _hooks_from(self, cls):
-        """Whether ``get_task_loss`` is the one of ``cls`` and ``get_fairness_term``
-        the base class's (no subclass overrides either hook)."""
-        own = type(self)
-        return (own.get_task_loss is cls.get_task_loss
-                and own.get_fairness_term is FairNetBase.get_fairness_term)
-
     def _stratify_labels(self, y_net):
         """Labels to stratify the validation split on, beside the groups."""
         return None
@@ -576,7 +555,7 @@ class FairNetBase(BaseEstimator):
                 _fused_adam_supported(self.device_)):
             # one fused kernel for every parameter: the same update, a fraction of the
             # per-parameter dispatches of the default implementation (a CPU step of the
-            # MLP head is ~13% faster; benchmarks/bench_losses.py --harness estimator)
+            # MLP head was ~13% faster)
             kwargs["optimizer__fused"] = True
         return kwargs
 

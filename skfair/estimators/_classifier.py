@@ -54,9 +54,6 @@ class _ClassifierMixin:
         """Per-row cross-entropy (class weights enter through the row weights)."""
         return F.cross_entropy(outputs, y_true.long(), reduction="none")
 
-    def _fused_task(self):
-        return "cross_entropy" if self._hooks_from(_ClassifierMixin) else None
-
     def _proba(self, X, sensitive_features=None):
         logits = self._forward_outputs(X, sensitive_features).astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)

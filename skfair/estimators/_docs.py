@@ -69,21 +69,15 @@ COMMON_PARAMS = """\
         Compile the training step's forward pass and loss together with
         ``torch.compile`` (a dict: its keyword arguments, e.g.
         ``{"mode": "max-autotune"}`` or ``{"backend": "aot_eager"}``). The
-        fairness losses then take their plain autograd form, whose backward
-        the compiler derives and fuses with the network's, so a penalty adds
-        little to the step: on a CPU MLP head (512-256-10, batch 256) 2-8 %
-        against the compiled plain step (the adversarial term, a second
-        network, 27 %), where the eager penalties add 8-21 %
-        (``benchmarks/bench_losses.py --harness estimator [--compile]``). The
-        first steps compile
-        (seconds; once more for a smaller last batch); the default backend
-        needs a C++ compiler on CPU and Triton on CUDA. Validation, prediction
-        and the optimizer step run eagerly. On a GPU a small network's step is
-        bound by kernel launches, which each eager penalty multiplies (1.3-2.7x
-        on an H100 for the MLP head); ``{"mode": "reduce-overhead"}`` replays
-        the step as CUDA graphs, and the penalties then add 4-12 %. Each such
-        step copies the predictions it hands to skorch's callbacks, since the
-        next replay overwrites them.
+        compiler derives the backward of the whole objective and fuses the
+        fairness term's small operations with the network's. The first steps
+        compile (seconds; once more for a smaller last batch); the default
+        backend needs a C++ compiler on CPU and Triton on CUDA. Validation,
+        prediction and the optimizer step run eagerly. On a GPU a small
+        network's step is bound by kernel launches, which each eager fairness
+        term multiplies; ``{"mode": "reduce-overhead"}`` replays the step as
+        CUDA graphs. Each such step copies the predictions it hands to
+        skorch's callbacks, since the next replay overwrites them.
     batch_sampling : {"random", "group_balanced", "group_class_balanced"}, \
             default="random"
         ``"group_balanced"`` draws training batches with

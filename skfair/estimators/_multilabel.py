@@ -314,41 +314,6 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         y_true = y_true.to(outputs.dtype)
         return F.binary_cross_entropy_with_logits(outputs, y_true, reduction="none").sum(1)
 
-    def _fused_task(self):
-        """``"binary_cross_entropy"`` while the loss can take the fused path.
-
-        The bias-amplification loss takes it with ``expectation="batch"``, every
-        label aligned and a loss on logits (the straight-through indicator through
-        :meth:`_fused_task_kwargs`); other losses always; neither when a subclass
-        overrides :meth:`get_task_loss` or :meth:`get_fairness_term`.
-        """
-        own, cls = type(self), FairNetMultiLabelClassifier
-        if own.get_task_loss is not cls.get_task_loss or (
-                own.get_fairness_term is not cls.get_fairness_term):
-            return None
-        if not self._uses_aux_loss():
-            return "binary_cross_entropy"
-        if self.expectation != "batch" or not self._aux_from_logits():
-            return None
-        if self.aligned_labels is not None:
-            aligned = getattr(self, "_aligned", None)  # set during fit
-            if aligned is None:
-                aligned = self._check_aligned_labels(self.n_outputs_)
-            if len(aligned) < self.n_outputs_:
-                return None
-        return "binary_cross_entropy"
-
-    def _aux_from_logits(self):
-        """Whether the bias-amplification loss is built on logits (its default)."""
-        if isinstance(self.fairness, str):
-            return bool((self.fairness_params or {}).get("from_logits", True))
-        return bool(getattr(self.fairness, "from_logits", True))
-
-    def _fused_task_kwargs(self):
-        if self.indicator == "straight_through" and self._uses_aux_loss():
-            return {"straight_through_threshold": self.threshold}
-        return {}
-
     def _output_probs(self, outputs):
         return torch.sigmoid(outputs)
 

@@ -31,8 +31,6 @@ from skorch.utils import to_tensor
 from torch import nn
 from torch.utils.data import DataLoader
 
-from skfair.losses import penalized_task_loss
-
 from ._sampler import GroupBalancedBatchSampler
 
 __all__ = ["AcceleratedFairNeuralNet", "FairModule", "FairNeuralNet", "SliceDataset",
@@ -246,54 +244,24 @@ class FairNeuralNet(NeuralNet):
         """``mean(w * task_loss) + lam * fairness`` for one batch.
 
         ``y_pred`` is the module's tuple ``(output[, embedding])`` and ``X``
-        the batch dict with ``"groups"`` and ``"sample_weight"``. When the
-        estimator's task loss is a standard one (``owner._fused_task()``) and
-        the fairness loss is a penalty or the group-balanced reweighting, the
-        sum is computed by :func:`skfair.losses.penalized_task_loss` in one
-        autograd node (same value and gradient, fewer operations); otherwise
-        from ``owner.get_task_loss`` and ``owner.get_fairness_term``. On a CPU
-        the adversarial term joins that node too (the task, the adversary and its
-        reversal in one node when the compiled kernels run), and so does the task
-        loss of a standard task without a fairness term.
+        the batch dict with ``"groups"`` and ``"sample_weight"``; the per-row
+        task loss and the fairness term come from the owning estimator's
+        ``get_task_loss`` and ``get_fairness_term``.
         """
         owner = self.owner
         out = y_pred[0]
-        emb = y_pred[1] if len(y_pred) > 1 else None
         device = self.device
         y_true = _on_device(y_true, device)
         weight = _on_device(X["sample_weight"], device)
         if weight.dtype != out.dtype:
             weight = weight.to(out.dtype)
+        per_sample = owner.get_task_loss(out, y_true)
+        loss = (weight * per_sample).mean()
         term = _unwrapped(self.module_).fairness
-        active = term is not None and owner.lam > 0
-        cpu = out.device.type == "cpu"
-        fused_of = getattr(owner, "_fused_task", None)  # (an ensemble's loss has none)
-        fused_task = fused_of() if fused_of is not None and (active or cpu) else None
-        if fused_task is not None and active and (term.role in ("penalty", "reweight")
-                                                  or (cpu and term.role == "adversarial")):
-            # task + lam * penalty in one autograd node (skfair.losses.penalized_task_loss);
-            # on a CPU the adversary too (the compiled kernels)
-            groups = _on_device(X["groups"], device)
-            kwargs = (dict(embedding=emb, head=term.head) if term.role == "adversarial"
-                      else owner._fused_task_kwargs())
-            return penalized_task_loss(
-                out, y_true, groups, task=fused_task, penalty=term.loss, lam=float(owner.lam),
-                sample_weight=weight, n_groups=owner.n_groups_, check_input=False, **kwargs,
-            )
-        if fused_task is not None and cpu:
-            # the task loss alone in one node (on a CPU: the compiled kernels of
-            # skfair.losses); the per-sample losses only serve a reweighting term, which
-            # took the fused path above
-            per_sample = None
-            loss = penalized_task_loss(out, y_true, task=fused_task, sample_weight=weight,
-                                       check_input=False)
-        else:
-            per_sample = owner.get_task_loss(out, y_true)
-            loss = (weight * per_sample).mean()
-        if active:
-            groups = _on_device(X["groups"], device)
+        if term is not None and owner.lam > 0:
             fair = owner.get_fairness_term(
-                out, y_true, groups, term=term, embedding=emb,
+                out, y_true, _on_device(X["groups"], device), term=term,
+                embedding=y_pred[1] if len(y_pred) > 1 else None,
                 per_sample_loss=per_sample, sample_weight=weight,
             )
             loss = torch.add(loss, fair, alpha=float(owner.lam))

@@ -54,11 +54,6 @@ class _RegressorMixin:
             per = (outputs - y_true).abs()
         return per.mean(dim=1)
 
-    def _fused_task(self):
-        if not self._hooks_from(_RegressorMixin):
-            return None
-        return {"l1": "l1", "mae": "l1", "mse": "mse"}.get(self.loss)
-
     def _predict_values(self, X, sensitive_features=None):
         out = self._forward_outputs(X, sensitive_features).astype(np.float64)
         out = out * self.y_scale_ + self.y_mean_

@@ -1,28 +1,16 @@
 """Bias-amplification auxiliary loss for multi-label outputs (seed 004).
 
-Seed 004 (section 3.2) adds, for every label ``k``, the auxiliary term
-``| E_{p(x)}[1(h_k(x), gender)] - (1/M) sum_i 1(y_ik, gender) |`` to the
-multi-label loss and sums it over labels, aiming to align the model's
-label-gender association with the training set's bias
-``b(o, g) = c(o, g) / sum_g' c(o, g')`` of its section 3.1 (Zhao et al.,
-2017). Both readings are provided:
-
-* ``kind="ratio"`` (default, as in SPEC): the co-occurrence *ratio*.
-  ``b_pred(k, g) = sum_i p_ik s_ig / sum_i p_ik`` on the batch's soft
-  predictions against ``b_train(k, g) = c(k, g) / sum_g' c(k, g')``.
-* ``kind="joint"`` (the literal formula of section 3.2): the co-occurrence
-  *rate* ``b_pred(k, g) = mean_i p_ik s_ig`` against
-  ``b_train(k, g) = mean_i y_ik s_ig``.
-
-The loss is ``sum_k sum_g |b_pred(k, g) - b_train(k, g)|``. Seed 004 writes
-the term for one gender; with two groups and ``kind="ratio"`` the two groups'
-terms are equal, so the sum over ``g`` is twice the seed's value.
-
-The expectation is taken over the rows handed in: the batch's own soft
-predictions, or the predictions on samples drawn from a descriptive model
-(seed 004, section 3.3), whose group is then a soft assignment given by a
-group classifier: ``groups`` accepts a ``(B, G)`` probability matrix as well
-as ``(B,)`` codes.
+Seed 004 (section 3.2) adds, for every label ``k``, ``| E_{p(x)}[1(h_k(x), gender)]
+- (1/M) sum_i 1(y_ik, gender) |`` to the multi-label loss, to align the model's
+label-group association with the training set's bias ``b(o, g) = c(o, g) / sum_g'
+c(o, g')`` (its section 3.1; Zhao et al., 2017). Both readings are provided:
+``kind="ratio"`` (default, as in SPEC), ``b_pred(k, g) = sum_i p_ik s_ig / sum_i
+p_ik`` against ``c(k, g) / sum_g' c(k, g')``, and ``kind="joint"`` (the literal
+formula), ``b_pred(k, g) = mean_i p_ik s_ig`` against ``mean_i y_ik s_ig``. The loss
+is ``sum_k sum_g |b_pred(k, g) - b_train(k, g)|`` (with two groups and the ratio,
+twice the seed's one-gender term). The expectation runs over the rows handed in:
+the batch, or samples drawn from a descriptive model (section 3.3) whose groups
+are a group classifier's soft assignment.
 """
 
 from __future__ import annotations
@@ -32,9 +20,7 @@ import warnings
 import numpy as np
 import torch
 
-from ._fused import Identity, Sigmoid, apply_penalty
-from ._ops import as_float, autograd_path, cpu_kernels, safe_inv, scale_
-from ._validation import check_probs, group_matrix, kernel_codes
+from ._validation import as_float, check_probs, group_matrix, masked_divide
 
 __all__ = ["bias_amplification_loss", "cooccurrence_ratio"]
 
@@ -87,19 +73,17 @@ def cooccurrence_ratio(Y, groups, *, n_groups=None, kind="ratio"):
     elif not Y.is_floating_point():
         Y = Y.double()
     if Y.ndim != 2 or Y.shape[0] == 0:
-        raise ValueError(
-            f"Y must be a non-empty (n_samples, n_labels) label matrix, got shape {tuple(Y.shape)}."
-        )
+        raise ValueError("Y must be a non-empty (n_samples, n_labels) label matrix, got shape "
+                         f"{tuple(Y.shape)}.")
     if not bool(((Y == 0) | (Y == 1)).all()):  # NaN fails too
         raise ValueError("Y must be a binary label matrix (0 / 1 values only).")
     if not isinstance(groups, torch.Tensor):
         groups = np.asarray(groups)
         if groups.dtype.kind not in "biuf":
             raise TypeError(
-                f"groups must be integer group codes or a soft group assignment, got values "
-                f"of dtype {groups.dtype}; encode labels first (e.g. with "
-                "skfair.utils.encode_sensitive_features(...).codes)."
-            )
+                "groups must be integer group codes or a soft group assignment, got values of "
+                f"dtype {groups.dtype}; encode labels first (e.g. with "
+                "skfair.utils.encode_sensitive_features(...).codes).")
         groups = torch.as_tensor(groups)
     G, n_groups = group_matrix(groups, Y.shape[0], n_groups, dtype=Y.dtype, device=Y.device)
     counts = Y.T @ G  # (K, G)
@@ -110,41 +94,10 @@ def cooccurrence_ratio(Y, groups, *, n_groups=None, kind="ratio"):
         out = counts / totals
         n_missing = int((totals[:, 0] == 0).sum())
         if n_missing:
-            warnings.warn(
-                f"{n_missing} label(s) never occur in Y; their co-occurrence ratio is "
-                "undefined (NaN) and bias_amplification_loss leaves them out.",
-                UserWarning,
-                stacklevel=2,
-            )
+            warnings.warn(f"{n_missing} label(s) never occur in Y; their co-occurrence ratio "
+                          "is undefined (NaN) and bias_amplification_loss leaves them out.",
+                          UserWarning, stacklevel=2)
     return out.numpy() if as_numpy else out
-
-
-class _BiasAmplificationCore:
-    """Fused bias amplification on per-label probabilities ``P`` (see :mod:`._fused`)."""
-
-    @staticmethod
-    def forward(P, G, target, finite, ratio):
-        mask = finite * G.sum(0).sign()  # defined targets of groups present
-        num = P.T @ G  # (K, G): predicted co-occurrence mass
-        if ratio:
-            inv = safe_inv(P.sum(0)).unsqueeze(1)  # (K, 1); 0 for labels without mass
-            b_pred = num.mul_(inv)
-            mask = mask * inv.sign()
-        else:
-            inv = None
-            b_pred = num.mul_(1.0 / P.shape[0])
-        R = (b_pred - target).mul_(mask)
-        return R.abs().sum(), (G, R.sign_(), b_pred, inv, 1.0 / P.shape[0])
-
-    @staticmethod
-    def backward(state, grad):
-        G, sign, b_pred, inv, scale = state
-        if inv is None:
-            return (G @ sign.T).mul_(grad * scale)
-        # b(k, g) = sum_i p_ik G_ig / sum_i p_ik, so
-        # d b(k, g) / d p_ik = (G_ig - b(k, g)) / sum_i p_ik
-        gb = sign * inv
-        return scale_(torch.addmm((gb * b_pred).sum(1), G, gb.T, beta=-1), grad)
 
 
 def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="ratio"):
@@ -176,9 +129,9 @@ def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="rati
 
     Notes
     -----
-    The ratio depends on the group composition of the rows it is computed on,
-    so it estimates the training-set target only on batches drawn like the
-    training set (ordinary shuffling, not a group-balanced batch sampler).
+    The ratio depends on the group composition of the rows, so it estimates the
+    training-set target only on batches drawn like the training set (ordinary
+    shuffling, not a group-balanced batch sampler).
 
     Examples
     --------
@@ -190,88 +143,34 @@ def bias_amplification_loss(probs, groups, b_train, *, n_groups=None, kind="rati
     >>> round(float(bias_amplification_loss(probs, groups, b_train)), 4)
     0.6
     """
-    return _bias_amplification(as_float(probs), groups, b_train, n_groups, kind,
-                               from_logits=False)
+    kind = _check_kind(kind)
+    probs = check_probs(as_float(probs))
+    n_samples, n_labels = probs.shape
+    target, finite = _prepare_target(b_train, probs.dtype, probs.device)
+    if target.shape[0] != n_labels:
+        raise ValueError(f"b_train must have shape (n_labels={n_labels}, n_groups), got "
+                         f"{tuple(target.shape)}.")
+    if n_groups is not None and n_groups != target.shape[1]:
+        raise ValueError(f"n_groups={n_groups} does not match b_train's {target.shape[1]} columns.")
+    G, _ = group_matrix(groups, n_samples, target.shape[1], dtype=probs.dtype,
+                        device=probs.device)
+    mask = finite * (G.sum(0) > 0)  # defined targets of the groups present
+    num = probs.T @ G  # (K, G): predicted co-occurrence mass
+    if kind == "joint":
+        b_pred = num / n_samples
+    else:  # labels without predicted mass in the batch drop out
+        b_pred, has_mass = masked_divide(num, probs.sum(0))
+        mask = mask * has_mass.unsqueeze(1)
+    return ((b_pred - target).abs() * mask).sum()
 
 
 def _prepare_target(b_train, dtype, device):
     """``(target, finite)``: ``b_train`` with undefined cells set to 0, and their mask."""
-    if isinstance(b_train, torch.Tensor):
-        b_train = b_train.to(dtype=dtype, device=device)
-    else:
-        b_train = torch.as_tensor(np.asarray(b_train), dtype=dtype, device=device)
+    if not isinstance(b_train, torch.Tensor):
+        b_train = np.asarray(b_train)
+    b_train = torch.as_tensor(b_train, dtype=dtype, device=device)
     if b_train.ndim != 2:
-        raise ValueError(
-            f"b_train must be a 2-D (n_labels, n_groups) table, got shape {tuple(b_train.shape)}."
-        )
+        raise ValueError("b_train must be a 2-D (n_labels, n_groups) table, got shape "
+                         f"{tuple(b_train.shape)}.")
     finite = torch.isfinite(b_train)
     return torch.where(finite, b_train, torch.zeros_like(b_train)), finite.to(dtype)
-
-
-def _check_target_shape(target, n_labels, n_groups):
-    """``n_groups`` checked against the ``(n_labels, n_groups)`` target (or taken from it)."""
-    if target.shape[0] != n_labels:
-        raise ValueError(
-            f"b_train must have shape (n_labels={n_labels}, n_groups), got {tuple(target.shape)}."
-        )
-    if n_groups is None:
-        return target.shape[1]
-    if n_groups != target.shape[1]:
-        raise ValueError(f"n_groups={n_groups} does not match b_train's {target.shape[1]} columns.")
-    return n_groups
-
-
-def _ba_kernel_parts(x, groups, n_groups, kind, prepared, name="logits"):
-    """``("sigmoid", "bias_amplification", args)``: the compiled CPU form on logits
-    ``x`` with the prepared target (see :mod:`._kernels`), or None."""
-    x = check_probs(x, name)
-    kind = _check_kind(kind)
-    target, finite = prepared
-    n_groups = _check_target_shape(target, x.shape[1], n_groups)
-    codes = kernel_codes(groups, x.shape[0], n_groups)
-    if codes is None:
-        return None
-    return "sigmoid", "bias_amplification", (*codes, target.numpy(), finite.numpy(),
-                                              kind == "ratio")
-
-
-def _ba_parts(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
-    """Validated inputs ``(core, (G, target, finite, ratio))``; ``core`` is None when the
-    group matrix needs gradients (plain autograd)."""
-    x = check_probs(x, "logits" if from_logits else "probs")
-    kind = _check_kind(kind)
-    n_samples, n_labels = x.shape
-    if prepared is None:
-        prepared = _prepare_target(b_train, x.dtype, x.device)
-    target, finite = prepared
-    n_groups = _check_target_shape(target, n_labels, n_groups)
-    G, _ = group_matrix(groups, n_samples, n_groups, dtype=x.dtype, device=x.device)
-    core = None if autograd_path(G) else _BiasAmplificationCore
-    return core, (G, target, finite, kind == "ratio")
-
-
-def _bias_amplification(x, groups, b_train, n_groups, kind, from_logits, prepared=None):
-    kernels = cpu_kernels(x)
-    if kernels is not None:  # (_ba_kernel_parts checks x)
-        if prepared is None:
-            prepared = _prepare_target(b_train, x.dtype, x.device)
-        parts = _ba_kernel_parts(x, groups, n_groups, kind, prepared,
-                                 name="logits" if from_logits else "probs")
-        if parts is not None:
-            return kernels.penalty(x, "sigmoid" if from_logits else "identity", parts[1],
-                                   parts[2])
-    core, args = _ba_parts(x, groups, b_train, n_groups, kind, from_logits, prepared)
-    if core is not None:
-        return apply_penalty(x, Sigmoid if from_logits else Identity, core, *args)
-    G, target, finite, ratio = args
-    probs = torch.sigmoid(x) if from_logits else x
-    mask = finite * (G.sum(0) > 0)
-    num = probs.T @ G
-    if not ratio:
-        b_pred = num / x.shape[0]
-    else:
-        den = probs.sum(0, keepdim=True).T  # (K, 1)
-        has_mass = den > 0
-        b_pred = num / torch.where(has_mass, den, torch.ones_like(den))
-        mask = mask * has_mass
-    return ((b_pred - target).abs() * mask).sum()

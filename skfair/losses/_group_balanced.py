@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import torch
 
-from ._ops import as_float, safe_inv, tiny
-from ._validation import _check_tensor, check_non_negative, check_sample_weight, group_matrix
+from ._validation import (
+    as_float,
+    check_non_negative,
+    check_sample_weight,
+    check_tensor,
+    group_matrix,
+)
 
 __all__ = ["group_balanced_coefficients", "group_balanced_loss"]
 
 
-def group_balanced_loss(
-    per_sample_loss, groups, *, n_groups=None, sample_weight=None, group_weights=None
-):
+def group_balanced_loss(per_sample_loss, groups, *, n_groups=None, sample_weight=None,
+                        group_weights=None, check_input=True):
     """Mean over the groups present of each group's mean loss.
 
-    ``L = sum_g w_g * m_g / sum_g w_g`` over the groups ``g`` present in the
-    batch, where ``m_g`` is the (sample-weighted) mean of ``per_sample_loss``
-    over the rows of group ``g`` and ``w_g`` is 1 (or ``group_weights[g]``).
-    Plain mean loss weighs a group by its size; this weighs every group
-    equally, as the sum of per-group losses of seed 003 (divided by the
-    number of groups, so its scale matches the plain mean).
-
-    Works for any task: pass per-sample cross-entropy, per-sample absolute
-    error (group-balanced MAE for regression), or per-sample binary
-    cross-entropy of a multi-label model.
+    ``L = sum_g w_g * m_g / sum_g w_g`` over the groups ``g`` present in the batch,
+    with ``m_g`` the (sample-weighted) mean of ``per_sample_loss`` over group ``g``
+    and ``w_g`` 1 (or ``group_weights[g]``): every group weighs the same whatever its
+    size (seed 003's sum of per-group losses, divided by the number of groups). For
+    any task: per-sample cross-entropy, absolute error, binary cross-entropy, ...
 
     Parameters
     ----------
@@ -40,13 +39,20 @@ def group_balanced_loss(
     group_weights : Tensor of shape (n_groups,), optional
         Non-negative weight of each group in the mean over groups; renormalised
         over the groups present.
+    check_input : bool, default=True
+        Check the values of ``sample_weight`` and ``group_weights`` (finite,
+        non-negative; on CPU). The estimators pass False: they check the
+        weights once, at fit.
 
     Returns
     -------
     loss : Tensor of shape ()
-        Groups absent from the batch (or whose rows all have zero weight) drop
-        out; the result is never NaN. If no group has positive weight the
-        result is 0 (nothing to learn from that batch).
+        Groups absent from the batch (or whose rows all weigh 0) drop out; 0 if
+        no group has positive weight, never NaN.
+
+    See Also
+    --------
+    group_balanced_coefficients : the row coefficients ``r`` of ``loss = per_sample_loss @ r``.
 
     Examples
     --------
@@ -57,8 +63,8 @@ def group_balanced_loss(
     >>> float(losses.mean()), float(group_balanced_loss(losses, groups))
     (1.75, 2.5)
     """
-    _check_tensor(per_sample_loss, "per_sample_loss")
-    if per_sample_loss.ndim == 0 or not per_sample_loss.is_floating_point():
+    if check_tensor(per_sample_loss, "per_sample_loss").ndim == 0 or (
+            not per_sample_loss.is_floating_point()):
         raise ValueError(
             "per_sample_loss must be an unreduced floating tensor of shape (n_samples,) "
             f"(use reduction='none'), got shape {tuple(per_sample_loss.shape)} and dtype "
@@ -67,49 +73,32 @@ def group_balanced_loss(
     per_sample_loss = as_float(per_sample_loss)
     if per_sample_loss.ndim > 1:
         per_sample_loss = per_sample_loss.reshape(per_sample_loss.shape[0], -1).mean(1)
-    n_samples = per_sample_loss.shape[0]
-    if n_samples == 0:
+    if per_sample_loss.shape[0] == 0:
         raise ValueError("per_sample_loss is empty: a mini-batch needs at least one row.")
-    dtype, device = per_sample_loss.dtype, per_sample_loss.device
-    G, sample_weight, group_weights = _check_weights(
-        groups, n_samples, n_groups, sample_weight, group_weights, dtype, device
-    )
-    if any(t is not None and t.requires_grad for t in (G, sample_weight, group_weights)):
-        return _group_balanced_reference(per_sample_loss, G, sample_weight, group_weights)
-    # The loss is linear in the per-sample losses: sum_i r_i * loss_i, with the
-    # row coefficients r depending only on the groups and weights.
-    return torch.dot(per_sample_loss, _coefficients(G, sample_weight, group_weights))
+    r = _coefficients(groups, per_sample_loss.shape[0], n_groups, sample_weight, group_weights,
+                      per_sample_loss.dtype, per_sample_loss.device, check_input)
+    return per_sample_loss @ r
 
 
 def group_balanced_coefficients(groups, n_samples, *, n_groups=None, sample_weight=None,
                                 group_weights=None, dtype=torch.float32, device=None,
                                 check_input=True):
-    """Row coefficients ``r`` of the group-balanced risk: ``loss = per_sample_loss @ r``.
-
-    The risk of :func:`group_balanced_loss` is linear in the per-sample
-    losses; the coefficients depend only on the groups and weights (no
-    gradient flows through them).
+    """Row coefficients ``r`` of the group-balanced risk, which is linear in the
+    per-sample losses: ``group_balanced_loss(per_sample_loss, ...) == per_sample_loss @ r``.
 
     Parameters
     ----------
-    groups, n_groups, sample_weight, group_weights
+    groups, n_groups, sample_weight, group_weights, check_input
         As in :func:`group_balanced_loss`.
     n_samples : int
         Number of rows of the batch.
     dtype : torch.dtype, default=torch.float32
     device : torch.device, optional
-    check_input : bool, default=True
-        Check the values of ``sample_weight`` and ``group_weights`` (finite,
-        non-negative; on CPU).
-        Shapes and dtypes are always checked. :func:`penalized_task_loss`
-        passes its own ``check_input``: the estimators check the weights once,
-        at fit.
 
     Returns
     -------
     r : Tensor of shape (n_samples,)
-        Non-negative; sums to 1 over the rows with positive weight (0 when no
-        group has positive weight).
+        Non-negative; sums to 1 (0 when no group has positive weight).
 
     Examples
     --------
@@ -120,55 +109,33 @@ def group_balanced_coefficients(groups, n_samples, *, n_groups=None, sample_weig
     """
     if device is None and isinstance(groups, torch.Tensor):
         device = groups.device
-    G, sample_weight, group_weights = _check_weights(
-        groups, n_samples, n_groups, sample_weight, group_weights, dtype, device,
-        check_values=check_input,
-    )
-    with torch.no_grad():
-        return _coefficients(G, sample_weight, group_weights)
+    return _coefficients(groups, n_samples, n_groups, sample_weight, group_weights, dtype,
+                         device, check_input)
 
 
-def _check_weights(groups, n_samples, n_groups, sample_weight, group_weights, dtype, device,
-                   check_values=True):
+def _coefficients(groups, n_samples, n_groups, sample_weight, group_weights, dtype, device,
+                  check_input):
     G, n_groups = group_matrix(groups, n_samples, n_groups, dtype=dtype, device=device)
-    if sample_weight is not None:
-        sample_weight = check_sample_weight(sample_weight, n_samples, dtype, device,
-                                            check_values=check_values)
-    if group_weights is not None:
-        _check_tensor(group_weights, "group_weights")
-        if group_weights.shape != (n_groups,):
-            raise ValueError(
-                f"group_weights must have shape ({n_groups},), got {tuple(group_weights.shape)}."
-            )
-        group_weights = group_weights.to(dtype=dtype, device=device)
-        if check_values:
-            check_non_negative(group_weights, "group_weights")
-    return G, sample_weight, group_weights
-
-
-def _coefficients(G, sample_weight, group_weights):
-    with torch.no_grad():
-        mass = G.T.sum(1) if sample_weight is None else sample_weight @ G
-        if group_weights is None:  # every group present weighs 1 (safe_inv: 0 if absent)
-            coef = safe_inv(mass).div_(torch.count_nonzero(mass).clamp_min_(1))
-        else:
-            w = group_weights * mass.sign()
-            coef = safe_inv(mass).mul_(w).div_(w.sum().clamp_min(tiny(mass.dtype)))
-        r = G @ coef
-        if sample_weight is not None:
-            r.mul_(sample_weight)
-    return r
-
-
-def _group_balanced_reference(per_sample_loss, G, sample_weight, group_weights):
-    """The formula with autograd (used when the weights or groups need gradients)."""
     if sample_weight is None:
         mass = G.sum(0)
-        total = per_sample_loss @ G
     else:
+        sample_weight = check_sample_weight(sample_weight, n_samples, dtype, G.device,
+                                            check_values=check_input)
         mass = sample_weight @ G
-        total = (sample_weight * per_sample_loss) @ G
     present = mass > 0
-    group_mean = total / torch.where(present, mass, torch.ones_like(mass))
-    w = present.to(mass.dtype) if group_weights is None else group_weights * present
-    return (w * group_mean).sum() / w.sum().clamp_min(tiny(mass.dtype))
+    if group_weights is None:
+        w = present.to(dtype)
+    else:
+        check_tensor(group_weights, "group_weights")
+        if group_weights.shape != (n_groups,):
+            raise ValueError(f"group_weights must have shape ({n_groups},), got "
+                             f"{tuple(group_weights.shape)}.")
+        group_weights = group_weights.to(dtype=dtype, device=G.device)
+        if check_input:
+            check_non_negative(group_weights, "group_weights")
+        w = group_weights * present
+    # group g's rows share w_g / sum(w) of the risk, in proportion to their weights
+    per_group = (w / torch.where(present, mass, torch.ones_like(mass))
+                 / w.sum().clamp_min(torch.finfo(dtype).tiny))
+    r = G @ per_group
+    return r if sample_weight is None else r * sample_weight

@@ -214,7 +214,7 @@ def test_confusion_trains_the_network_towards_chance_and_the_adversary_on_groups
     g_head = torch.autograd.grad(lam * F.cross_entropy(a, batch["groups"]), head_params)
     for got, want in zip(got_body + got_head, g_body + g_head, strict=True):
         torch.testing.assert_close(got, want)
-    # the hooks' path (get_fairness_term, e.g. on a GPU) adds the same term
+    # get_fairness_term gives the adversary's term
     term = module.fairness
     w = torch.linspace(0.5, 1.5, 40)
     with torch.no_grad():
@@ -224,41 +224,6 @@ def test_confusion_trains_the_network_towards_chance_and_the_adversary_on_groups
                                           n_groups=clf.n_groups_, sample_weight=w)
     torch.testing.assert_close(hooks, direct)
     assert hooks > direct.new_tensor(strength * math.log(2))  # CE + strength * confusion
-
-
-@pytest.mark.parametrize("fairness", ["adversarial", "adversarial_confusion"])
-@pytest.mark.parametrize("hidden", [(), (4,)])
-def test_adversarial_step_on_the_kernels_equals_the_torch_path(biased_data, fast, hidden,
-                                                                fairness, monkeypatch):
-    """On a CPU the task, the adversary and its reversal (or the confusion term) are one
-    node of the compiled kernels: the same loss and gradients as the torch path (the
-    kernels turned off)."""
-    from skfair.losses import _ops
-
-    if _ops._load_kernels() is None:
-        pytest.skip("numba is not installed: no compiled kernels")
-    X, y, s = biased_data
-    clf = FairNetClassifier(fairness=fairness, lam=0.7,
-                            fairness_params={"hidden": hidden, "strength": 0.5},
-                            **{**fast, "max_epochs": 1}).fit(X, y, sensitive_features=s)
-    net, module = clf.net_, clf.net_.module_
-    batch, yb = _first_batch(X, y, s, torch.linspace(0.5, 1.5, 40))
-
-    def step():
-        module.zero_grad()
-        loss = net.get_loss(net.infer(batch), yb, X=batch)
-        loss.backward()
-        return loss.detach(), type(loss.grad_fn).__name__, [
-            p.grad.clone() for p in module.parameters()]
-
-    fused, node, fused_grads = step()
-    assert node == "_KernelAdversaryObjectiveBackward"
-    monkeypatch.setattr(_ops, "_load_kernels", lambda: None)
-    plain, node, plain_grads = step()
-    assert node == "AddBackward0"
-    torch.testing.assert_close(fused, plain)
-    for a, b in zip(fused_grads, plain_grads, strict=True):
-        torch.testing.assert_close(a, b)
 
 
 class _CheckRecordingAdversary(AdversarialLoss):

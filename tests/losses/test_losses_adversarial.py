@@ -135,45 +135,6 @@ def test_adversarial_loss_check_input_false_skips_the_value_checks_only():
         adversarial_loss(logits, groups.float(), check_input=False)
 
 
-@pytest.mark.parametrize("hidden", [(), (5,)])
-@pytest.mark.parametrize("strength", [0.0, 0.7])
-def test_head_fuses_the_reversal_into_its_first_layer_with_the_same_gradients(hidden,
-                                                                            strength):
-    """In eager mode the head computes the reversal and its first layer in one node; its
-    values and every gradient equal the reversal layer followed by the network."""
-    torch.manual_seed(1)
-    head = AdversarialHead(4, n_groups=3, hidden=hidden, strength=strength)
-    emb = torch.randn(9, 4, requires_grad=True)
-    groups = torch.randint(0, 3, (9,))
-    out = head(emb)
-    assert "ReversedLinear" in str(_node_names(out))
-    got = torch.autograd.grad(adversarial_loss(out, groups), [emb, *head.parameters()])
-    want = torch.autograd.grad(adversarial_loss(head.net(head.reversal(emb)), groups),
-                               [emb, *head.parameters()])
-    for g, w in zip(got, want, strict=True):
-        torch.testing.assert_close(g, w)
-
-
-def test_head_with_hooks_on_its_first_layer_runs_the_layer_itself():
-    head = AdversarialHead(4, n_groups=2, hidden=())
-    seen = []
-    head.net[0].register_forward_hook(lambda module, args, out: seen.append(out.shape))
-    out = head(torch.randn(3, 4, requires_grad=True))
-    assert seen == [torch.Size([3, 2])]
-    assert "ReversedLinear" not in str(_node_names(out))
-
-
-def _node_names(out):
-    """Names of the autograd nodes from out back to the first layer (first inputs)."""
-    node, names = out.grad_fn, []
-    while node is not None:
-        names.append(type(node).__name__)
-        nexts = [n for n, _ in node.next_functions if n is not None
-                 and type(n).__name__ != "AccumulateGrad"]
-        node = nexts[0] if nexts else None
-    return names
-
-
 # -- the confusion game: the adversary on its cross-entropy, the embedding towards chance --
 
 

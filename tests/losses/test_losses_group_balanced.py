@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skfair.losses import group_balanced_loss
+from skfair.losses import GroupBalancedLoss, group_balanced_coefficients, group_balanced_loss
 
 
 def test_hand_computed_every_group_weighs_the_same():
@@ -93,3 +93,49 @@ def test_group_weights_must_be_finite_and_non_negative(bad):
     # hand-computed: group means 1.5 and 3.5, weighed 1 : 3
     good = group_balanced_loss(losses, groups, group_weights=torch.tensor([1.0, 3.0]))
     assert float(good) == pytest.approx((1.5 + 3 * 3.5) / 4)
+
+
+def test_coefficients_give_the_loss_hand_computed():
+    per = torch.tensor([1.0, 3.0, 4.0, 0.5])
+    groups = torch.tensor([0, 0, 1, 2])
+    r = group_balanced_coefficients(groups, 4)
+    # groups 0, 1, 2 each weigh 1/3; group 0's two rows share its third
+    torch.testing.assert_close(r, torch.tensor([1 / 6, 1 / 6, 1 / 3, 1 / 3]))
+    torch.testing.assert_close(per @ r, group_balanced_loss(per, groups))
+    # group weights renormalise over the groups present (group 2 absent)
+    r = group_balanced_coefficients(torch.tensor([0, 0, 1, 1, 1]), 5, n_groups=3,
+                                    group_weights=torch.tensor([1.0, 3.0, 5.0]))
+    torch.testing.assert_close(r, torch.tensor([1 / 8, 1 / 8, 1 / 4, 1 / 4, 1 / 4]))
+
+
+@pytest.mark.parametrize("bad", [[1.0, -2.0, 1.0, 1.0], [1.0, float("nan"), 1.0, 1.0],
+                                 [1.0, float("inf"), 1.0, 1.0]])
+def test_negative_or_non_finite_sample_weights_are_an_error(bad):
+    """They gave -inf, 1e38 or a silently dropped group (a net zero group weight)."""
+    sw, g = torch.tensor(bad), torch.tensor([0, 0, 1, 1])
+    match = "sample_weight must be finite and non-negative"
+    with pytest.raises(ValueError, match=match):
+        group_balanced_loss(torch.arange(1.0, 5.0), g, sample_weight=sw)
+    with pytest.raises(ValueError, match=match):
+        group_balanced_coefficients(g, 4, sample_weight=sw)
+
+
+def test_check_input_false_skips_the_value_checks_only():
+    g, sw = torch.tensor([0, 0, 1, 1]), torch.tensor([1.0, -1.0, 1.0, 1.0])
+    r = group_balanced_coefficients(g, 4, sample_weight=sw, check_input=False)
+    # group 0's weights cancel (mass 0: it drops out); group 1 takes the whole risk
+    torch.testing.assert_close(r, torch.tensor([0.0, 0.0, 0.5, 0.5]))
+    value = GroupBalancedLoss()(torch.arange(1.0, 5.0), None, g, sample_weight=sw,
+                                check_input=False)
+    assert float(value) == pytest.approx(3.5)
+    with pytest.raises(ValueError, match="sample_weight must have shape"):
+        group_balanced_loss(torch.ones(4), g, sample_weight=torch.ones(3), check_input=False)
+
+
+def test_gradients_reach_weights_and_soft_groups_that_need_them():
+    rng = np.random.default_rng(1)
+    losses = torch.tensor(rng.random(12))
+    w = torch.tensor(rng.random(12) + 0.5, requires_grad=True)
+    soft = torch.tensor(rng.dirichlet(np.ones(3), 12), requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda w, s: group_balanced_loss(losses, s, sample_weight=w), (w, soft))

@@ -13,13 +13,12 @@ from skfair.losses import (
     BiasAmplificationLoss,
     DemographicParityLoss,
     EqualizedOddsLoss,
+    bias_amplification_loss,
     demographic_parity_loss,
     equalized_odds_loss,
     get_fairness_loss,
     iou_fairness_loss,
 )
-
-pytestmark = pytest.mark.usefixtures("cpu_path")  # kernels and torch nodes (conftest)
 
 EXPECTED = {
     "dp_l2": ("penalty", "classification", False),
@@ -148,19 +147,23 @@ def test_get_set_params_clone_and_pickle():
 
 @pytest.mark.parametrize("name", ["dp_l2", "dp_mi", "eo_l2", "eo_mi", "iou", "iou_pairwise"])
 def test_wrapper_gradient_through_softmax(name):
-    """The wrappers fuse the softmax into the loss: same gradient as softmax + function."""
+    """The wrappers apply the softmax: same value and gradient as softmax + function."""
     torch.manual_seed(1)
     logits = torch.randn(12, 3, dtype=torch.float64, requires_grad=True)
     y = torch.randint(0, 3, (12,))
     g = torch.tensor([0, 1, 3] * 4)  # group 2 absent
     loss = get_fairness_loss(name, n_groups=4)
     assert torch.autograd.gradcheck(lambda z: loss(z, y, g), (logits,))
-    loss(logits, y, g).backward()
-    fused = logits.grad.clone()
-    logits.grad = None
-    soft = torch.nn.functional.one_hot(g, 4).double().requires_grad_()  # reference path
-    loss(logits, y, soft).backward()
-    torch.testing.assert_close(fused, logits.grad)
+    got = torch.autograd.grad(loss(logits, y, g), logits)[0]
+    kind = {"l2": "l2", "mi": "mi"}.get(name[-2:])
+    probs = torch.softmax(logits, 1)
+    if name.startswith("dp"):
+        want = demographic_parity_loss(probs, g, kind, n_groups=4)
+    elif name.startswith("eo"):
+        want = equalized_odds_loss(probs, y, g, kind, n_groups=4)
+    else:
+        want = iou_fairness_loss(probs, y, g, pairwise=name == "iou_pairwise", n_groups=4)
+    torch.testing.assert_close(got, torch.autograd.grad(want, logits)[0])
 
 
 @pytest.mark.parametrize("kind", ["ratio", "joint"])
@@ -173,8 +176,37 @@ def test_bias_amplification_wrapper_gradient_through_sigmoid(kind):
     logits = torch.randn(10, 3, dtype=torch.float64, requires_grad=True)
     gb = torch.tensor([0, 1] * 5)
     assert torch.autograd.gradcheck(lambda z: loss(z, None, gb), (logits,))
-    want = torch.autograd.grad(
-        loss(logits, None, torch.nn.functional.one_hot(gb, 2).double().requires_grad_()), logits
-    )[0]
+    want = torch.autograd.grad(bias_amplification_loss(torch.sigmoid(logits), gb,
+                                                       loss.b_train_, kind=kind), logits)[0]
     got = torch.autograd.grad(loss(logits, None, gb), logits)[0]
     torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("bad, name", [
+    *[("groups", name) for name in ("dp_l2", "eo_mi", "iou", "group_balanced", "mean_parity",
+                                    "mae_parity")],
+    *[("y", name) for name in ("eo_l2", "iou")],
+])
+@pytest.mark.parametrize("too_high", [False, True])
+def test_codes_out_of_range_name_their_argument(bad, name, too_high):
+    gen = torch.Generator().manual_seed(6)
+    loss = get_fairness_loss(name, n_groups=3)
+    y, groups = torch.randint(0, 4, (12,), generator=gen), torch.randint(0, 3, (12,),
+                                                                          generator=gen)
+    codes, n = (groups, 3) if bad == "groups" else (y, 4)
+    codes[7] = n if too_high else -1
+    x = torch.randn(12, 4, generator=gen)
+    if loss.role == "reweight" or loss.task == "regression":
+        x, y = x[:, 0], y.float()
+    with pytest.raises(ValueError, match=rf"{bad} must hold codes in \[0, {n}\)"):
+        loss(x, y, groups)
+
+
+def test_numpy_integer_n_groups_is_accepted():
+    import numpy as np
+
+    logits, y = torch.randn(8, 3), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    groups = torch.tensor([0, 1, 2, 0, 1, 2, 2, 2])
+    for name in ("dp_l2", "eo_mi", "iou"):
+        torch.testing.assert_close(get_fairness_loss(name, n_groups=np.int32(3))(logits, y, groups),
+                                   get_fairness_loss(name, n_groups=3)(logits, y, groups))
