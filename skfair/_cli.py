@@ -112,6 +112,8 @@ def _cmd_benchmark(args):
     except MethodError as exc:
         raise CLIError(str(exc)) from None
     device = _resolve_device(args.device)
+    if args.scheduler is not None and args.backend == "loky":
+        raise CLIError("--scheduler needs --backend dask or ray")
     return _run(args, methods, device)
 
 
@@ -168,12 +170,12 @@ def _run(args, methods, device):
         f"{len(data.y_train)}/{len(data.y_val)}/{len(data.y_test)} train/val/test rows, "
         f"{data.X_train.shape[1]} features")
     try:
-        with _threads(method_threads):
+        with _threads(method_threads), _backend(args, method_threads, log):
             result = run_benchmark(
                 data, methods, seed=args.seed, device=device, quick=args.quick,
                 grid_size=args.grid_size, tolerance=args.tolerance,
                 select_metric=args.select_metric, head_epochs=args.epochs,
-                peer_budget=args.peer_budget, log=log,
+                peer_budget=args.peer_budget, n_jobs=args.n_jobs, log=log,
             )
     except ValueError as exc:
         if "select_metric" in str(exc):
@@ -195,6 +197,54 @@ def _run(args, methods, device):
             log(f"no measurable bias (the baseline's gap is inside the noise floor); "
                 f"report: {out / 'report.md'}")
     return 0
+
+
+@contextlib.contextmanager
+def _backend(args, threads, log):
+    """joblib's backend for ``--n-jobs``: loky processes here, or a Dask / Ray cluster
+    (``--scheduler ADDRESS``; without one, a local cluster of ``--n-jobs`` workers)."""
+    if args.backend == "loky":
+        yield
+        return
+    from joblib import parallel_config
+
+    if args.backend == "dask":
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise CLIError("--backend dask needs dask.distributed: pip install "
+                           "'skfair-suite[distributed]'") from None
+        cluster = None
+        if args.scheduler is None:
+            cluster = LocalCluster(n_workers=args.n_jobs, threads_per_worker=threads or 1,
+                                   processes=True, host="127.0.0.1", dashboard_address=None)
+        client = Client(cluster if cluster is not None else args.scheduler)
+        log(f"methods on Dask: {client.scheduler_info().get('address', args.scheduler)}, "
+            f"{len(client.scheduler_info().get('workers', {}))} workers")
+        try:
+            with parallel_config(backend="dask"):
+                yield
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        return
+    try:
+        import ray
+        from ray.util.joblib import register_ray
+    except ImportError:
+        raise CLIError("--backend ray needs ray: pip install 'skfair-suite[ray]'") from None
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=args.scheduler, num_cpus=None if args.scheduler else args.n_jobs,
+                 include_dashboard=False, log_to_driver=False)
+    register_ray()
+    try:
+        with parallel_config(backend="ray"):
+            yield
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _logger(quiet):
@@ -266,6 +316,16 @@ def _add_benchmark(sub):
     p.add_argument("--select-metric", default=None,
                    help="fairness metric minimised on validation (default eo_difference; "
                         "mae_bias for regression)")
+    p.add_argument("--n-jobs", type=_positive_int, default=1,
+                   help="methods fitted at once after the baseline, each with its whole grid "
+                        "(default 1); results equal a sequential run's")
+    p.add_argument("--backend", default="loky", choices=["loky", "dask", "ray"],
+                   help="where --n-jobs runs: loky worker processes here (default), or a "
+                        "Dask / Ray cluster (--scheduler, else a local one of --n-jobs "
+                        "workers)")
+    p.add_argument("--scheduler", default=None,
+                   help="address of the Dask scheduler (tcp://host:8786) or Ray cluster "
+                        "(ray://host:10001) for --backend dask|ray")
     p.add_argument("--peer-budget", type=float, default=600.0,
                    help="seconds OxonFair's search may take before it is cut and reported "
                         "as such (default 600; its grid grows exponentially with the groups)")
@@ -294,6 +354,16 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     p = sub.add_parser("summary", help="summarise the embedded colored-digits dataset")
+    p.add_argument("--n-jobs", type=_positive_int, default=1,
+                   help="methods fitted at once after the baseline, each with its whole grid "
+                        "(default 1); results equal a sequential run's")
+    p.add_argument("--backend", default="loky", choices=["loky", "dask", "ray"],
+                   help="where --n-jobs runs: loky worker processes here (default), or a "
+                        "Dask / Ray cluster (--scheduler, else a local one of --n-jobs "
+                        "workers)")
+    p.add_argument("--scheduler", default=None,
+                   help="address of the Dask scheduler (tcp://host:8786) or Ray cluster "
+                        "(ray://host:10001) for --backend dask|ray")
     p.add_argument("--peer-budget", type=float, default=600.0,
                    help="seconds OxonFair's search may take before it is cut and reported "
                         "as such (default 600; its grid grows exponentially with the groups)")

@@ -18,6 +18,7 @@ The test split is only used to report the chosen candidates (and the whole
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import traceback
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 
 from ._methods import METHODS, MethodContext, head_params
 
@@ -303,7 +305,7 @@ class BenchmarkResult:
 
 def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size=None,
                   tolerance=0.01, select_metric=None, head_epochs=None, peer_budget=600.0,
-                  log=print):
+                  n_jobs=1, log=print):
     """Fit every method on the training split, tune on validation, score on test.
 
     Parameters
@@ -328,6 +330,12 @@ def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size
     peer_budget : float, default=600.0
         Seconds OxonFair's search may take; beyond it the method is cut (its
         status says so).
+    n_jobs : int, default=1
+        Methods fitted at once after the baseline, each with its whole grid,
+        through joblib: worker processes (loky), or the workers of a Dask or
+        Ray cluster inside ``joblib.parallel_config(backend="dask")``. Every
+        method is seeded, so the results equal a sequential run's; the timings
+        are each worker's (methods share the cores).
     log : callable, default=print
 
     Returns
@@ -357,46 +365,48 @@ def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size
     chosen_by_method, metric_note_methods = {}, {}
     t_run = time.perf_counter()
     n = len(methods)
+    reasons = {name: METHODS[name].unavailable_reason(data, images) for name in methods}
+    runnable = [name for name in methods if reasons[name] is None]
+    # the baseline first, here: the rule's reference and affirmative action's input; then
+    # every other method, each with its whole grid, in n_jobs workers (joblib's backend:
+    # loky processes, or Dask / Ray when one is active)
+    first = [_run_method(name, ctx, quick, keep_model=True) for name in runnable[:1]]
+    ctx.baseline = first[0].candidates[0].model  # before the workers receive ctx
+    rest = runnable[1:]
+    if n_jobs == 1 or len(rest) < 2:
+        outcomes = (_run_method(name, ctx, quick) for name in rest)
+    else:
+        threads = _thread_counts()
+        outcomes = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_run_method_in_worker)(name, ctx, quick, threads) for name in rest)
+    outcomes = itertools.chain(first, outcomes)
     for i, name in enumerate(methods, 1):
+        if reasons[name] is not None:
+            skipped[name] = reasons[name]
+            log(f"[{i:2d}/{n}] {name:29s} skipped: {reasons[name]}")
+            continue
+        run = next(outcomes)
         method = METHODS[name]
-        reason = method.unavailable_reason(data, images)
-        if reason is not None:
-            skipped[name] = reason
-            log(f"[{i:2d}/{n}] {name:29s} skipped: {reason}")
-            continue
-        metric_notes = []
-        candidates, error = [], None
-        t_method = time.perf_counter()
-        for value in method.values(quick):
-            try:
-                cand = _fit_candidate(method, ctx, value, metric_notes)
-            except Exception as exc:  # noqa: BLE001 - one failing method must not stop the run
-                if name == "baseline":
-                    raise
-                error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                if type(exc).__name__ == "PeerBudgetExceeded":
-                    error = f"cut: {exc}"
-                notes[f"{name} (traceback)"] = traceback.format_exc(limit=3)
-                break
-            candidates.append(cand)
-            path_rows.append(_path_row(method, cand))
-        search_s = time.perf_counter() - t_method
-        if error is not None or not candidates:
-            status = error if error.startswith("cut:") else f"failed: {error}"
+        ctx.notes.update(run.notes)
+        path_rows.extend(_path_row(method, cand) for cand in run.candidates)
+        if run.traceback:
+            notes[f"{name} (traceback)"] = run.traceback
+        if run.error is not None or not run.candidates:
+            status = run.error if run.error.startswith("cut:") else f"failed: {run.error}"
             rows.append({"method": name, "family": method.family,
-                         "status": status, "search_time_s": search_s})
-            log(f"[{i:2d}/{n}] {name:29s} FAILED: {error}")
+                         "status": status, "search_time_s": run.search_s})
+            log(f"[{i:2d}/{n}] {name:29s} FAILED: {run.error}")
             continue
+        candidates = run.candidates
         if name == "baseline":
             chosen, within = candidates[0], True
             reference = chosen.val
-            ctx.baseline = chosen.model
         else:
             chosen, within = select_candidate(candidates, reference, kind=kind,
                                               metric=select_metric, tolerance=tolerance)
         chosen_by_method[name] = chosen
         predictions[name] = chosen.pred_test
-        for note in metric_notes:
+        for note in run.metric_notes:
             metric_note_methods.setdefault(note, []).append(name)
         if name in ctx.notes:
             notes[name] = ctx.notes[name]
@@ -408,10 +418,10 @@ def run_benchmark(data, methods, *, seed=0, device="cpu", quick=False, grid_size
             **chosen.test,
             **{f"val_{k}": v for k, v in chosen.val.items()},
             "fit_time_s": chosen.fit_s, "predict_time_s": chosen.test_predict_s,
-            "search_time_s": search_s, "n_candidates": len(candidates),
+            "search_time_s": run.search_s, "n_candidates": len(candidates),
         }
         rows.append(row)
-        log(_progress_line(i, n, name, method, chosen, kind, search_s))
+        log(_progress_line(i, n, name, method, chosen, kind, run.search_s))
     total_s = time.perf_counter() - t_run
 
     results = pd.DataFrame(rows)
@@ -458,6 +468,63 @@ def _add_uncertainty(results, data, predictions, seed, n_boot=200):
     floor["n_boot"] = n_boot
     floor["metric"] = gap
     return floor
+
+
+@dataclass
+class MethodRun:
+    """One method's grid, fitted: its candidates or the error that stopped it."""
+
+    candidates: list
+    error: str | None
+    traceback: str | None
+    search_s: float
+    metric_notes: list
+    notes: dict
+
+
+def _run_method(name, ctx, quick, *, keep_model=False):
+    """Fit every value of a method's grid (stops at the first failure)."""
+    method = METHODS[name]
+    metric_notes, candidates, error, trace = [], [], None, None
+    before = dict(ctx.notes)
+    t0 = time.perf_counter()
+    for value in method.values(quick):
+        try:
+            cand = _fit_candidate(method, ctx, value, metric_notes)
+        except Exception as exc:  # noqa: BLE001 - one failing method must not stop the run
+            if name == "baseline":
+                raise
+            error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            if type(exc).__name__ == "PeerBudgetExceeded":
+                error = f"cut: {exc}"
+            trace = traceback.format_exc(limit=3)
+            break
+        if not keep_model:
+            cand.model = None  # only the baseline's model is used after the search
+        candidates.append(cand)
+    notes = {k: v for k, v in ctx.notes.items() if before.get(k, None) is not v}
+    return MethodRun(candidates, error, trace, time.perf_counter() - t0, metric_notes, notes)
+
+
+def _thread_counts():
+    """torch's and the BLAS pools' thread counts here, for the workers to copy."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    blas = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    return torch.get_num_threads(), (min(blas) if blas else None)
+
+
+def _run_method_in_worker(name, ctx, quick, threads):
+    """:func:`_run_method` in a worker process, with the parent's thread counts (every
+    method runs as it would sequentially)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch_threads, blas = threads
+    torch.set_num_threads(torch_threads)
+    with threadpool_limits(limits=blas):
+        return _run_method(name, ctx, quick)
 
 
 def _warm_up(ctx):
