@@ -549,7 +549,7 @@ _EST = ("skfair.estimators",)
 
 #: tolerances of skfair's post-processors (the largest allowed validation gap); for
 #: regression the allowed MAE increase in years
-POSTPROCESS_TOLERANCES = (0.005, 0.01, 0.02, 0.03, 0.05, 0.08)
+POSTPROCESS_TOLERANCES = (0.01, 0.02, 0.03, 0.04, 0.05, 0.08, 0.12, 0.16)
 REGRESSION_TOLERANCES = (0.0, 0.05, 0.1, 0.2)
 
 #: OxonFair's constraint values (its documentation's example uses 0.02)
