@@ -48,7 +48,8 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
         softmax trained with cross-entropy, exactly seed 000's combining layer
         for a categorical target (L2-regularised, fitted to convergence).
     cv : int, cross-validation generator or iterable, default=5
-        Splitter of stage 3 (stratified for an int); it must partition the rows.
+        Splitter of stage 3 (a shuffled ``StratifiedKFold`` seeded by
+        ``random_state`` for an int); it must partition the rows.
     passthrough : bool, default=False
         Also give the combiner the input features (2-D ``X`` only).
     final_weighting : weighting, default=None
@@ -61,7 +62,7 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
     finetune_batch_size : int, default=None
     n_jobs : int, default=None
     random_state : int, RandomState instance or None, default=None
-        Seeds the joint fine-tuning.
+        Seeds the shuffled folds of an int ``cv`` and the joint fine-tuning.
 
     Attributes
     ----------

@@ -43,7 +43,9 @@ class ExpertEnsembleRegressor(RegressorMixin, _BaseExpertEnsemble):
         predictions are strongly collinear.
     cv : int, cross-validation generator or iterable, default=5
         Splitter of stage 3; it must partition the rows (every row in exactly
-        one test fold).
+        one test fold). An int is a shuffled ``KFold`` seeded by
+        ``random_state`` (unshuffled folds of rows stored in target order
+        would each hold their own target range).
     passthrough : bool, default=False
         Also give the combiner the input features (2-D ``X`` only).
     final_weighting : weighting, default=None
@@ -67,8 +69,8 @@ class ExpertEnsembleRegressor(RegressorMixin, _BaseExpertEnsemble):
     n_jobs : int, default=None
         Experts and folds fitted in parallel with joblib.
     random_state : int, RandomState instance or None, default=None
-        Seeds the joint fine-tuning (mini-batch order); the folds of an int
-        ``cv`` are not shuffled, and each expert keeps its own ``random_state``.
+        Seeds the shuffled folds of an int ``cv`` and the joint fine-tuning
+        (mini-batch order); each expert keeps its own ``random_state``.
 
     Attributes
     ----------

@@ -213,10 +213,53 @@ def test_out_of_fold_not_in_sample():
     X, y, _ = make_data()
     ens = ExpertEnsembleRegressor(
         [("knn", KNeighborsRegressor(n_neighbors=1), None)],
-        final_estimator=LinearRegression(), cv=5,
+        final_estimator=LinearRegression(), cv=5, random_state=0,
     ).fit(X[:, 1:], y)
-    assert ens.final_estimator_.coef_[0] < 0.95
+    oof = cross_val_predict(KNeighborsRegressor(n_neighbors=1), X[:, 1:], y,
+                            cv=ens._splitter(y))
+    assert np.abs(oof - y).mean() > 1.0  # out of fold, 1-NN is no copy of y
+    reference = LinearRegression().fit(oof[:, None], y)
+    np.testing.assert_allclose(ens.final_estimator_.coef_, reference.coef_)
+    np.testing.assert_allclose(ens.final_estimator_.intercept_, reference.intercept_)
     np.testing.assert_allclose(ens.transform(X[:, 1:]).ravel(), y)
+
+
+def test_int_cv_shuffles_rows_stored_in_target_order():
+    # rows sorted by the target (UTKFace's files are named "<age>_..."): unshuffled
+    # folds would each hold one target range and a nearest-neighbour expert, which
+    # cannot extrapolate, would feed the combiner predictions far off the truth
+    X, y, _ = make_data(n=300)
+    order = np.argsort(y)
+    X, y = X[order, 1:], y[order]
+    X_new, y_new, _ = make_data(n=300, seed=1)
+    X_new = X_new[:, 1:]
+    knn = KNeighborsRegressor(n_neighbors=5)
+
+    def fit(cv, random_state=0):
+        return ExpertEnsembleRegressor([("knn", knn, None)], final_estimator=LinearRegression(),
+                                       cv=cv, random_state=random_state).fit(X, y)
+
+    def mae(model):
+        return np.abs(model.predict(X_new) - y_new).mean()
+
+    ens = fit(3)
+    for _, test in ens._splitter(y).split(X, y):
+        assert test.min() < 30 and test.max() > 270  # every fold spans the whole range
+    oof = cross_val_predict(knn, X, y, cv=ens._splitter(y))
+    np.testing.assert_allclose(ens.final_estimator_.coef_,
+                               LinearRegression().fit(oof[:, None], y).coef_)
+    # the stacked expert is no worse than the expert alone; unshuffled folds are
+    assert mae(ens) <= mae(clone(knn).fit(X, y))
+    assert mae(fit(KFold(3))) > 1.2 * mae(ens)
+    # random_state fixes the folds
+    assert fit(3, 1).final_estimator_.coef_[0] == fit(3, 1).final_estimator_.coef_[0]
+    assert fit(3, 1).final_estimator_.coef_[0] != fit(3, 2).final_estimator_.coef_[0]
+    # a classifier's int cv: shuffled and stratified
+    labels = (y > np.median(y)).astype(int)
+    clf = ExpertEnsembleClassifier([("lr", LogisticRegression(), None)], cv=3, random_state=0)
+    for _, test in clf._splitter(labels).split(X, labels):
+        assert abs(labels[test].mean() - labels.mean()) < 0.02
+        assert test.min() < 30 and test.max() > 270
 
 
 def test_final_weighting_and_passthrough():
@@ -303,9 +346,10 @@ def test_routing_sample_weight_only_where_requested():
     np.testing.assert_allclose(spies("final")[0].seen_weight_, sw)
     # the default combiner asks for sample_weight by itself
     default = ExpertEnsembleRegressor(
-        [("a", Ridge().set_fit_request(sample_weight=True), None)], cv=3)
+        [("a", Ridge().set_fit_request(sample_weight=True), None)], cv=3, random_state=0)
     default.fit(X, y, sample_weight=sw)
-    oof = cross_val_predict(Ridge().set_fit_request(sample_weight=True), X, y, cv=KFold(3),
+    oof = cross_val_predict(Ridge().set_fit_request(sample_weight=True), X, y,
+                            cv=default._splitter(y),
                             params={"sample_weight": sw})
     reference = RidgeCV().fit(oof[:, None], y, sample_weight=sw)
     np.testing.assert_allclose(default.final_estimator_.coef_, reference.coef_)
