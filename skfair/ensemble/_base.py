@@ -34,6 +34,7 @@ from sklearn.base import (
 )
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metadata_routing import (
@@ -76,21 +77,44 @@ def _slice_params(params, indices, n_samples):
     return out
 
 
+def _last_step(estimator):
+    """``(estimator that fits the parameters, key prefix)``: a ``Pipeline``'s last step
+    (``"<step>__"``, nested pipelines followed) when metadata routing is off, as a
+    pipeline then takes fit parameters only in the ``<step>__<param>`` form."""
+    prefix = ""
+    while (not _routing_enabled() and isinstance(estimator, Pipeline)
+           and estimator.steps[-1][1] not in (None, "passthrough")):
+        name, estimator = estimator.steps[-1]
+        prefix += f"{name}__"
+    return estimator, prefix
+
+
 def _fit_one(estimator, X, y, params, *, name):
+    target, prefix = _last_step(estimator)
+    what = "final_estimator" if name == "final_estimator" else f"expert {name!r}"
+    source = ("final_weighting or the ensemble's sample_weight" if name == "final_estimator"
+              else "its weighting or the ensemble's sample_weight")
     try:
-        return estimator.fit(X, y, **params)
+        return estimator.fit(X, y, **{prefix + k: v for k, v in params.items()})
     except TypeError as exc:
         if "sample_weight" in params and "sample_weight" in str(exc):
             raise TypeError(
-                f"expert {name!r} ({type(estimator).__name__}) was given sample_weight (from "
-                "its weighting or the ensemble's sample_weight) but its fit does not accept "
-                "it; use an estimator whose fit takes sample_weight or set its weighting to "
-                "None."
+                f"{what} ({type(target).__name__}) was given sample_weight (from {source}) "
+                "but its fit does not accept it; use an estimator whose fit takes "
+                "sample_weight or drop the weighting."
             ) from exc
         raise
 
 
-def _fit_predict_fold(estimator, X, y, train, test, params, method, name):
+def _predict_params(method, sensitive_features):
+    """``{"sensitive_features": ...}`` for a method that takes them (attribute-aware
+    experts read the attributes at predict time), else ``{}``."""
+    if sensitive_features is not None and takes_keyword(method, "sensitive_features"):
+        return {"sensitive_features": sensitive_features}
+    return {}
+
+
+def _fit_predict_fold(estimator, X, y, train, test, params, method, name, sensitive_features):
     """Fit a clone on ``train`` (params sliced to those rows), predict ``test``."""
     n = _num_samples(X)
     est = clone(estimator)
@@ -98,7 +122,9 @@ def _fit_predict_fold(estimator, X, y, train, test, params, method, name):
         est, _safe_indexing(X, train), _safe_indexing(y, train),
         _slice_params(params, train, n), name=name,
     )
-    return est, getattr(est, method)(_safe_indexing(X, test))
+    fn = getattr(est, method)
+    S_test = None if sensitive_features is None else _safe_indexing(sensitive_features, test)
+    return est, fn(_safe_indexing(X, test), **_predict_params(fn, S_test))
 
 
 def _indexable(X):
@@ -402,7 +428,8 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
             params = {}
             if sample_weight is not None:
                 params["sample_weight"] = sample_weight
-            if sensitive_features is not None and takes_keyword(est.fit, "sensitive_features"):
+            if sensitive_features is not None and takes_keyword(
+                    _last_step(est)[0].fit, "sensitive_features"):
                 params["sensitive_features"] = sensitive_features
             return params
 
@@ -503,7 +530,8 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
         splits = list(self._splitter(y).split(X, y))  # drawn once: the same folds for every expert
         self._check_splits(splits, _num_samples(X))
         jobs = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_predict_fold)(est, X, y, train, test, expert_params[name], meth, name)
+            delayed(_fit_predict_fold)(est, X, y, train, test, expert_params[name], meth, name,
+                                       S)
             for (name, est, _), meth in zip(kept, self.stack_method_, strict=True)
             for train, test in splits
         )
@@ -596,25 +624,40 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
         return X_meta
 
     # ---------------------------------------------------------------- predict
-    def _expert_predictions(self, X):
+    def _expert_predictions(self, X, sensitive_features=None):
         check_is_fitted(self)
-        return [np.asarray(getattr(est, meth)(X)) for est, meth in zip(
-            self.experts_, self.stack_method_, strict=True)]
+        S = self._check_sensitive(sensitive_features, X)
+        out = []
+        for est, meth in zip(self.experts_, self.stack_method_, strict=True):
+            fn = getattr(est, meth)
+            out.append(np.asarray(fn(X, **_predict_params(fn, S))))
+        return out
 
-    def transform(self, X):
+    def transform(self, X, sensitive_features=None):
         """The experts' predictions side by side (and ``X`` when ``passthrough``).
 
         Parameters
         ----------
         X : array-like
             Input of the experts.
+        sensitive_features : array-like, DataFrame, dict or list of arrays, optional
+            Handed to the experts whose prediction method takes them
+            (attribute-aware networks); the others ignore them.
 
         Returns
         -------
         X_meta : ndarray of shape (n_samples, n_meta_features)
             What the final estimator sees.
         """
-        return self._concatenate_predictions(X, self._expert_predictions(X))
+        return self._concatenate_predictions(
+            X, self._expert_predictions(X, sensitive_features))
+
+    def _final_call(self, method, X, sensitive_features=None):
+        """``final_estimator_.<method>`` on :meth:`transform`, the sensitive features
+        handed on when that method takes them."""
+        fn = getattr(self.final_estimator_, method)
+        S = self._check_sensitive(sensitive_features, X)
+        return fn(self.transform(X, S), **_predict_params(fn, S))
 
     @property
     def n_features_in_(self):

@@ -189,47 +189,56 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
         return out
 
     # outputs -----------------------------------------------------------------
-    def predict(self, X):
+    def predict(self, X, sensitive_features=None):
         """Predicted class labels.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+        sensitive_features : array-like, DataFrame, dict or list of arrays, optional
+            Only for experts (and a combiner) that read the attributes at
+            predict time (:class:`skfair.estimators.AttributeAwareClassifier`).
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        pred = self.final_estimator_.predict(self.transform(X))
+        pred = self._final_call("predict", X, sensitive_features)
         return self._label_encoder.inverse_transform(np.asarray(pred).astype(int))
 
     @available_if(_final_has("predict_proba"))
-    def predict_proba(self, X):
+    def predict_proba(self, X, sensitive_features=None):
         """Class probabilities of the combiner.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+        sensitive_features : array-like, DataFrame, dict or list of arrays, optional
+            Only for experts (and a combiner) that read the attributes at
+            predict time (:class:`skfair.estimators.AttributeAwareClassifier`).
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        return self.final_estimator_.predict_proba(self.transform(X))
+        return self._final_call("predict_proba", X, sensitive_features)
 
     @available_if(_final_has("decision_function"))
-    def decision_function(self, X):
+    def decision_function(self, X, sensitive_features=None):
         """Decision function of the combiner.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+        sensitive_features : array-like, DataFrame, dict or list of arrays, optional
+            Only for experts (and a combiner) that read the attributes at
+            predict time (:class:`skfair.estimators.AttributeAwareClassifier`).
 
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
         check_is_fitted(self)
-        return self.final_estimator_.decision_function(self.transform(X))
+        return self._final_call("decision_function", X, sensitive_features)

@@ -165,16 +165,19 @@ class ExpertEnsembleRegressor(RegressorMixin, _BaseExpertEnsemble):
         y = check_array(y, ensure_2d=False, dtype="numeric", input_name="y")
         return self._fit_ensemble(X, y, y, sensitive_features, sample_weight)
 
-    def predict(self, X):
+    def predict(self, X, sensitive_features=None):
         """Combined prediction of the experts.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+        sensitive_features : array-like, DataFrame, dict or list of arrays, optional
+            Only for experts (and a combiner) that read the attributes at
+            predict time (:class:`skfair.estimators.AttributeAwareRegressor`).
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        return self.final_estimator_.predict(self.transform(X))
+        return self._final_call("predict", X, sensitive_features)

@@ -572,3 +572,126 @@ def test_spy_is_a_valid_regressor():
     spy = SpyRegressor().fit(X, y, sample_weight=np.ones(N))
     np.testing.assert_allclose(spy.predict(X), Ridge().fit(X[:, 1:], y).predict(X[:, 1:]))
     assert isinstance(spy, RegressorMixin) and not isinstance(spy, ClassifierMixin)
+
+
+# ------------------------------------------------------------------ any regressor
+def _regressors():
+    """``name -> (estimator, weighting of its expert tuple)``."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import HuberRegressor, QuantileRegressor
+    from sklearn.svm import SVR
+    from sklearn.tree import DecisionTreeRegressor
+
+    from skfair.estimators import FairNetRegressor
+    from skfair.pipeline import make_pipeline as skfair_pipeline
+    from skfair.weighting import WeightedEstimator
+
+    def net():
+        return FairNetRegressor(hidden_sizes=(8,), max_epochs=200, lr=0.01, device="cpu",
+                                random_state=0)
+
+    w = SupportWeighting()
+    return {
+        "Ridge": (Ridge(), w),
+        "QuantileRegressor": (QuantileRegressor(alpha=0.0, solver="highs"), w),
+        "HuberRegressor": (HuberRegressor(), w),
+        "HistGradientBoosting": (HistGradientBoostingRegressor(min_samples_leaf=5), w),
+        "DecisionTree": (DecisionTreeRegressor(max_depth=4), w),
+        "SVR": (SVR(C=100.0), w),
+        "Pipeline(StandardScaler, Ridge)": (make_pipeline(StandardScaler(), Ridge()), w),
+        "skfair Pipeline(StandardScaler, FairNetRegressor)": (
+            skfair_pipeline(StandardScaler(), net()), w),
+        "FairNetRegressor": (net(), w),
+        # its own weighting (a second one in the tuple is refused)
+        "WeightedEstimator(Ridge)": (WeightedEstimator(Ridge(), weighting=w), None),
+    }
+
+
+@pytest.mark.parametrize("name", list(_regressors()))
+def test_any_weighted_regressor_as_expert_and_as_combiner(name):
+    # every scikit-learn / skfair regressor whose fit takes sample_weight serves as a
+    # weighted expert and as a combiner with final_weighting (pipelines too: their last
+    # step gets the weights), and the ensemble predicts about as well as it
+    X, y, S = make_data(n=150)
+    X = X[:, 1:]
+    est, weighting = _regressors()[name]
+    kw = {"sensitive_features": S} if weighting is None else {}
+    alone = np.abs(clone(est).fit(X, y, **kw).predict(X) - y).mean()
+    as_expert = ExpertEnsembleRegressor(
+        [("e", clone(est), weighting), ("ridge", Ridge(), None)], cv=3,
+        random_state=0).fit(X, y, sensitive_features=S)
+    assert np.abs(as_expert.predict(X) - y).mean() < max(1.1 * alone, 2.0)
+    combiner = ExpertEnsembleRegressor(
+        [("ridge", Ridge(), None), ("gender", Ridge(), SupportWeighting())],
+        final_estimator=clone(est), final_weighting=SupportWeighting(target="binned"),
+        cv=3, random_state=0).fit(X, y, sensitive_features=S)
+    # it learned the experts' signal: far better than the mean (MAE 7.5; the experts 2.0)
+    assert np.abs(combiner.predict(X) - y).mean() < 0.5 * np.abs(y - y.mean()).mean()
+
+
+class WeightSpy(RegressorMixin, BaseEstimator):
+    """LinearRegression on all of X that records the weights it got."""
+
+    def __init__(self, tag="w"):
+        self.tag = tag
+
+    def fit(self, X, y, sample_weight=None):
+        self.seen_weight_ = sample_weight
+        self.model_ = LinearRegression().fit(X, y, sample_weight=sample_weight)
+        LOG.append(self)
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+def test_pipeline_expert_and_combiner_get_the_weights_at_their_last_step():
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y, S = make_data()
+    ens = ExpertEnsembleRegressor(
+        [("pipe", make_pipeline(FunctionTransformer(), SpyRegressor("pipe")),
+          SupportWeighting(smoothing=0))],
+        final_estimator=make_pipeline(StandardScaler(), WeightSpy("final")),
+        final_weighting=SupportWeighting(smoothing=0), cv=3, random_state=0,
+    ).fit(X, y, sensitive_features=S[["gender"]])
+    w = marginal_by_hand(S[["gender"]])
+    assert len(spies("pipe")) == 4  # the full fit and every fold
+    for spy in spies("pipe"):
+        np.testing.assert_allclose(spy.seen_weight_, w[spy.rows_])
+        # the last step takes sensitive_features: it gets them, sliced to its rows
+        np.testing.assert_array_equal(spy.seen_sensitive_["gender"].to_numpy(),
+                                      S["gender"].to_numpy()[spy.rows_])
+    np.testing.assert_allclose(spies("final")[0].seen_weight_, w)
+    assert ens.predict(X).shape == (N,)
+
+
+def test_a_last_step_without_sample_weight_is_named():
+    X, y, S = make_data()
+    ens = ExpertEnsembleRegressor(
+        [("r", Ridge(), None)], final_estimator=make_pipeline(StandardScaler(),
+                                                              KNeighborsRegressor()),
+        final_weighting=SupportWeighting(), cv=3)
+    with pytest.raises(TypeError, match="final_estimator \\(KNeighborsRegressor\\).*"
+                                        "final_weighting"):
+        ens.fit(X, y, sensitive_features=S["gender"])
+
+
+def test_attribute_aware_experts_get_the_attributes_out_of_fold_and_at_predict():
+    from skfair.estimators import AttributeAwareRegressor
+
+    X, y, S = make_data(n=200)
+    X = X[:, 1:].astype(np.float32)
+    aware = AttributeAwareRegressor(hidden_sizes=(8,), max_epochs=80, lr=0.01, device="cpu",
+                                    random_state=0)
+    ens = ExpertEnsembleRegressor(
+        [("aware", aware, SupportWeighting()), ("ridge", Ridge(), None)], cv=3,
+        random_state=0).fit(X, y, sensitive_features=S[["gender"]])
+    pred = ens.predict(X, sensitive_features=S[["gender"]])
+    # the network reads gender, which moves y by 4: the combiner leans on it
+    assert np.abs(pred - y).mean() < np.abs(Ridge().fit(X, y).predict(X) - y).mean()
+    np.testing.assert_allclose(
+        ens.transform(X, sensitive_features=S[["gender"]])[:, 0],
+        ens.named_experts_["aware"].predict(X, sensitive_features=S[["gender"]]))
+    with pytest.raises(ValueError, match="pass sensitive_features= to predict"):
+        ens.predict(X)
