@@ -44,6 +44,12 @@ ESTIMATORS = [
                                   ("b", _Ridge(), SupportWeighting(target="binned"))], cv=3),
     _ens.ExpertEnsembleClassifier([("a", _LogReg(), None),
                                    ("b", _LogReg(C=0.1), ClassBalancedWeighting())], cv=3),
+    _ens.ExpertEnsembleRegressor([("a", _Ridge(alpha=0.1), None),
+                                  ("b", _Ridge(), SupportWeighting(target="binned"))], cv=3,
+                                 refit=False),
+    _ens.ExpertEnsembleClassifier([("a", _LogReg(), None),
+                                   ("b", _LogReg(C=0.1), ClassBalancedWeighting())], cv=3,
+                                  refit=False),
     # --- generative (skfair.generative) ---
     _gen.DescriptiveModel(hidden_sizes=(8,), max_iter=5, n_steps=2, n_chains=20, batch_size=16,
                           sample_steps=2, random_state=0),

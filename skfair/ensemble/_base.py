@@ -44,6 +44,7 @@ from sklearn.utils.metadata_routing import (
     _routing_enabled,
     process_routing,
 )
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
@@ -127,6 +128,101 @@ def _fit_predict_fold(estimator, X, y, train, test, params, method, name, sensit
     return est, fn(_safe_indexing(X, test), **_predict_params(fn, S_test))
 
 
+def _align_columns(estimator, pred, n_classes):
+    """A fold model's class columns in the order of all ``n_classes`` (encoded) classes.
+
+    A fold whose training rows miss a class yields fewer probability columns; the
+    missing class gets probability 0 (as ``cross_val_predict`` does).
+    """
+    fold_classes = np.asarray(getattr(estimator, "classes_", np.arange(n_classes)))
+    if pred.ndim == 1 or len(fold_classes) == n_classes:
+        return pred
+    if not hasattr(estimator, "predict_proba") or pred.shape[1] != len(fold_classes):
+        raise ValueError(
+            f"a cross-validation fold holds only classes {list(fold_classes)} of "
+            f"{n_classes}; use fewer folds (cv) so every class is in every training fold."
+        )
+    full = np.zeros((len(pred), n_classes), dtype=np.float64)
+    full[:, fold_classes.astype(int)] = pred
+    return full
+
+
+class _FoldAverage(BaseEstimator):
+    """One expert as the mean of its cross-validation fold models (``refit=False``).
+
+    ``predict`` (a regressor), ``predict_proba`` and ``decision_function`` average
+    the fold models' outputs; a classifier's ``predict`` is the class of highest
+    mean probability (mean decision), or the most frequent vote.
+
+    Parameters
+    ----------
+    estimators : list of fitted estimators
+        The fold models.
+    n_classes : int or None
+        Number of (encoded) classes of a classifier; None for a regressor.
+    """
+
+    def __init__(self, estimators, n_classes=None):
+        self.estimators = estimators
+        self.n_classes = n_classes
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    @property
+    def n_features_in_(self):
+        return self.estimators[0].n_features_in_
+
+    @property
+    def feature_names_in_(self):
+        return self.estimators[0].feature_names_in_
+
+    @property
+    def classes_(self):
+        if self.n_classes is None:
+            raise AttributeError("a regressor has no classes_")
+        return np.arange(self.n_classes)
+
+    def _mean(self, method, X, sensitive_features):
+        outs = []
+        for est in self.estimators:
+            fn = getattr(est, method)
+            out = np.asarray(fn(X, **_predict_params(fn, sensitive_features)), dtype=np.float64)
+            if self.n_classes is not None:
+                out = _align_columns(est, out, self.n_classes)
+            outs.append(out)
+        return np.mean(outs, axis=0)
+
+    def _has(method):
+        return lambda self: hasattr(self.estimators[0], method)
+
+    def predict(self, X, sensitive_features=None):
+        """Mean prediction (regressor) or class of the mean scores / the vote (classifier)."""
+        if self.n_classes is None:
+            return self._mean("predict", X, sensitive_features)
+        for method in ("predict_proba", "decision_function"):
+            if hasattr(self.estimators[0], method):
+                scores = self._mean(method, X, sensitive_features)
+                if scores.ndim == 1:
+                    return (scores > (0.5 if method == "predict_proba" else 0.0)).astype(int)
+                return np.argmax(scores, axis=1)
+        votes = np.stack([np.asarray(e.predict(X, **_predict_params(e.predict,
+                                                                    sensitive_features)))
+                          for e in self.estimators]).astype(int)
+        counts = np.apply_along_axis(np.bincount, 0, votes, minlength=self.n_classes)
+        return np.argmax(counts, axis=0)
+
+    @available_if(_has("predict_proba"))
+    def predict_proba(self, X, sensitive_features=None):
+        """Mean class probabilities of the fold models."""
+        return self._mean("predict_proba", X, sensitive_features)
+
+    @available_if(_has("decision_function"))
+    def decision_function(self, X, sensitive_features=None):
+        """Mean decision function of the fold models."""
+        return self._mean("decision_function", X, sensitive_features)
+
+
 def _indexable(X):
     """``X`` in a form that row indexing (``_safe_indexing``) supports."""
     if sparse.issparse(X):
@@ -156,6 +252,7 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
         "experts": [list],
         "final_estimator": [None, HasMethods("fit")],
         "cv": ["cv_object"],
+        "refit": ["boolean"],
         "passthrough": ["boolean"],
         "final_weighting": [None, HasMethods("get_weights")],
         "joint_finetune": [None, "boolean", HasMethods("get_weights")],
@@ -167,13 +264,14 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
     }
 
     @abstractmethod
-    def __init__(self, experts, final_estimator=None, *, cv=5, passthrough=False,
+    def __init__(self, experts, final_estimator=None, *, cv=5, refit=True, passthrough=False,
                  final_weighting=None, joint_finetune=None, finetune_epochs=10,
                  finetune_lr=1e-4, finetune_batch_size=None, n_jobs=None,
                  random_state=None):
         self.experts = experts
         self.final_estimator = final_estimator
         self.cv = cv
+        self.refit = refit
         self.passthrough = passthrough
         self.final_weighting = final_weighting
         self.joint_finetune = joint_finetune
@@ -488,6 +586,12 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
                                                  ensure_non_negative=True)
         kept = self._validate_experts()
         names = [n for n, _, _ in kept]
+        finetune = self.joint_finetune is not None and self.joint_finetune is not False
+        if finetune and not self.refit:
+            raise ValueError(
+                "joint_finetune tunes each expert's one network: it needs refit=True (with "
+                "refit=False every expert is the mean of its cv fold models)."
+            )
         S = self._check_sensitive(sensitive_features, X)
         if self.passthrough and (not hasattr(X, "shape") or len(X.shape) != 2):
             raise ValueError(
@@ -514,20 +618,19 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
             self.weightings_[name] = w_fitted
             expert_params[name] = self._combine(per_expert[name], weights)
 
-        self.experts_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_one)(clone(est), X, y, expert_params[name], name=name)
-            for name, est, _ in kept
-        )
-        self.named_experts_ = Bunch(**dict(zip(names, self.experts_, strict=True)))
-        for est in self.experts_:
-            if hasattr(est, "feature_names_in_"):
-                self.feature_names_in_ = est.feature_names_in_
-        self.stack_method_ = [self._stack_method(n, e) for n, e in zip(
-            names, self.experts_, strict=True)]
+        if self.refit:
+            experts = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fit_one)(clone(est), X, y, expert_params[name], name=name)
+                for name, est, _ in kept
+            )
+            self.stack_method_ = [self._stack_method(n, e) for n, e in zip(
+                names, experts, strict=True)]
+        else:
+            self.stack_method_ = [self._stack_method(n, e) for n, e, _ in kept]
 
         # stage 3: the combiner on out-of-fold predictions; each fold's expert is
         # trained on that fold's slice of the very same weights and metadata.
-        splits = list(self._splitter(y).split(X, y))  # drawn once: the same folds for every expert
+        splits = list(self._splitter(y).split(X, y))  # drawn once: the same for every expert
         self._check_splits(splits, _num_samples(X))
         jobs = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_predict_fold)(est, X, y, train, test, expert_params[name], meth, name,
@@ -535,11 +638,20 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
             for (name, est, _), meth in zip(kept, self.stack_method_, strict=True)
             for train, test in splits
         )
-        predictions = []
+        predictions, fold_models = [], []
         for i, _ in enumerate(kept):
             fold_jobs = jobs[i * len(splits):(i + 1) * len(splits)]
             predictions.append(self._gather_oof(splits, fold_jobs, _num_samples(X)))
+            fold_models.append([est for est, _ in fold_jobs])
         X_meta = self._concatenate_predictions(X, predictions)
+        if not self.refit:  # each expert is the mean of the fold models the combiner saw
+            n_classes = len(self.classes_) if is_classifier(self) else None
+            experts = [_FoldAverage(models, n_classes=n_classes) for models in fold_models]
+        self.experts_ = experts
+        self.named_experts_ = Bunch(**dict(zip(names, self.experts_, strict=True)))
+        for est in self.experts_:
+            if hasattr(est, "feature_names_in_"):
+                self.feature_names_in_ = est.feature_names_in_
 
         self.final_weighting_, final_w = self._compute_weights(
             self.final_weighting, X, y_weighting, S, where="final_weighting"
@@ -548,7 +660,7 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
                  name="final_estimator")
 
         self.finetune_history_ = None
-        if self.joint_finetune is not None and self.joint_finetune is not False:
+        if finetune:
             from ._joint import joint_finetune
 
             if self.joint_finetune is True:

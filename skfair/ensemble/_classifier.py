@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._base import _BaseExpertEnsemble, _requesting_sample_weight
+from ._base import _align_columns, _BaseExpertEnsemble, _requesting_sample_weight
 
 __all__ = ["ExpertEnsembleClassifier"]
 
@@ -50,6 +50,10 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
     cv : int, cross-validation generator or iterable, default=5
         Splitter of stage 3 (a shuffled ``StratifiedKFold`` seeded by
         ``random_state`` for an int); it must partition the rows.
+    refit : bool, default=True
+        Refit every expert on all the rows; False: each expert is the mean of
+        its ``cv`` fold models (their probabilities averaged; see
+        :class:`ExpertEnsembleRegressor`).
     passthrough : bool, default=False
         Also give the combiner the input features (2-D ``X`` only).
     final_weighting : weighting, default=None
@@ -101,12 +105,12 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
 
     _estimator_kind = "classifier"
 
-    def __init__(self, experts, final_estimator=None, *, cv=5, passthrough=False,
+    def __init__(self, experts, final_estimator=None, *, cv=5, refit=True, passthrough=False,
                  final_weighting=None, joint_finetune=None, finetune_epochs=10,
                  finetune_lr=1e-4, finetune_batch_size=None, n_jobs=None,
                  random_state=None):
         super().__init__(
-            experts, final_estimator, cv=cv, passthrough=passthrough,
+            experts, final_estimator, cv=cv, refit=refit, passthrough=passthrough,
             final_weighting=final_weighting, joint_finetune=joint_finetune,
             finetune_epochs=finetune_epochs, finetune_lr=finetune_lr,
             finetune_batch_size=finetune_batch_size, n_jobs=n_jobs,
@@ -161,23 +165,9 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
         raise ValueError(f"expert {name!r} has no predict_proba, decision_function or predict.")
 
     def _align_fold(self, estimator, pred):
-        """Columns of a fold's probabilities in the order of all classes.
-
-        A fold whose training rows miss a class yields fewer probability columns;
-        the missing class gets probability 0 (as ``cross_val_predict`` does).
-        """
-        n_classes = len(self.classes_)
-        fold_classes = np.asarray(getattr(estimator, "classes_", np.arange(n_classes)))
-        if pred.ndim == 1 or len(fold_classes) == n_classes:
-            return pred
-        if not hasattr(estimator, "predict_proba") or pred.shape[1] != len(fold_classes):
-            raise ValueError(
-                f"a cross-validation fold holds only classes {list(fold_classes)} of "
-                f"{n_classes}; use fewer folds (cv) so every class is in every training fold."
-            )
-        full = np.zeros((len(pred), n_classes), dtype=np.float64)
-        full[:, fold_classes.astype(int)] = pred
-        return full
+        """Columns of a fold's probabilities in the order of all classes (a missing
+        class gets probability 0, as ``cross_val_predict`` does)."""
+        return _align_columns(estimator, pred, len(self.classes_))
 
     def _drop_redundant(self, X_meta):
         if len(self.classes_) != 2:

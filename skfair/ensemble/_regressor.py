@@ -46,6 +46,13 @@ class ExpertEnsembleRegressor(RegressorMixin, _BaseExpertEnsemble):
         one test fold). An int is a shuffled ``KFold`` seeded by
         ``random_state`` (unshuffled folds of rows stored in target order
         would each hold their own target range).
+    refit : bool, default=True
+        Refit every expert on all the rows for ``predict`` (scikit-learn's
+        stacking). False predicts with the mean of each expert's ``cv`` fold
+        models, the very models whose out-of-fold predictions the combiner was
+        fitted on (k-fold bagging, as in AutoGluon's stack ensembles, Erickson
+        et al. 2020): one fit fewer per expert, and the mean of several
+        networks varies less than one. ``joint_finetune`` needs ``refit=True``.
     passthrough : bool, default=False
         Also give the combiner the input features (2-D ``X`` only).
     final_weighting : weighting, default=None
@@ -75,7 +82,8 @@ class ExpertEnsembleRegressor(RegressorMixin, _BaseExpertEnsemble):
     Attributes
     ----------
     experts_ : list of estimators
-        The experts fitted on all the training rows (dropped ones excluded).
+        The experts fitted on all the training rows (dropped ones excluded);
+        with ``refit=False``, each the mean of its fold models.
     named_experts_ : Bunch
         The same by name.
     weightings_ : Bunch
@@ -120,12 +128,12 @@ class ExpertEnsembleRegressor(RegressorMixin, _BaseExpertEnsemble):
 
     _estimator_kind = "regressor"
 
-    def __init__(self, experts, final_estimator=None, *, cv=5, passthrough=False,
+    def __init__(self, experts, final_estimator=None, *, cv=5, refit=True, passthrough=False,
                  final_weighting=None, joint_finetune=None, finetune_epochs=10,
                  finetune_lr=1e-4, finetune_batch_size=None, n_jobs=None,
                  random_state=None):
         super().__init__(
-            experts, final_estimator, cv=cv, passthrough=passthrough,
+            experts, final_estimator, cv=cv, refit=refit, passthrough=passthrough,
             final_weighting=final_weighting, joint_finetune=joint_finetune,
             finetune_epochs=finetune_epochs, finetune_lr=finetune_lr,
             finetune_batch_size=finetune_batch_size, n_jobs=n_jobs,

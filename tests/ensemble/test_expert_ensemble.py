@@ -1,6 +1,8 @@
 """ExpertEnsembleRegressor / ExpertEnsembleClassifier: weights per expert, routing,
 out-of-fold stacking, grid search over one expert's weighting."""
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -695,3 +697,64 @@ def test_attribute_aware_experts_get_the_attributes_out_of_fold_and_at_predict()
         ens.named_experts_["aware"].predict(X, sensitive_features=S[["gender"]]))
     with pytest.raises(ValueError, match="pass sensitive_features= to predict"):
         ens.predict(X)
+
+
+# -------------------------------------------------------------------- refit=False
+def test_refit_false_predicts_with_the_mean_of_the_fold_models():
+    X, y, S = make_data()
+    experts = [("plain", SpyRegressor("plain"), None),
+               ("gender", SpyRegressor("gender"), SupportWeighting(smoothing=0))]
+    kw = dict(final_estimator=LinearRegression(), cv=4, random_state=0)
+    bagged = ExpertEnsembleRegressor(experts, refit=False, **kw).fit(
+        X, y, sensitive_features=S["gender"])
+    folds = spies("gender")
+    assert len(folds) == 4 and all(len(f.rows_) < N for f in folds)  # no refit on all rows
+    np.testing.assert_allclose(  # each fold model still trained on its slice of the weights
+        folds[0].seen_weight_, marginal_by_hand(S[["gender"]])[folds[0].rows_])
+    expert = bagged.named_experts_["gender"]
+    np.testing.assert_allclose(expert.predict(X), np.mean([f.predict(X) for f in folds], 0))
+    np.testing.assert_allclose(bagged.transform(X)[:, 1], expert.predict(X))
+    # the combiner is the one refit=True fits (same folds, same out-of-fold predictions)
+    LOG.clear()
+    refit = ExpertEnsembleRegressor(experts, refit=True, **kw).fit(
+        X, y, sensitive_features=S["gender"])
+    np.testing.assert_allclose(bagged.final_estimator_.coef_, refit.final_estimator_.coef_)
+    np.testing.assert_allclose(bagged.predict(X),
+                               bagged.final_estimator_.predict(bagged.transform(X)))
+    assert not np.allclose(bagged.predict(X), refit.predict(X))
+    assert bagged.n_features_in_ == X.shape[1]
+    frame = pd.DataFrame(X[:, 1:], columns=["a", "b", "c"])
+    named = ExpertEnsembleRegressor([("r", Ridge(), None)], refit=False, cv=3).fit(frame, y)
+    assert list(named.feature_names_in_) == ["a", "b", "c"]
+    restored = pickle.loads(pickle.dumps(bagged))
+    np.testing.assert_allclose(restored.predict(X), bagged.predict(X))
+
+
+def test_refit_false_classifier_averages_probabilities_of_aligned_folds():
+    X, y, _ = make_data()
+    labels = np.where(y > 40, "old", "young").astype(object)
+    labels[:3] = "rare"  # only in the first fold of KFold(3): the other fold models miss it
+    clf = ExpertEnsembleClassifier([("lr", LogisticRegression(), None)], cv=KFold(3),
+                                   refit=False).fit(X[:, 1:], labels)
+    expert = clf.named_experts_["lr"]
+    proba = expert.predict_proba(X[:, 1:])
+    assert proba.shape == (N, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # the fold models that never saw "rare" give it probability 0 in the mean
+    fold_probas = []
+    for model in expert.estimators:
+        p = np.zeros((N, 3))
+        p[:, model.classes_] = model.predict_proba(X[:, 1:])
+        fold_probas.append(p)
+    np.testing.assert_allclose(proba, np.mean(fold_probas, axis=0))
+    np.testing.assert_array_equal(expert.predict(X[:, 1:]), proba.argmax(axis=1))
+    assert clf.predict(X[:, 1:]).shape == (N,)
+    assert set(clf.predict(X[:, 1:])) <= {"old", "young", "rare"}
+
+
+def test_refit_false_refuses_the_joint_finetune():
+    X, y, _ = make_data()
+    ens = ExpertEnsembleRegressor([("r", Ridge(), None)], refit=False, joint_finetune=True,
+                                  cv=3)
+    with pytest.raises(ValueError, match="refit=True"):
+        ens.fit(X, y)
