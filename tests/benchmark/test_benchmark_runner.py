@@ -158,6 +158,36 @@ def test_run_benchmark_regression_reports_the_bias_of_every_attribute():
         np.mean([row["mae_bias_race"], row["mae_bias_gender"], row["mae_bias_age"]]))
 
 
+def test_expert_ensemble_for_age_is_the_chalearn_entry_configuration():
+    from skfair.benchmark import BenchmarkData, MethodContext
+    from skfair.benchmark._methods import head_params
+
+    rng = np.random.default_rng(0)
+    n = 150
+    age = rng.uniform(1, 80, n)
+    X = np.column_stack([age / 40 + rng.normal(0, 0.3, n), rng.normal(size=n)]).astype(
+        np.float32)
+    S = pd.DataFrame({"race": rng.choice(["a", "b"], n), "gender": rng.choice(["f", "m"], n)})
+    data = BenchmarkData(dataset="utkface", task="age", kind="regression", X_train=X,
+                         X_val=X, X_test=X, y_train=age, y_val=age, y_test=age, S_train=S,
+                         S_val=S, S_test=S)
+    ctx = MethodContext(data=data, seed=2, head=head_params("regression", n, quick=True))
+    model = METHODS["expert_ensemble"].build(ctx, None)
+    ens = model.estimator
+    assert [name for name, _, _ in ens.experts] == ["plain", "race", "gender", "age_years"]
+    weightings = dict((name, w) for name, _, w in ens.experts)
+    assert weightings["plain"] is None
+    assert (weightings["race"].attributes, weightings["race"].target) == (["race"], "binned")
+    assert (weightings["age_years"].attributes, weightings["age_years"].target) == ([], "year")
+    assert len({est.random_state for _, est, _ in ens.experts}) == 4  # one seed each
+    assert all(est.loss == "l1" for _, est, _ in ens.experts)
+    assert (ens.final_weighting.attributes, ens.final_weighting.target) == ([], "binned")
+    assert (ens.refit, ens.cv, ens.random_state) == (False, 5, 2)
+    model.fit(X, age, S)
+    assert model.predict(X, S).shape == (n,)
+    assert len(ens.named_experts_["race"].estimators) == 5  # the mean of its fold models
+
+
 def test_compute_metrics_collects_undefined_group_notes():
     y = np.array([1, 0, 1, 0, 1, 1])
     p = np.array([1, 0, 0, 0, 1, 0])
