@@ -18,6 +18,9 @@ Rows, per seed (the seed draws the split and seeds every network):
   attribute weighted on it alone, one on the race x gender cells, an unweighted
   ``RidgeCV`` combiner) on the unshuffled ``KFold(3)`` an int ``cv`` used to mean; the
   training rows come in file order, and UTKFace's file names start with the age;
+* ``former expert_ensemble, shuffled folds``: the same with the shuffled folds an int
+  ``cv`` now draws (and, printed below the table, the plain head's out-of-fold MAE on the
+  training rows with either folds: what the combiner learns from);
 * ``stage 2 <expert>``: each expert alone, fitted on all training rows: ``plain``, one per
   attribute weighted on it and on the age group (the entry's custom loss 1b), ``age_years``
   weighted per year of age (loss 1a);
@@ -101,10 +104,10 @@ def out_of_fold(ensemble, X, y):
     return Z
 
 
-def run_seed(args, seed, rows):
+def run_seed(args, seed, rows, diagnostics):
     from sklearn.base import clone
     from sklearn.linear_model import RidgeCV
-    from sklearn.model_selection import KFold
+    from sklearn.model_selection import KFold, cross_val_predict
 
     from skfair.benchmark import METHODS, DataConfig, MethodContext, prepare_data
     from skfair.benchmark._methods import _fairnet, age_expert_ensemble, head_params
@@ -136,6 +139,16 @@ def run_seed(args, seed, rows):
         before, t = fit(ExpertEnsembleRegressor(old, cv=KFold(3), random_state=seed),
                         sensitive_features=S)
         evaluate(data, before, "before: former expert_ensemble, KFold(3)", seed, t, rows)
+        shuffled, t = fit(clone(before).set_params(cv=3), sensitive_features=S)
+        evaluate(data, shuffled, "former expert_ensemble, shuffled folds", seed, t, rows)
+        # what the combiner learned from: the plain head's out-of-fold predictions
+        for name, cv in (("unshuffled KFold(3)", KFold(3)),
+                         ("shuffled KFold(3)", KFold(3, shuffle=True, random_state=seed))):
+            oof = cross_val_predict(_fairnet(ctx), X, y, cv=cv)
+            diagnostics.append({"seed": seed, "out-of-fold predictions of the plain head": name,
+                                "MAE": np.abs(oof - y).mean()})
+            _log(f"  seed {seed} plain head, out-of-fold MAE with {name}: "
+                 f"{diagnostics[-1]['MAE']:.3f}")
 
     chosen = age_expert_ensemble(ctx)  # refit=False: the benchmark's expert_ensemble
     refit, t = fit(clone(chosen).set_params(refit=True), sensitive_features=S)
@@ -210,11 +223,11 @@ def main(argv=None):
 
     args.cache_dir = args.cache_dir or str(default_cache_dir())
     torch.set_num_threads(args.threads)
-    rows = []
+    rows, diagnostics = [], []
     t0 = time.perf_counter()
     with threadpool_limits(args.threads):
         for seed in args.seeds:
-            run_seed(args, seed, rows)
+            run_seed(args, seed, rows, diagnostics)
             _log(f"seed {seed} done ({time.perf_counter() - t0:.0f}s)")
     table = summarise(rows)
     text = "\n".join([
@@ -224,6 +237,12 @@ def main(argv=None):
         "Test split, mean ± std over seeds; Δ against the baseline of the same seed; the "
         "last columns are the validation rows the choices were made on.", "",
         table.to_markdown(index=False), ""])
+    if diagnostics:
+        diag = (pd.DataFrame(diagnostics).groupby("out-of-fold predictions of the plain head",
+                                                  sort=False)["MAE"]
+                .agg(["mean", "std"]).round(3).reset_index())
+        text += "\n".join(["", "Training rows (the combiner's input), mean and std over seeds:",
+                           "", diag.to_markdown(index=False), ""])
     print(text)
     if args.out:
         out = Path(args.out)

@@ -683,8 +683,8 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
         folds; on rows stored in target order (UTKFace's files, named
         ``<age>_...``) every fold then holds its own target range, each fold's
         expert predicts ages it never saw, and the combiner learns from those
-        extrapolations (out-of-fold MAE 11.4 years against 6.4 on fresh rows on
-        UTKFace's face descriptors).
+        extrapolations (``benchmarks/exp_ensemble_faces.py`` prints the
+        out-of-fold error of either folds).
         """
         cv = 5 if self.cv is None else self.cv
         if not isinstance(cv, Integral):
