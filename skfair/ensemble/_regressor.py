@@ -110,9 +110,10 @@ class ExpertEnsembleRegressor(RegressorMixin, _BaseExpertEnsemble):
     (``SupportWeighting(attributes=[], target="year")``), each with a seed of
     its own; the default combiner weighted on the age groups
     (``final_weighting=SupportWeighting(attributes=[], target="binned")``);
-    ``cv=5`` and ``refit=False``. An unweighted combiner gives back most of
-    the experts' bias cut; the joint fine-tune, trained on the rows the
-    experts already fit, raises both error and bias there.
+    ``cv=5`` and ``refit=False``. An unweighted combiner gives back half of
+    the bias cut; the joint fine-tune, trained on the rows the experts
+    already fit, leaves the error within the seeds' spread and gives back
+    part of the bias cut there.
 
     See Also
     --------
