@@ -59,7 +59,7 @@ def summarise(rows, kind, noise):
     score, gap = ("mae", "mae_bias") if kind == "regression" else ("accuracy", "eo_difference")
     ok = rows[rows["status"] == "ok"]
     base = ok[ok["method"] == "baseline"].set_index("seed")
-    extra = [c for c in ("dp_difference", "mae_bias_age", "worst_group_accuracy")
+    extra = [c for c in ("dp_difference", "mae_bias_age", "mae_bias_mean", "worst_group_accuracy")
              if c in ok.columns]
     out = []
     for name, g in ok.groupby("method", sort=False):

@@ -45,6 +45,12 @@ ESTIMATORS = [
                                   ("b", _Ridge(), SupportWeighting(target="binned"))], cv=3),
     _ens.ExpertEnsembleClassifier([("a", _LogReg(), None),
                                    ("b", _LogReg(C=0.1), ClassBalancedWeighting())], cv=3),
+    _ens.ExpertEnsembleRegressor([("a", _Ridge(alpha=0.1), None),
+                                  ("b", _Ridge(), SupportWeighting(target="binned"))], cv=3,
+                                 refit=False),
+    _ens.ExpertEnsembleClassifier([("a", _LogReg(), None),
+                                   ("b", _LogReg(C=0.1), ClassBalancedWeighting())], cv=3,
+                                  refit=False),
     # --- post-processing (skfair.postprocessing) ---
     _post.FairThresholdClassifier(_LogReg(), random_state=0),
     _post.FairRegressionCorrector(_Ridge(), random_state=0),

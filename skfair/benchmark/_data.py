@@ -223,6 +223,9 @@ class BenchmarkData:
     attributes_test : pandas.DataFrame or None
         Every attribute the dataset knows for the test rows (e.g. race,
         gender and age group), for the per-subgroup heatmaps.
+    attributes_val : pandas.DataFrame or None
+        The same for the validation rows (the ChaLearn per-attribute bias of
+        a regression target scores every attribute, whatever ``sensitive``).
     provenance : str
         How the features were made (reported).
     description : str
@@ -246,6 +249,7 @@ class BenchmarkData:
     target_names: list | None = None
     X_train_inverted: np.ndarray | None = None
     attributes_test: pd.DataFrame | None = None
+    attributes_val: pd.DataFrame | None = None
     provenance: str = ""
     description: str = ""
     info: dict = field(default_factory=dict)
@@ -260,10 +264,14 @@ class BenchmarkData:
         """Sensitive attributes that are the target, or computed from it (UTKFace's
         ``age_group`` for the task ``age``): a model given them at predict time
         would be handed the label (``age_group`` reveals ``age>30`` too)."""
+        return self.target_revealing(self.sensitive_names)
+
+    def target_revealing(self, names):
+        """Those of the attributes ``names`` that are the target or computed from it."""
         spec = DATASETS.get(self.dataset)
         derived = spec.derived if spec is not None else {}
         source = split_task(spec, self.task)[0] if spec is not None else self.task
-        return [a for a in self.sensitive_names
+        return [a for a in names
                 if a in (self.task, source) or derived.get(a) in (self.task, source)]
 
     @property
@@ -786,6 +794,7 @@ def prepare_data(cfg, *, log=print):
         S_train=sens("train"), S_val=sens("val"), S_test=sens("test"),
         target_names=raw["target_names"], X_train_inverted=feats.get("train_inverted"),
         attributes_test=frame.iloc[split["test"]].reset_index(drop=True),
+        attributes_val=frame.iloc[split["val"]].reset_index(drop=True),
         provenance=feats["provenance"], description=descr, info=info,
     )
     return data

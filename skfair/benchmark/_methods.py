@@ -327,17 +327,48 @@ def _attribute_aware(ctx, value, fairness=None):
 
 
 def _ensemble(ctx, value):
-    from skfair.ensemble import ExpertEnsembleClassifier, ExpertEnsembleRegressor
+    from skfair.ensemble import ExpertEnsembleClassifier
     from skfair.weighting import SupportWeighting
 
+    if ctx.kind == "regression":
+        return Model(age_expert_ensemble(ctx))
     experts = [("plain", _fairnet(ctx), None)]
     for attr in ctx.data.sensitive_names:
         experts.append((attr, _fairnet(ctx), SupportWeighting(attributes=[attr])))
     if len(ctx.data.sensitive_names) > 1:
         experts.append(("intersection", _fairnet(ctx),
                         SupportWeighting(scheme="intersectional")))
-    cls = ExpertEnsembleRegressor if ctx.kind == "regression" else ExpertEnsembleClassifier
-    return Model(cls(experts, cv=3, random_state=ctx.seed))
+    return Model(ExpertEnsembleClassifier(experts, cv=3, random_state=ctx.seed))
+
+
+def age_expert_ensemble(ctx):
+    """The ensemble of experts of the ChaLearn fair age estimation entry, for a regression.
+
+    The benchmark's head for every expert (L1 loss, a seed of its own): a plain
+    one; one per sensitive attribute, weighted on that attribute and on the age
+    group (``SupportWeighting(attributes=[a], target="binned")``, the entry's
+    custom loss 1b); an age expert weighted per year of age (loss 1a). A
+    ``RidgeCV`` combiner on their out-of-fold predictions, weighted on the age
+    groups, and each expert predicting with the mean of its 5 fold models
+    (``refit=False``). Chosen on validation rows of UTKFace's face descriptors
+    (``benchmarks/exp_ensemble_faces.py``).
+
+    Returns
+    -------
+    ensemble : skfair.ensemble.ExpertEnsembleRegressor
+    """
+    from skfair.ensemble import ExpertEnsembleRegressor
+    from skfair.weighting import SupportWeighting
+
+    weightings = [("plain", None)]
+    weightings += [(a, SupportWeighting(attributes=[a], target="binned"))
+                   for a in ctx.data.sensitive_names]
+    weightings.append(("age_years", SupportWeighting(attributes=[], target="year")))
+    experts = [(name, _fairnet(ctx, random_state=100 * ctx.seed + k), w)
+               for k, (name, w) in enumerate(weightings)]
+    return ExpertEnsembleRegressor(
+        experts, final_weighting=SupportWeighting(attributes=[], target="binned"), cv=5,
+        refit=False, random_state=ctx.seed)
 
 
 def _fairlearn_constraint(kind):
@@ -615,7 +646,8 @@ METHODS = {m.name: m for m in [
            grid=LAM_GRIDS["eo_l2"], kinds=_CLASSIF, needs_modules=(*_EST, "skfair.losses"),
            predict_sensitive=True),
     Method("expert_ensemble", "skfair",
-           "ExpertEnsemble: plain + one support-weighted expert per attribute, stacked (cv=3)",
+           "ExpertEnsemble (ChaLearn fair age entry): plain + one support-weighted expert per "
+           "attribute (regression: + the age group, and an age expert), stacked",
            _ensemble, kinds=_ALL, needs_modules=(*_EST, "skfair.ensemble", "skfair.weighting"),
            slow=True),
     Method("postprocess_eo", "skfair",

@@ -78,6 +78,8 @@ REGRESSION_METRICS = {
     "rmse": ("root mean squared error", False),
     "mae_bias": ("mean pairwise |MAE_i - MAE_j| over sensitive groups", False),
     "mae_bias_age": ("the same over true age groups <20, 20-40, 40-60, >=60", False),
+    "mae_bias_mean": ("ChaLearn mean bias: the mean of mae_bias_<attribute> (every attribute "
+                      "scored alone) and mae_bias_age", False),
     "worst_group_mae": ("MAE of the worst group", False),
 }
 
@@ -100,7 +102,7 @@ def _undefined_notes(caught):
     return notes
 
 
-def compute_metrics(kind, y_true, y_pred, S, *, notes=None):
+def compute_metrics(kind, y_true, y_pred, S, *, notes=None, attributes=None):
     """Every applicable fairness metric of :mod:`skfair.metrics`, plus accuracy or MAE.
 
     Parameters
@@ -111,6 +113,11 @@ def compute_metrics(kind, y_true, y_pred, S, *, notes=None):
         Sensitive attributes (several columns: intersections).
     notes : list, optional
         Receives the metrics' warnings (e.g. groups left out of a comparison).
+    attributes : pandas.DataFrame, optional
+        Regression: the attributes scored one at a time by the ChaLearn bias
+        (:func:`skfair.metrics.chalearn_bias`; ``mae_bias_<attribute>``, with
+        ``mae_bias_age`` over the true age groups and their mean
+        ``mae_bias_mean``); default the columns of ``S``.
 
     Returns
     -------
@@ -149,8 +156,8 @@ def compute_metrics(kind, y_true, y_pred, S, *, notes=None):
                 "mae": float(err.mean()),
                 "rmse": float(np.sqrt(np.mean(err ** 2))),
                 "mae_bias": safe("mae_bias", lambda: M.mae_bias_score(y_true, y_pred, **kw)),
-                "mae_bias_age": safe("mae_bias_age", lambda: M.mae_bias_score(
-                    y_true, y_pred, sensitive_features=ages)),
+                **_chalearn_metrics(y_true, y_pred, S if attributes is None else attributes,
+                                    ages, safe),
                 "worst_group_mae": float(pd.to_numeric(per["mae"]).max()),
             }
         else:
@@ -179,6 +186,24 @@ def compute_metrics(kind, y_true, y_pred, S, *, notes=None):
     if notes is not None:
         new_notes = undefined + _undefined_notes(caught)
         notes.extend(n for n in new_notes if n not in notes)
+    return out
+
+
+def _chalearn_metrics(y_true, y_pred, attributes, ages, safe):
+    """``mae_bias_<attribute>`` for every attribute alone, ``mae_bias_age`` over the true
+    age groups ``ages`` and their mean ``mae_bias_mean`` (the ChaLearn bias); an attribute
+    with a single group is NaN, named in the notes, and left out of the mean."""
+    from skfair import metrics as M
+
+    frame = attributes.drop(columns=["age_group"], errors="ignore")  # from y_true: ages
+    frame = frame.reset_index(drop=True).assign(age_group=pd.Categorical(ages))
+    out = {}
+    for col in frame.columns:
+        name = "mae_bias_age" if col == "age_group" else f"mae_bias_{col}"
+        out[name] = safe(name, lambda col=col: M.chalearn_bias(
+            y_true, y_pred, sensitive_features=frame[[col]], age_bins=None)[col])
+    scored = [v for v in out.values() if not np.isnan(v)]
+    out["mae_bias_mean"] = float(np.mean(scored)) if scored else float("nan")
     return out
 
 
@@ -572,11 +597,21 @@ def _fit_candidate(method, ctx, value, metric_notes):
             test_s = time.perf_counter() - t0
     finally:
         fl_logger.setLevel(level)
-    val = compute_metrics(d.kind, d.y_val, pred_val, d.S_val)
-    test = compute_metrics(d.kind, d.y_test, pred_test, d.S_test, notes=metric_notes)
+    val = compute_metrics(d.kind, d.y_val, pred_val, d.S_val,
+                          attributes=_bias_attributes(d, d.attributes_val))
+    test = compute_metrics(d.kind, d.y_test, pred_test, d.S_test, notes=metric_notes,
+                           attributes=_bias_attributes(d, d.attributes_test))
     return Candidate(method=method.name, value=value, fit_s=fit_s, val_predict_s=val_s,
                      test_predict_s=test_s, val=val, test=test, pred_test=pred_test,
                      model=model)
+
+
+def _bias_attributes(data, frame):
+    """Every attribute the dataset knows for these rows, the target and what is
+    computed from it left out (the age groups come from the true age); None: ``S``."""
+    if frame is None:
+        return None
+    return frame.drop(columns=data.target_revealing(list(frame.columns)))
 
 
 def _path_row(method, cand):

@@ -11,7 +11,10 @@ stages:
    ``sensitive_features`` (and ``y``);
 3. combiner: ``final_estimator`` is fitted on the experts' out-of-fold
    predictions, every fold's expert being trained on that fold's slice of the
-   same weights; optionally, when every expert is a skorch network, experts and
+   same weights (an int ``cv`` draws *shuffled* folds: rows stored in target
+   order, as UTKFace's age-first file names sort them, would otherwise give
+   folds with disjoint target ranges and out-of-fold predictions that are
+   extrapolations); optionally, when every expert is a skorch network, experts and
    combiner are then fine-tuned jointly with a chosen weighting.
 """
 
@@ -30,8 +33,9 @@ from sklearn.base import (
     is_classifier,
 )
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import check_cv
-from sklearn.utils import Bunch, _safe_indexing, get_tags
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.utils import Bunch, _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -39,6 +43,8 @@ from sklearn.utils.metadata_routing import (
     _routing_enabled,
     process_routing,
 )
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     _check_feature_names_in,
@@ -71,21 +77,44 @@ def _slice_params(params, indices, n_samples):
     return out
 
 
+def _last_step(estimator):
+    """``(estimator that fits the parameters, key prefix)``: a ``Pipeline``'s last step
+    (``"<step>__"``, nested pipelines followed) when metadata routing is off, as a
+    pipeline then takes fit parameters only in the ``<step>__<param>`` form."""
+    prefix = ""
+    while (not _routing_enabled() and isinstance(estimator, Pipeline)
+           and estimator.steps[-1][1] not in (None, "passthrough")):
+        name, estimator = estimator.steps[-1]
+        prefix += f"{name}__"
+    return estimator, prefix
+
+
 def _fit_one(estimator, X, y, params, *, name):
+    target, prefix = _last_step(estimator)
+    what = "final_estimator" if name == "final_estimator" else f"expert {name!r}"
+    source = ("final_weighting or the ensemble's sample_weight" if name == "final_estimator"
+              else "its weighting or the ensemble's sample_weight")
     try:
-        return estimator.fit(X, y, **params)
+        return estimator.fit(X, y, **{prefix + k: v for k, v in params.items()})
     except TypeError as exc:
         if "sample_weight" in params and "sample_weight" in str(exc):
             raise TypeError(
-                f"expert {name!r} ({type(estimator).__name__}) was given sample_weight (from "
-                "its weighting or the ensemble's sample_weight) but its fit does not accept "
-                "it; use an estimator whose fit takes sample_weight or set its weighting to "
-                "None."
+                f"{what} ({type(target).__name__}) was given sample_weight (from {source}) "
+                "but its fit does not accept it; use an estimator whose fit takes "
+                "sample_weight or drop the weighting."
             ) from exc
         raise
 
 
-def _fit_predict_fold(estimator, X, y, train, test, params, method, name):
+def _predict_params(method, sensitive_features):
+    """``{"sensitive_features": ...}`` for a method that takes them (attribute-aware
+    experts read the attributes at predict time), else ``{}``."""
+    if sensitive_features is not None and takes_keyword(method, "sensitive_features"):
+        return {"sensitive_features": sensitive_features}
+    return {}
+
+
+def _fit_predict_fold(estimator, X, y, train, test, params, method, name, sensitive_features):
     """Fit a clone on ``train`` (params sliced to those rows), predict ``test``."""
     n = _num_samples(X)
     est = clone(estimator)
@@ -93,7 +122,104 @@ def _fit_predict_fold(estimator, X, y, train, test, params, method, name):
         est, _safe_indexing(X, train), _safe_indexing(y, train),
         _slice_params(params, train, n), name=name,
     )
-    return est, getattr(est, method)(_safe_indexing(X, test))
+    fn = getattr(est, method)
+    S_test = None if sensitive_features is None else _safe_indexing(sensitive_features, test)
+    return est, fn(_safe_indexing(X, test), **_predict_params(fn, S_test))
+
+
+def _align_columns(estimator, pred, n_classes):
+    """A fold model's class columns in the order of all ``n_classes`` (encoded) classes.
+
+    A fold whose training rows miss a class yields fewer probability columns; the
+    missing class gets probability 0 (as ``cross_val_predict`` does).
+    """
+    fold_classes = np.asarray(getattr(estimator, "classes_", np.arange(n_classes)))
+    if pred.ndim == 1 or len(fold_classes) == n_classes:
+        return pred
+    if not hasattr(estimator, "predict_proba") or pred.shape[1] != len(fold_classes):
+        raise ValueError(
+            f"a cross-validation fold holds only classes {list(fold_classes)} of "
+            f"{n_classes}; use fewer folds (cv) so every class is in every training fold."
+        )
+    full = np.zeros((len(pred), n_classes), dtype=np.float64)
+    full[:, fold_classes.astype(int)] = pred
+    return full
+
+
+class _FoldAverage(BaseEstimator):
+    """One expert as the mean of its cross-validation fold models (``refit=False``).
+
+    ``predict`` (a regressor), ``predict_proba`` and ``decision_function`` average
+    the fold models' outputs; a classifier's ``predict`` is the class of highest
+    mean probability (mean decision), or the most frequent vote.
+
+    Parameters
+    ----------
+    estimators : list of fitted estimators
+        The fold models.
+    n_classes : int or None
+        Number of (encoded) classes of a classifier; None for a regressor.
+    """
+
+    def __init__(self, estimators, n_classes=None):
+        self.estimators = estimators
+        self.n_classes = n_classes
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    @property
+    def n_features_in_(self):
+        return self.estimators[0].n_features_in_
+
+    @property
+    def feature_names_in_(self):
+        return self.estimators[0].feature_names_in_
+
+    @property
+    def classes_(self):
+        if self.n_classes is None:
+            raise AttributeError("a regressor has no classes_")
+        return np.arange(self.n_classes)
+
+    def _mean(self, method, X, sensitive_features):
+        outs = []
+        for est in self.estimators:
+            fn = getattr(est, method)
+            out = np.asarray(fn(X, **_predict_params(fn, sensitive_features)), dtype=np.float64)
+            if self.n_classes is not None:
+                out = _align_columns(est, out, self.n_classes)
+            outs.append(out)
+        return np.mean(outs, axis=0)
+
+    def _has(method):
+        return lambda self: hasattr(self.estimators[0], method)
+
+    def predict(self, X, sensitive_features=None):
+        """Mean prediction (regressor) or class of the mean scores / the vote (classifier)."""
+        if self.n_classes is None:
+            return self._mean("predict", X, sensitive_features)
+        for method in ("predict_proba", "decision_function"):
+            if hasattr(self.estimators[0], method):
+                scores = self._mean(method, X, sensitive_features)
+                if scores.ndim == 1:
+                    return (scores > (0.5 if method == "predict_proba" else 0.0)).astype(int)
+                return np.argmax(scores, axis=1)
+        votes = np.stack([np.asarray(e.predict(X, **_predict_params(e.predict,
+                                                                    sensitive_features)))
+                          for e in self.estimators]).astype(int)
+        counts = np.apply_along_axis(np.bincount, 0, votes, minlength=self.n_classes)
+        return np.argmax(counts, axis=0)
+
+    @available_if(_has("predict_proba"))
+    def predict_proba(self, X, sensitive_features=None):
+        """Mean class probabilities of the fold models."""
+        return self._mean("predict_proba", X, sensitive_features)
+
+    @available_if(_has("decision_function"))
+    def decision_function(self, X, sensitive_features=None):
+        """Mean decision function of the fold models."""
+        return self._mean("decision_function", X, sensitive_features)
 
 
 def _indexable(X):
@@ -120,6 +246,7 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
         "experts": [list],
         "final_estimator": [None, HasMethods("fit")],
         "cv": ["cv_object"],
+        "refit": ["boolean"],
         "passthrough": ["boolean"],
         "final_weighting": [None, HasMethods("get_weights")],
         "joint_finetune": [None, "boolean", HasMethods("get_weights")],
@@ -131,13 +258,14 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
     }
 
     @abstractmethod
-    def __init__(self, experts, final_estimator=None, *, cv=5, passthrough=False,
+    def __init__(self, experts, final_estimator=None, *, cv=5, refit=True, passthrough=False,
                  final_weighting=None, joint_finetune=None, finetune_epochs=10,
                  finetune_lr=1e-4, finetune_batch_size=None, n_jobs=None,
                  random_state=None):
         self.experts = experts
         self.final_estimator = final_estimator
         self.cv = cv
+        self.refit = refit
         self.passthrough = passthrough
         self.final_weighting = final_weighting
         self.joint_finetune = joint_finetune
@@ -389,7 +517,7 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
             final_params = dict(routed["final_estimator"]["fit"])
         else:
             def params_for(est):
-                takes = takes_keyword(est.fit, "sensitive_features")
+                takes = takes_keyword(_last_step(est)[0].fit, "sensitive_features")
                 return ({"sensitive_features": sensitive_features}
                         if sensitive_features is not None and takes else {})
 
@@ -453,6 +581,12 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
                                                  ensure_non_negative=True)
         kept = self._validate_experts()
         names = [n for n, _, _ in kept]
+        finetune = self.joint_finetune is not None and self.joint_finetune is not False
+        if finetune and not self.refit:
+            raise ValueError(
+                "joint_finetune tunes each expert's one network: it needs refit=True (with "
+                "refit=False every expert is the mean of its cv fold models)."
+            )
         S = self._check_sensitive(sensitive_features, X)
         if self.passthrough and (not hasattr(X, "shape") or len(X.shape) != 2):
             raise ValueError(
@@ -479,32 +613,40 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
             self.weightings_[name] = w_fitted
             expert_params[name] = self._combine(per_expert[name], weights)
 
-        self.experts_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_one)(clone(est), X, y, expert_params[name], name=name)
-            for name, est, _ in kept
+        if self.refit:
+            experts = Parallel(n_jobs=self.n_jobs)(
+                delayed(_fit_one)(clone(est), X, y, expert_params[name], name=name)
+                for name, est, _ in kept
+            )
+            self.stack_method_ = [self._stack_method(n, e) for n, e in zip(
+                names, experts, strict=True)]
+        else:
+            self.stack_method_ = [self._stack_method(n, e) for n, e, _ in kept]
+
+        # stage 3: the combiner on out-of-fold predictions; each fold's expert is
+        # trained on that fold's slice of the very same weights and metadata.
+        splits = list(self._splitter(y).split(X, y))  # drawn once: the same for every expert
+        self._check_splits(splits, _num_samples(X))
+        jobs = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_predict_fold)(est, X, y, train, test, expert_params[name], meth, name,
+                                       S)
+            for (name, est, _), meth in zip(kept, self.stack_method_, strict=True)
+            for train, test in splits
         )
+        predictions, fold_models = [], []
+        for i, _ in enumerate(kept):
+            fold_jobs = jobs[i * len(splits):(i + 1) * len(splits)]
+            predictions.append(self._gather_oof(splits, fold_jobs, _num_samples(X)))
+            fold_models.append([est for est, _ in fold_jobs])
+        X_meta = self._concatenate_predictions(X, predictions)
+        if not self.refit:  # each expert is the mean of the fold models the combiner saw
+            n_classes = len(self.classes_) if is_classifier(self) else None
+            experts = [_FoldAverage(models, n_classes=n_classes) for models in fold_models]
+        self.experts_ = experts
         self.named_experts_ = Bunch(**dict(zip(names, self.experts_, strict=True)))
         for est in self.experts_:
             if hasattr(est, "feature_names_in_"):
                 self.feature_names_in_ = est.feature_names_in_
-        self.stack_method_ = [self._stack_method(n, e) for n, e in zip(
-            names, self.experts_, strict=True)]
-
-        # stage 3: the combiner on out-of-fold predictions; each fold's expert is
-        # trained on that fold's slice of the very same weights and metadata.
-        cv = check_cv(self.cv, y=y, classifier=is_classifier(self))
-        splits = list(cv.split(X, y))  # drawn once: the same folds for every expert
-        self._check_splits(splits, _num_samples(X))
-        jobs = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_predict_fold)(est, X, y, train, test, expert_params[name], meth, name)
-            for (name, est, _), meth in zip(kept, self.stack_method_, strict=True)
-            for train, test in splits
-        )
-        predictions = []
-        for i, _ in enumerate(kept):
-            fold_jobs = jobs[i * len(splits):(i + 1) * len(splits)]
-            predictions.append(self._gather_oof(splits, fold_jobs, _num_samples(X)))
-        X_meta = self._concatenate_predictions(X, predictions)
 
         self.final_weighting_, final_w = self._compute_weights(
             self.final_weighting, X, y_weighting, S, where="final_weighting"
@@ -513,7 +655,7 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
                  name="final_estimator")
 
         self.finetune_history_ = None
-        if self.joint_finetune is not None and self.joint_finetune is not False:
+        if finetune:
             from ._joint import joint_finetune
 
             if self.joint_finetune is True:
@@ -527,6 +669,25 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
                 ft_w = sw if ft_w is None else sw * ft_w
             self.finetune_history_ = joint_finetune(self, X, y, ft_w, S)
         return self
+
+    def _splitter(self, y):
+        """Stage 3's splitter: an int ``cv`` (or None, 5) is a shuffled K-fold
+        (stratified for a classifier with class labels) seeded by ``random_state``.
+
+        scikit-learn's stacking estimators take an int ``cv`` as unshuffled
+        folds; on rows stored in target order (UTKFace's files, named
+        ``<age>_...``) every fold then holds its own target range, each fold's
+        expert predicts ages it never saw, and the combiner learns from those
+        extrapolations (``benchmarks/exp_ensemble_faces.py`` prints the
+        out-of-fold error of either folds).
+        """
+        cv = 5 if self.cv is None else self.cv
+        if not isinstance(cv, Integral):
+            return check_cv(cv, y=y, classifier=is_classifier(self))
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        if is_classifier(self) and type_of_target(y) in ("binary", "multiclass"):
+            return StratifiedKFold(cv, shuffle=True, random_state=seed)
+        return KFold(cv, shuffle=True, random_state=seed)
 
     @staticmethod
     def _check_splits(splits, n):
@@ -570,25 +731,40 @@ class _BaseExpertEnsemble(TransformerMixin, MetaEstimatorMixin, BaseEstimator,
         return X_meta
 
     # ---------------------------------------------------------------- predict
-    def _expert_predictions(self, X):
+    def _expert_predictions(self, X, sensitive_features=None):
         check_is_fitted(self)
-        return [np.asarray(getattr(est, meth)(X)) for est, meth in zip(
-            self.experts_, self.stack_method_, strict=True)]
+        S = self._check_sensitive(sensitive_features, X)
+        out = []
+        for est, meth in zip(self.experts_, self.stack_method_, strict=True):
+            fn = getattr(est, meth)
+            out.append(np.asarray(fn(X, **_predict_params(fn, S))))
+        return out
 
-    def transform(self, X):
+    def transform(self, X, sensitive_features=None):
         """The experts' predictions side by side (and ``X`` when ``passthrough``).
 
         Parameters
         ----------
         X : array-like
             Input of the experts.
+        sensitive_features : array-like, DataFrame, dict or list of arrays, optional
+            Handed to the experts whose prediction method takes them
+            (attribute-aware networks); the others ignore them.
 
         Returns
         -------
         X_meta : ndarray of shape (n_samples, n_meta_features)
             What the final estimator sees.
         """
-        return self._concatenate_predictions(X, self._expert_predictions(X))
+        return self._concatenate_predictions(
+            X, self._expert_predictions(X, sensitive_features))
+
+    def _final_call(self, method, X, sensitive_features=None):
+        """``final_estimator_.<method>`` on :meth:`transform`, the sensitive features
+        handed on when that method takes them."""
+        fn = getattr(self.final_estimator_, method)
+        S = self._check_sensitive(sensitive_features, X)
+        return fn(self.transform(X, S), **_predict_params(fn, S))
 
     @property
     def n_features_in_(self):

@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._base import _BaseExpertEnsemble
+from ._base import _align_columns, _BaseExpertEnsemble
 
 __all__ = ["ExpertEnsembleClassifier"]
 
@@ -48,7 +48,12 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
         softmax trained with cross-entropy, exactly seed 000's combining layer
         for a categorical target (L2-regularised, fitted to convergence).
     cv : int, cross-validation generator or iterable, default=5
-        Splitter of stage 3 (stratified for an int); it must partition the rows.
+        Splitter of stage 3 (a shuffled ``StratifiedKFold`` seeded by
+        ``random_state`` for an int); it must partition the rows.
+    refit : bool, default=True
+        Refit every expert on all the rows; False: each expert is the mean of
+        its ``cv`` fold models (their probabilities averaged; see
+        :class:`ExpertEnsembleRegressor`).
     passthrough : bool, default=False
         Also give the combiner the input features (2-D ``X`` only).
     final_weighting : weighting, default=None
@@ -61,7 +66,7 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
     finetune_batch_size : int, default=None
     n_jobs : int, default=None
     random_state : int, RandomState instance or None, default=None
-        Seeds the joint fine-tuning.
+        Seeds the shuffled folds of an int ``cv`` and the joint fine-tuning.
 
     Attributes
     ----------
@@ -100,12 +105,12 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
 
     _estimator_kind = "classifier"
 
-    def __init__(self, experts, final_estimator=None, *, cv=5, passthrough=False,
+    def __init__(self, experts, final_estimator=None, *, cv=5, refit=True, passthrough=False,
                  final_weighting=None, joint_finetune=None, finetune_epochs=10,
                  finetune_lr=1e-4, finetune_batch_size=None, n_jobs=None,
                  random_state=None):
         super().__init__(
-            experts, final_estimator, cv=cv, passthrough=passthrough,
+            experts, final_estimator, cv=cv, refit=refit, passthrough=passthrough,
             final_weighting=final_weighting, joint_finetune=joint_finetune,
             finetune_epochs=finetune_epochs, finetune_lr=finetune_lr,
             finetune_batch_size=finetune_batch_size, n_jobs=n_jobs,
@@ -161,23 +166,9 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
         raise ValueError(f"expert {name!r} has no predict_proba, decision_function or predict.")
 
     def _align_fold(self, estimator, pred):
-        """Columns of a fold's probabilities in the order of all classes.
-
-        A fold whose training rows miss a class yields fewer probability columns;
-        the missing class gets probability 0 (as ``cross_val_predict`` does).
-        """
-        n_classes = len(self.classes_)
-        fold_classes = np.asarray(getattr(estimator, "classes_", np.arange(n_classes)))
-        if pred.ndim == 1 or len(fold_classes) == n_classes:
-            return pred
-        if not hasattr(estimator, "predict_proba") or pred.shape[1] != len(fold_classes):
-            raise ValueError(
-                f"a cross-validation fold holds only classes {list(fold_classes)} of "
-                f"{n_classes}; use fewer folds (cv) so every class is in every training fold."
-            )
-        full = np.zeros((len(pred), n_classes), dtype=np.float64)
-        full[:, fold_classes.astype(int)] = pred
-        return full
+        """Columns of a fold's probabilities in the order of all classes (a missing
+        class gets probability 0, as ``cross_val_predict`` does)."""
+        return _align_columns(estimator, pred, len(self.classes_))
 
     def _drop_redundant(self, X_meta):
         if len(self.classes_) != 2:
@@ -189,47 +180,56 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
         return out
 
     # outputs -----------------------------------------------------------------
-    def predict(self, X):
+    def predict(self, X, sensitive_features=None):
         """Predicted class labels.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+        sensitive_features : array-like, DataFrame, dict or list of arrays, optional
+            Only for experts (and a combiner) that read the attributes at
+            predict time (:class:`skfair.estimators.AttributeAwareClassifier`).
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        pred = self.final_estimator_.predict(self.transform(X))
+        pred = self._final_call("predict", X, sensitive_features)
         return self._label_encoder.inverse_transform(np.asarray(pred).astype(int))
 
     @available_if(_final_has("predict_proba"))
-    def predict_proba(self, X):
+    def predict_proba(self, X, sensitive_features=None):
         """Class probabilities of the combiner.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+        sensitive_features : array-like, DataFrame, dict or list of arrays, optional
+            Only for experts (and a combiner) that read the attributes at
+            predict time (:class:`skfair.estimators.AttributeAwareClassifier`).
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        return self.final_estimator_.predict_proba(self.transform(X))
+        return self._final_call("predict_proba", X, sensitive_features)
 
     @available_if(_final_has("decision_function"))
-    def decision_function(self, X):
+    def decision_function(self, X, sensitive_features=None):
         """Decision function of the combiner.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+        sensitive_features : array-like, DataFrame, dict or list of arrays, optional
+            Only for experts (and a combiner) that read the attributes at
+            predict time (:class:`skfair.estimators.AttributeAwareClassifier`).
 
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
         check_is_fitted(self)
-        return self.final_estimator_.decision_function(self.transform(X))
+        return self._final_call("decision_function", X, sensitive_features)

@@ -22,7 +22,7 @@ from ._classification import (
     statistical_parity_difference,
 )
 from ._pareto import ParetoRefit, pareto_front, pareto_refit
-from ._regression import AGE_GROUP_LABELS, age_groups, mae_bias_score
+from ._regression import AGE_GROUP_LABELS, age_groups, chalearn_bias, mae_bias_score
 from ._report import REPORT_METRICS, group_report
 from ._scorers import (
     FAIRNESS_METRICS,
@@ -42,6 +42,7 @@ __all__ = [
     "activation_ratio",
     "age_groups",
     "bias_amplification",
+    "chalearn_bias",
     "demographic_parity_difference",
     "demographic_parity_ratio",
     "directional_bias_amplification",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..utils import check_sensitive_features
 from ._base import (
     _check_numeric,
     _check_same_length,
@@ -15,7 +16,7 @@ from ._base import (
     _warn_excluded,
 )
 
-__all__ = ["AGE_GROUP_LABELS", "age_groups", "mae_bias_score"]
+__all__ = ["AGE_GROUP_LABELS", "age_groups", "chalearn_bias", "mae_bias_score"]
 
 AGE_GROUP_LABELS = ("<20", "20-40", "40-60", ">=60")
 
@@ -132,3 +133,84 @@ def mae_bias_score(y_true, y_pred, *, sensitive_features, sample_weight=None,
     frame["n"] = enc.counts.astype(np.int64)
     frame["mae"] = mae
     return score, frame[valid].reset_index(drop=True)
+
+
+def chalearn_bias(y_true, y_pred, *, sensitive_features=None, age_bins=(20, 40, 60),
+                  sample_weight=None):
+    """The ChaLearn fair age estimation bias: one score per attribute, and their mean.
+
+    The challenge scores each attribute on its own (gender, ethnicity,
+    expression, and the age group of the true age), never their
+    intersections, with :func:`mae_bias_score` (the mean over group pairs of
+    ``|MAE_i - MAE_j|``), and ranks entries by the mean of those per-attribute
+    scores (seed 000's "Avg bias").
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True ages.
+    y_pred : array-like of shape (n_samples,)
+        Predicted ages.
+    sensitive_features : array-like, list of array-like, DataFrame or dict, default=None
+        The attributes, one column each (e.g. gender and race); each is
+        scored separately. None scores the age groups alone.
+    age_bins : sequence of float or None, default=(20, 40, 60)
+        Inner edges of the age groups of ``y_true`` (see :func:`age_groups`),
+        scored as the attribute ``"age_group"``; None leaves them out.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights for the per-group MAE.
+
+    Returns
+    -------
+    bias : pandas.Series
+        One score per attribute (in the given order, then ``"age_group"``)
+        and their mean under ``"mean"``.
+
+    Raises
+    ------
+    ValueError
+        When an attribute is named ``"age_group"`` or ``"mean"`` while that
+        entry is computed here, when nothing is left to score, or when an
+        attribute holds fewer than two groups (the message names it).
+
+    See Also
+    --------
+    mae_bias_score : the score of one attribute (or of intersections).
+
+    Examples
+    --------
+    >>> from skfair.metrics import chalearn_bias
+    >>> y_true = [10, 30, 50, 70]
+    >>> y_pred = [11, 32, 53, 74]
+    >>> chalearn_bias(y_true, y_pred, sensitive_features={"gender": list("mfmf")}).round(3)
+    gender       1.000
+    age_group    1.667
+    mean         1.333
+    dtype: float64
+    """
+    t = _check_numeric(y_true, "y_true")
+    frame = (pd.DataFrame(index=range(len(t))) if sensitive_features is None
+             else check_sensitive_features(sensitive_features, n_samples=len(t)))
+    reserved = {"mean"} | ({"age_group"} if age_bins is not None else set())
+    clash = [c for c in frame.columns if c in reserved]
+    if clash:
+        raise ValueError(
+            f"chalearn_bias: sensitive_features has attribute(s) {clash}, a name the result "
+            "uses for an entry computed here; rename or drop them (the age groups come from "
+            "y_true)."
+        )
+    if age_bins is not None:
+        frame["age_group"] = age_groups(t, bins=age_bins)
+    if frame.shape[1] == 0:
+        raise ValueError("chalearn_bias: nothing to score: give sensitive_features or "
+                         "age_bins.")
+    scores = {}
+    for name in frame.columns:
+        try:
+            scores[name] = mae_bias_score(y_true, y_pred, sensitive_features=frame[name],
+                                          sample_weight=sample_weight)
+        except ValueError as exc:
+            raise ValueError(f"chalearn_bias, attribute {name!r}: {exc}") from exc
+    out = pd.Series(scores, dtype=np.float64)
+    out["mean"] = float(out.mean())
+    return out

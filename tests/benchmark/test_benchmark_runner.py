@@ -88,6 +88,106 @@ def test_compute_metrics_regression():
     assert m["worst_group_mae"] == pytest.approx(3.5)
 
 
+def test_compute_metrics_regression_chalearn_bias_per_attribute():
+    from skfair.metrics import chalearn_bias
+
+    y = np.array([10.0, 30.0, 50.0, 70.0, 15.0, 35.0, 55.0, 75.0])
+    p = y + np.array([1.0, -2.0, 3.0, -9.0, 2.0, 1.0, -5.0, 4.0])
+    S = pd.DataFrame({"race": list("aabbaabb")})
+    attrs = pd.DataFrame({"race": list("aabbaabb"), "gender": list("mfmfmfmf")})
+    m = compute_metrics("regression", y, p, S, attributes=attrs)
+    # gender alone: MAE m = (1 + 3 + 2 + 5) / 4 = 2.75, f = (2 + 9 + 1 + 4) / 4 = 4 -> 1.25
+    assert m["mae_bias_gender"] == pytest.approx(1.25)
+    # race alone: a = (1 + 2 + 2 + 1) / 4 = 1.5, b = (3 + 9 + 5 + 4) / 4 = 5.25 -> 3.75
+    assert m["mae_bias_race"] == pytest.approx(3.75)
+    # the age groups of the true age: <20 1.5, 20-40 1.5, 40-60 4, >=60 6.5
+    assert m["mae_bias_age"] == pytest.approx(
+        mae_bias_pairs([1.5, 1.5, 4.0, 6.5]))
+    expected = chalearn_bias(y, p, sensitive_features=attrs)
+    assert m["mae_bias_mean"] == pytest.approx(expected["mean"])
+    assert m["mae_bias_mean"] == pytest.approx(np.mean([1.25, 3.75, m["mae_bias_age"]]))
+    # mae_bias stays over the sensitive groups S; without attributes, S is scored
+    assert m["mae_bias"] == pytest.approx(3.75)
+    plain = compute_metrics("regression", y, p, S)
+    assert "mae_bias_gender" not in plain
+    assert plain["mae_bias_mean"] == pytest.approx(np.mean([3.75, m["mae_bias_age"]]))
+    # an attribute holding one group is NaN, named in the notes, and left out of the mean
+    notes = []
+    one = compute_metrics("regression", y, p, S, notes=notes,
+                          attributes=attrs.assign(site="x"))
+    assert np.isnan(one["mae_bias_site"])
+    assert any(n.startswith("mae_bias_site undefined") for n in notes)
+    assert one["mae_bias_mean"] == pytest.approx(m["mae_bias_mean"])
+
+
+def mae_bias_pairs(maes):
+    import itertools
+
+    return np.mean([abs(a - b) for a, b in itertools.combinations(maes, 2)])
+
+
+def test_run_benchmark_regression_reports_the_bias_of_every_attribute():
+    """The ChaLearn bias of every attribute the data know (not only --sensitive), its mean,
+    on test and validation rows; the attribute computed from the target is the true age
+    groups' score."""
+    from skfair.benchmark import BenchmarkData
+
+    rng = np.random.default_rng(0)
+
+    def part(n):
+        age = rng.uniform(1, 80, n)
+        X = np.column_stack([age / 40 + rng.normal(0, 0.3, n), rng.normal(size=n)])
+        attrs = pd.DataFrame({"race": rng.choice(["a", "b"], n),
+                              "gender": rng.choice(["f", "m"], n),
+                              "age_group": ["x"] * n})
+        return X.astype(np.float32), age, attrs
+
+    (Xtr, ytr, Atr), (Xva, yva, Ava), (Xte, yte, Ate) = part(120), part(60), part(60)
+    data = BenchmarkData(dataset="utkface", task="age", kind="regression", X_train=Xtr,
+                         X_val=Xva, X_test=Xte, y_train=ytr, y_val=yva, y_test=yte,
+                         S_train=Atr[["race"]], S_val=Ava[["race"]], S_test=Ate[["race"]],
+                         attributes_test=Ate, attributes_val=Ava)
+    res = run_benchmark(data, ["baseline"], quick=True, log=lambda s: None)
+    row = res.results.iloc[0]
+    for prefix in ("", "val_"):
+        for col in ("mae_bias_race", "mae_bias_gender", "mae_bias_age", "mae_bias_mean"):
+            assert np.isfinite(row[prefix + col])
+        assert prefix + "mae_bias_age_group" not in row.index
+    assert row["mae_bias_race"] == pytest.approx(row["mae_bias"])  # S is race alone
+    assert row["mae_bias_mean"] == pytest.approx(
+        np.mean([row["mae_bias_race"], row["mae_bias_gender"], row["mae_bias_age"]]))
+
+
+def test_expert_ensemble_for_age_is_the_chalearn_entry_configuration():
+    from skfair.benchmark import BenchmarkData, MethodContext
+    from skfair.benchmark._methods import head_params
+
+    rng = np.random.default_rng(0)
+    n = 150
+    age = rng.uniform(1, 80, n)
+    X = np.column_stack([age / 40 + rng.normal(0, 0.3, n), rng.normal(size=n)]).astype(
+        np.float32)
+    S = pd.DataFrame({"race": rng.choice(["a", "b"], n), "gender": rng.choice(["f", "m"], n)})
+    data = BenchmarkData(dataset="utkface", task="age", kind="regression", X_train=X,
+                         X_val=X, X_test=X, y_train=age, y_val=age, y_test=age, S_train=S,
+                         S_val=S, S_test=S)
+    ctx = MethodContext(data=data, seed=2, head=head_params("regression", n, quick=True))
+    model = METHODS["expert_ensemble"].build(ctx, None)
+    ens = model.estimator
+    assert [name for name, _, _ in ens.experts] == ["plain", "race", "gender", "age_years"]
+    weightings = dict((name, w) for name, _, w in ens.experts)
+    assert weightings["plain"] is None
+    assert (weightings["race"].attributes, weightings["race"].target) == (["race"], "binned")
+    assert (weightings["age_years"].attributes, weightings["age_years"].target) == ([], "year")
+    assert len({est.random_state for _, est, _ in ens.experts}) == 4  # one seed each
+    assert all(est.loss == "l1" for _, est, _ in ens.experts)
+    assert (ens.final_weighting.attributes, ens.final_weighting.target) == ([], "binned")
+    assert (ens.refit, ens.cv, ens.random_state) == (False, 5, 2)
+    model.fit(X, age, S)
+    assert model.predict(X, S).shape == (n,)
+    assert len(ens.named_experts_["race"].estimators) == 5  # the mean of its fold models
+
+
 def test_compute_metrics_collects_undefined_group_notes():
     y = np.array([1, 0, 1, 0, 1, 1])
     p = np.array([1, 0, 0, 0, 1, 0])

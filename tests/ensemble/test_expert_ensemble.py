@@ -1,6 +1,8 @@
 """ExpertEnsembleRegressor / ExpertEnsembleClassifier: weights per expert, routing,
 out-of-fold stacking, grid search over one expert's weighting."""
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -213,10 +215,53 @@ def test_out_of_fold_not_in_sample():
     X, y, _ = make_data()
     ens = ExpertEnsembleRegressor(
         [("knn", KNeighborsRegressor(n_neighbors=1), None)],
-        final_estimator=LinearRegression(), cv=5,
+        final_estimator=LinearRegression(), cv=5, random_state=0,
     ).fit(X[:, 1:], y)
-    assert ens.final_estimator_.coef_[0] < 0.95
+    oof = cross_val_predict(KNeighborsRegressor(n_neighbors=1), X[:, 1:], y,
+                            cv=ens._splitter(y))
+    assert np.abs(oof - y).mean() > 1.0  # out of fold, 1-NN is no copy of y
+    reference = LinearRegression().fit(oof[:, None], y)
+    np.testing.assert_allclose(ens.final_estimator_.coef_, reference.coef_)
+    np.testing.assert_allclose(ens.final_estimator_.intercept_, reference.intercept_)
     np.testing.assert_allclose(ens.transform(X[:, 1:]).ravel(), y)
+
+
+def test_int_cv_shuffles_rows_stored_in_target_order():
+    # rows sorted by the target (UTKFace's files are named "<age>_..."): unshuffled
+    # folds would each hold one target range and a nearest-neighbour expert, which
+    # cannot extrapolate, would feed the combiner predictions far off the truth
+    X, y, _ = make_data(n=300)
+    order = np.argsort(y)
+    X, y = X[order, 1:], y[order]
+    X_new, y_new, _ = make_data(n=300, seed=1)
+    X_new = X_new[:, 1:]
+    knn = KNeighborsRegressor(n_neighbors=5)
+
+    def fit(cv, random_state=0):
+        return ExpertEnsembleRegressor([("knn", knn, None)], final_estimator=LinearRegression(),
+                                       cv=cv, random_state=random_state).fit(X, y)
+
+    def mae(model):
+        return np.abs(model.predict(X_new) - y_new).mean()
+
+    ens = fit(3)
+    for _, test in ens._splitter(y).split(X, y):
+        assert test.min() < 30 and test.max() > 270  # every fold spans the whole range
+    oof = cross_val_predict(knn, X, y, cv=ens._splitter(y))
+    np.testing.assert_allclose(ens.final_estimator_.coef_,
+                               LinearRegression().fit(oof[:, None], y).coef_)
+    # the stacked expert is no worse than the expert alone; unshuffled folds are
+    assert mae(ens) <= mae(clone(knn).fit(X, y))
+    assert mae(fit(KFold(3))) > 1.2 * mae(ens)
+    # random_state fixes the folds
+    assert fit(3, 1).final_estimator_.coef_[0] == fit(3, 1).final_estimator_.coef_[0]
+    assert fit(3, 1).final_estimator_.coef_[0] != fit(3, 2).final_estimator_.coef_[0]
+    # a classifier's int cv: shuffled and stratified
+    labels = (y > np.median(y)).astype(int)
+    clf = ExpertEnsembleClassifier([("lr", LogisticRegression(), None)], cv=3, random_state=0)
+    for _, test in clf._splitter(labels).split(X, labels):
+        assert abs(labels[test].mean() - labels.mean()) < 0.02
+        assert test.min() < 30 and test.max() > 270
 
 
 def test_final_weighting_and_passthrough():
@@ -304,15 +349,16 @@ def test_sample_weight_reaches_every_expert_and_the_combiner_with_routing():
     np.testing.assert_allclose(spies("final")[0].seen_weight_, sw)
     # plain scikit-learn experts and the default combiner: the same fit as without routing
     experts = [("a", Ridge(), None), ("b", Ridge(alpha=10.0), SupportWeighting())]
-    routed = ExpertEnsembleRegressor(experts, cv=3).fit(X, y, sensitive_features=S,
-                                                         sample_weight=sw)
+    routed = ExpertEnsembleRegressor(experts, cv=3, random_state=0).fit(
+        X, y, sensitive_features=S, sample_weight=sw)
     sklearn.set_config(enable_metadata_routing=False)
-    plain = ExpertEnsembleRegressor(experts, cv=3).fit(X, y, sensitive_features=S,
-                                                        sample_weight=sw)
+    plain = ExpertEnsembleRegressor(experts, cv=3, random_state=0).fit(
+        X, y, sensitive_features=S, sample_weight=sw)
     np.testing.assert_allclose(routed.predict(X), plain.predict(X))
-    oof = cross_val_predict(Ridge(), X, y, cv=KFold(3), params={"sample_weight": sw})
+    alone = ExpertEnsembleRegressor([("a", Ridge(), None)], cv=3, random_state=0).fit(
+        X, y, sample_weight=sw)
+    oof = cross_val_predict(Ridge(), X, y, cv=alone._splitter(y), params={"sample_weight": sw})
     reference = RidgeCV().fit(oof[:, None], y, sample_weight=sw)
-    alone = ExpertEnsembleRegressor([("a", Ridge(), None)], cv=3).fit(X, y, sample_weight=sw)
     np.testing.assert_allclose(alone.final_estimator_.coef_, reference.coef_)
 
 
@@ -543,3 +589,187 @@ def test_spy_is_a_valid_regressor():
     spy = SpyRegressor().fit(X, y, sample_weight=np.ones(N))
     np.testing.assert_allclose(spy.predict(X), Ridge().fit(X[:, 1:], y).predict(X[:, 1:]))
     assert isinstance(spy, RegressorMixin) and not isinstance(spy, ClassifierMixin)
+
+
+# ------------------------------------------------------------------ any regressor
+def _regressors():
+    """``name -> (estimator, weighting of its expert tuple)``."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import HuberRegressor, QuantileRegressor
+    from sklearn.svm import SVR
+    from sklearn.tree import DecisionTreeRegressor
+
+    from skfair.estimators import FairNetRegressor
+    from skfair.pipeline import make_pipeline as skfair_pipeline
+    from skfair.weighting import WeightedEstimator
+
+    def net():
+        return FairNetRegressor(hidden_sizes=(8,), max_epochs=200, lr=0.01, device="cpu",
+                                random_state=0)
+
+    w = SupportWeighting()
+    return {
+        "Ridge": (Ridge(), w),
+        "QuantileRegressor": (QuantileRegressor(alpha=0.0, solver="highs"), w),
+        "HuberRegressor": (HuberRegressor(), w),
+        "HistGradientBoosting": (HistGradientBoostingRegressor(min_samples_leaf=5), w),
+        "DecisionTree": (DecisionTreeRegressor(max_depth=4), w),
+        "SVR": (SVR(C=100.0), w),
+        "Pipeline(StandardScaler, Ridge)": (make_pipeline(StandardScaler(), Ridge()), w),
+        "skfair Pipeline(StandardScaler, FairNetRegressor)": (
+            skfair_pipeline(StandardScaler(), net()), w),
+        "FairNetRegressor": (net(), w),
+        # its own weighting (a second one in the tuple is refused)
+        "WeightedEstimator(Ridge)": (WeightedEstimator(Ridge(), weighting=w), None),
+    }
+
+
+@pytest.mark.parametrize("name", list(_regressors()))
+def test_any_weighted_regressor_as_expert_and_as_combiner(name):
+    # every scikit-learn / skfair regressor whose fit takes sample_weight serves as a
+    # weighted expert and as a combiner with final_weighting (pipelines too: their last
+    # step gets the weights), and the ensemble predicts about as well as it
+    X, y, S = make_data(n=150)
+    X = X[:, 1:]
+    est, weighting = _regressors()[name]
+    kw = {"sensitive_features": S} if weighting is None else {}
+    alone = np.abs(clone(est).fit(X, y, **kw).predict(X) - y).mean()
+    as_expert = ExpertEnsembleRegressor(
+        [("e", clone(est), weighting), ("ridge", Ridge(), None)], cv=3,
+        random_state=0).fit(X, y, sensitive_features=S)
+    assert np.abs(as_expert.predict(X) - y).mean() < max(1.1 * alone, 2.0)
+    combiner = ExpertEnsembleRegressor(
+        [("ridge", Ridge(), None), ("gender", Ridge(), SupportWeighting())],
+        final_estimator=clone(est), final_weighting=SupportWeighting(target="binned"),
+        cv=3, random_state=0).fit(X, y, sensitive_features=S)
+    # it learned the experts' signal: far better than the mean (MAE 7.5; the experts 2.0)
+    assert np.abs(combiner.predict(X) - y).mean() < 0.5 * np.abs(y - y.mean()).mean()
+
+
+class WeightSpy(RegressorMixin, BaseEstimator):
+    """LinearRegression on all of X that records the weights it got."""
+
+    def __init__(self, tag="w"):
+        self.tag = tag
+
+    def fit(self, X, y, sample_weight=None):
+        self.seen_weight_ = sample_weight
+        self.model_ = LinearRegression().fit(X, y, sample_weight=sample_weight)
+        LOG.append(self)
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+def test_pipeline_expert_and_combiner_get_the_weights_at_their_last_step():
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y, S = make_data()
+    ens = ExpertEnsembleRegressor(
+        [("pipe", make_pipeline(FunctionTransformer(), SpyRegressor("pipe")),
+          SupportWeighting(smoothing=0))],
+        final_estimator=make_pipeline(StandardScaler(), WeightSpy("final")),
+        final_weighting=SupportWeighting(smoothing=0), cv=3, random_state=0,
+    ).fit(X, y, sensitive_features=S[["gender"]])
+    w = marginal_by_hand(S[["gender"]])
+    assert len(spies("pipe")) == 4  # the full fit and every fold
+    for spy in spies("pipe"):
+        np.testing.assert_allclose(spy.seen_weight_, w[spy.rows_])
+        # the last step takes sensitive_features: it gets them, sliced to its rows
+        np.testing.assert_array_equal(spy.seen_sensitive_["gender"].to_numpy(),
+                                      S["gender"].to_numpy()[spy.rows_])
+    np.testing.assert_allclose(spies("final")[0].seen_weight_, w)
+    assert ens.predict(X).shape == (N,)
+
+
+def test_a_last_step_without_sample_weight_is_named():
+    X, y, S = make_data()
+    ens = ExpertEnsembleRegressor(
+        [("r", Ridge(), None)], final_estimator=make_pipeline(StandardScaler(),
+                                                              KNeighborsRegressor()),
+        final_weighting=SupportWeighting(), cv=3)
+    with pytest.raises(TypeError, match="final_estimator \\(KNeighborsRegressor\\).*"
+                                        "final_weighting"):
+        ens.fit(X, y, sensitive_features=S["gender"])
+
+
+def test_attribute_aware_experts_get_the_attributes_out_of_fold_and_at_predict():
+    from skfair.estimators import AttributeAwareRegressor
+
+    X, y, S = make_data(n=200)
+    X = X[:, 1:].astype(np.float32)
+    aware = AttributeAwareRegressor(hidden_sizes=(8,), max_epochs=80, lr=0.01, device="cpu",
+                                    random_state=0)
+    ens = ExpertEnsembleRegressor(
+        [("aware", aware, SupportWeighting()), ("ridge", Ridge(), None)], cv=3,
+        random_state=0).fit(X, y, sensitive_features=S[["gender"]])
+    pred = ens.predict(X, sensitive_features=S[["gender"]])
+    # the network reads gender, which moves y by 4: the combiner leans on it
+    assert np.abs(pred - y).mean() < np.abs(Ridge().fit(X, y).predict(X) - y).mean()
+    np.testing.assert_allclose(
+        ens.transform(X, sensitive_features=S[["gender"]])[:, 0],
+        ens.named_experts_["aware"].predict(X, sensitive_features=S[["gender"]]))
+    with pytest.raises(ValueError, match="pass sensitive_features= to predict"):
+        ens.predict(X)
+
+
+# -------------------------------------------------------------------- refit=False
+def test_refit_false_predicts_with_the_mean_of_the_fold_models():
+    X, y, S = make_data()
+    experts = [("plain", SpyRegressor("plain"), None),
+               ("gender", SpyRegressor("gender"), SupportWeighting(smoothing=0))]
+    kw = dict(final_estimator=LinearRegression(), cv=4, random_state=0)
+    bagged = ExpertEnsembleRegressor(experts, refit=False, **kw).fit(
+        X, y, sensitive_features=S["gender"])
+    folds = spies("gender")
+    assert len(folds) == 4 and all(len(f.rows_) < N for f in folds)  # no refit on all rows
+    np.testing.assert_allclose(  # each fold model still trained on its slice of the weights
+        folds[0].seen_weight_, marginal_by_hand(S[["gender"]])[folds[0].rows_])
+    expert = bagged.named_experts_["gender"]
+    np.testing.assert_allclose(expert.predict(X), np.mean([f.predict(X) for f in folds], 0))
+    np.testing.assert_allclose(bagged.transform(X)[:, 1], expert.predict(X))
+    # the combiner is the one refit=True fits (same folds, same out-of-fold predictions)
+    LOG.clear()
+    refit = ExpertEnsembleRegressor(experts, refit=True, **kw).fit(
+        X, y, sensitive_features=S["gender"])
+    np.testing.assert_allclose(bagged.final_estimator_.coef_, refit.final_estimator_.coef_)
+    np.testing.assert_allclose(bagged.predict(X),
+                               bagged.final_estimator_.predict(bagged.transform(X)))
+    assert not np.allclose(bagged.predict(X), refit.predict(X))
+    assert bagged.n_features_in_ == X.shape[1]
+    frame = pd.DataFrame(X[:, 1:], columns=["a", "b", "c"])
+    named = ExpertEnsembleRegressor([("r", Ridge(), None)], refit=False, cv=3).fit(frame, y)
+    assert list(named.feature_names_in_) == ["a", "b", "c"]
+    restored = pickle.loads(pickle.dumps(bagged))
+    np.testing.assert_allclose(restored.predict(X), bagged.predict(X))
+
+
+def test_refit_false_classifier_averages_probabilities_of_aligned_folds():
+    X, y, _ = make_data()
+    labels = np.where(y > 40, "old", "young").astype(object)
+    labels[:3] = "rare"  # only in the first fold of KFold(3): the other fold models miss it
+    clf = ExpertEnsembleClassifier([("lr", LogisticRegression(), None)], cv=KFold(3),
+                                   refit=False).fit(X[:, 1:], labels)
+    expert = clf.named_experts_["lr"]
+    proba = expert.predict_proba(X[:, 1:])
+    assert proba.shape == (N, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # the fold models that never saw "rare" give it probability 0 in the mean
+    fold_probas = []
+    for model in expert.estimators:
+        p = np.zeros((N, 3))
+        p[:, model.classes_] = model.predict_proba(X[:, 1:])
+        fold_probas.append(p)
+    np.testing.assert_allclose(proba, np.mean(fold_probas, axis=0))
+    np.testing.assert_array_equal(expert.predict(X[:, 1:]), proba.argmax(axis=1))
+    assert clf.predict(X[:, 1:]).shape == (N,)
+    assert set(clf.predict(X[:, 1:])) <= {"old", "young", "rare"}
+
+
+def test_refit_false_refuses_the_joint_finetune():
+    X, y, _ = make_data()
+    ens = ExpertEnsembleRegressor([("r", Ridge(), None)], refit=False, joint_finetune=True,
+                                  cv=3)
+    with pytest.raises(ValueError, match="refit=True"):
+        ens.fit(X, y)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skfair.metrics import AGE_GROUP_LABELS, age_groups, mae_bias_score
+from skfair.metrics import AGE_GROUP_LABELS, age_groups, chalearn_bias, mae_bias_score
 
 
 def test_mae_bias_hand_computed():
@@ -79,3 +79,50 @@ def test_age_groups_feed_mae_bias_score():
     # MAE per bin: <20 -> 1, 20-40 -> 2, 40-60 -> 3, >=60 -> 3
     expected = np.mean([abs(a - b) for a, b in itertools.combinations([1, 2, 3, 3], 2)])
     assert score == pytest.approx(expected)
+
+
+def test_chalearn_bias_scores_each_attribute_alone_then_averages():
+    rng = np.random.default_rng(0)
+    n = 200
+    ages = rng.uniform(1, 90, size=n)
+    pred = ages + rng.normal(scale=5, size=n)
+    S = pd.DataFrame({"gender": rng.choice(["F", "M"], n),
+                      "race": rng.choice(["a", "b", "c"], n)})
+    bias = chalearn_bias(ages, pred, sensitive_features=S)
+    assert list(bias.index) == ["gender", "race", "age_group", "mean"]
+    # each attribute on its own (not the gender x race intersections)
+    assert bias["gender"] == mae_bias_score(ages, pred, sensitive_features=S["gender"])
+    assert bias["race"] == mae_bias_score(ages, pred, sensitive_features=S["race"])
+    assert bias["race"] != mae_bias_score(ages, pred, sensitive_features=S)
+    assert bias["age_group"] == mae_bias_score(ages, pred,
+                                               sensitive_features=age_groups(ages))
+    assert bias["mean"] == pytest.approx(np.mean(bias[["gender", "race", "age_group"]]))
+    # sample weights reach every per-attribute score
+    w = rng.uniform(0.5, 2, size=n)
+    weighted = chalearn_bias(ages, pred, sensitive_features=S, sample_weight=w)
+    assert weighted["race"] == mae_bias_score(ages, pred, sensitive_features=S["race"],
+                                              sample_weight=w)
+    # other age bins, or none; the age groups alone
+    no_age = chalearn_bias(ages, pred, sensitive_features=S, age_bins=None)
+    assert list(no_age.index) == ["gender", "race", "mean"]
+    coarse = chalearn_bias(ages, pred, sensitive_features=S["gender"], age_bins=(50,))
+    assert coarse["age_group"] == mae_bias_score(
+        ages, pred, sensitive_features=age_groups(ages, bins=(50,)))
+    alone = chalearn_bias(ages, pred)
+    assert list(alone.index) == ["age_group", "mean"]
+    assert alone["mean"] == alone["age_group"]
+
+
+def test_chalearn_bias_errors_name_the_problem():
+    ages, pred = [10.0, 30.0, 50.0, 70.0], [11.0, 30.0, 52.0, 70.0]
+    with pytest.raises(ValueError, match="attribute 'gender'.*single group"):
+        chalearn_bias(ages, pred, sensitive_features={"gender": list("mmmm")})
+    with pytest.raises(ValueError, match="age_group"):
+        chalearn_bias(ages, pred, sensitive_features={"age_group": list("abab")})
+    # an attribute called age_group is fine when the age groups are not computed
+    assert chalearn_bias(ages, pred, sensitive_features={"age_group": list("abab")},
+                         age_bins=None)["age_group"] == 1.5  # MAE a: 1.5, b: 0
+    with pytest.raises(ValueError, match="nothing to score"):
+        chalearn_bias(ages, pred, age_bins=None)
+    with pytest.raises(ValueError, match="rows"):
+        chalearn_bias(ages, pred, sensitive_features={"gender": list("mf")})
