@@ -45,7 +45,7 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
         target), else ``decision_function``, else ``predict``.
     final_estimator : classifier, default=None
         The combiner. None means ``LogisticRegression()``: a dense layer with a
-        softmax trained with cross-entropy, exactly seed 000's combining layer
+        softmax trained with cross-entropy, exactly Dieguez & Valverde's combining layer
         for a categorical target (L2-regularised, fitted to convergence).
     cv : int, cross-validation generator or iterable, default=5
         Splitter of stage 3 (stratified for an int); it must partition the rows.

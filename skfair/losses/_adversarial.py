@@ -1,4 +1,5 @@
-"""Adversarial sensitive regularizer (seed 003) through gradient reversal.
+"""Adversarial sensitive regularizer (SensitiveNets, Morales et al. 2021) through
+gradient reversal.
 
 An adversary head predicts the sensitive group from the shared embedding; the
 network is trained so that the adversary fails, which makes the embedding
@@ -29,7 +30,7 @@ lose the attribute: the encoder can make the adversary confidently *wrong*
 (a relabelling of the groups), the adversary relearns the new code, and the
 attribute stays linearly decodable throughout. ``kind="confusion"`` of
 :class:`~skfair.losses.AdversarialLoss` (Alvi et al., 2018, "Turning a Blind
-Eye"; the sensitive regularizer of SensitiveNets, seed 003, likewise pushes the
+Eye"; the sensitive regularizer of SensitiveNets, Morales et al. 2021, likewise pushes the
 detector's output to a fixed level) trains the adversary on its
 cross-entropy as before, with the embedding held fixed, and the encoder, with
 the adversary held fixed, on :func:`confusion_loss`: the cross-entropy of the

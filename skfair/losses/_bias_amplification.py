@@ -1,26 +1,27 @@
-"""Bias-amplification auxiliary loss for multi-label outputs (seed 004).
+"""Bias-amplification auxiliary loss for multi-label outputs (Choi et al.).
 
-Seed 004 (section 3.2) adds, for every label ``k``, the auxiliary term
+Choi, Zhang & Liu ("Gender Fairness in Multi-label Classification using
+Auxiliary Tasks", section 3.2) add, for every label ``k``, the auxiliary term
 ``| E_{p(x)}[1(h_k(x), gender)] - (1/M) sum_i 1(y_ik, gender) |`` to the
 multi-label loss and sums it over labels, aiming to align the model's
 label-gender association with the training set's bias
 ``b(o, g) = c(o, g) / sum_g' c(o, g')`` of its section 3.1 (Zhao et al.,
 2017). Both readings are provided:
 
-* ``kind="ratio"`` (default, as in SPEC): the co-occurrence *ratio*.
+* ``kind="ratio"`` (default, Zhao et al.'s definition): the co-occurrence *ratio*.
   ``b_pred(k, g) = sum_i p_ik s_ig / sum_i p_ik`` on the batch's soft
   predictions against ``b_train(k, g) = c(k, g) / sum_g' c(k, g')``.
 * ``kind="joint"`` (the literal formula of section 3.2): the co-occurrence
   *rate* ``b_pred(k, g) = mean_i p_ik s_ig`` against
   ``b_train(k, g) = mean_i y_ik s_ig``.
 
-The loss is ``sum_k sum_g |b_pred(k, g) - b_train(k, g)|``. Seed 004 writes
+The loss is ``sum_k sum_g |b_pred(k, g) - b_train(k, g)|``. Choi et al. write
 the term for one gender; with two groups and ``kind="ratio"`` the two groups'
-terms are equal, so the sum over ``g`` is twice the seed's value.
+terms are equal, so the sum over ``g`` is twice their value.
 
 The expectation is taken over the rows handed in: the batch's own soft
 predictions, or the predictions on samples drawn from a descriptive model
-(seed 004, section 3.3), whose group is then a soft assignment given by a
+(Choi et al., section 3.3), whose group is then a soft assignment given by a
 group classifier: ``groups`` accepts a ``(B, G)`` probability matrix as well
 as ``(B,)`` codes.
 """
@@ -60,7 +61,7 @@ def cooccurrence_ratio(Y, groups, *, n_groups=None, kind="ratio"):
         Number of groups; inferred from the codes when omitted.
     kind : {"ratio", "joint"}, default="ratio"
         ``"ratio"``: ``c(k, g) / sum_g' c(k, g')`` (Zhao et al., 2017; rows sum
-        to 1). ``"joint"``: ``c(k, g) / n_samples`` (seed 004, section 3.2).
+        to 1). ``"joint"``: ``c(k, g) / n_samples`` (Choi et al., section 3.2).
 
     Returns
     -------

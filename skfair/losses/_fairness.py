@@ -1,4 +1,4 @@
-"""Demographic-parity, equalized-odds and IoU fairness losses (seed 002).
+"""Demographic-parity, equalized-odds and IoU fairness losses (Hänel et al. 2022).
 
 All three take class probabilities ``probs`` of shape ``(B, K)`` for one
 mini-batch (rows sum to 1; this is documented, not checked on every call
@@ -414,7 +414,7 @@ def equalized_odds_loss(probs, y, groups, kind="l2", *, n_groups=None):
 
     ``kind="mi"``: the mutual information between predicted class and group
     computed within each true class ``b`` and summed over the classes present,
-    ``sum_b H(Yhat | y=b) + H(S | y=b) - H(Yhat, S | y=b)`` (seed 002).
+    ``sum_b H(Yhat | y=b) + H(S | y=b) - H(Yhat, S | y=b)`` (Hänel et al. 2022).
 
     Parameters
     ----------
@@ -530,7 +530,7 @@ def _soft_iou(probs, y, groups, n_groups=None):
 
 
 def iou_fairness_loss(probs, y, groups, pairwise=False, *, n_groups=None):
-    """Differentiable IoU fairness loss on a mini-batch (seed 002).
+    """Differentiable IoU fairness loss on a mini-batch (Hänel et al. 2022).
 
     The soft IoU of each class (intersection over union of predicted
     probability mass and true rows), averaged over classes, is computed for
@@ -539,8 +539,8 @@ def iou_fairness_loss(probs, y, groups, pairwise=False, *, n_groups=None):
     ``pairwise=True`` the mean over pairs of present groups of
     ``(IoU_g - IoU_h) ** 2``.
 
-    Seed 002 writes the non-pairwise loss as a *sum* over groups; the mean
-    used here (as in SPEC) equals that sum divided by the number of groups
+    Hänel et al. write the non-pairwise loss as a *sum* over groups; the mean
+    used here equals that sum divided by the number of groups
     present, so ``lam`` does not have to change with the number of groups.
 
     Parameters

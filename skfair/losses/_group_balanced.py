@@ -1,4 +1,4 @@
-"""Group-balanced risk (seed 003): every group weighs the same whatever its size."""
+"""Group-balanced risk (Serna et al. 2022, SensitiveLoss): every group weighs the same."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def group_balanced_loss(
     batch, where ``m_g`` is the (sample-weighted) mean of ``per_sample_loss``
     over the rows of group ``g`` and ``w_g`` is 1 (or ``group_weights[g]``).
     Plain mean loss weighs a group by its size; this weighs every group
-    equally, as the sum of per-group losses of seed 003 (divided by the
+    equally, as the sum of per-group losses of Serna et al. (2022) (divided by the
     number of groups, so its scale matches the plain mean).
 
     Works for any task: pass per-sample cross-entropy, per-sample absolute

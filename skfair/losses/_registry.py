@@ -14,10 +14,10 @@ Each loss object ``loss`` carries class attributes that say what it needs:
     * ``"reweight"`` -- ``loss(per_sample_task_loss, y, groups, n_groups=G,
       sample_weight=w)`` where ``per_sample_task_loss`` is the unreduced task
       loss (``reduction="none"``, shape ``(B,)`` or ``(B, n_labels)``). The
-      result is the group-balanced task risk (seed 003). Recommended use,
+      result is the group-balanced task risk (Serna et al. 2022). Recommended use,
       uniform with the penalties: ``total = task_loss + lam * balanced``
       (``lam=0``: plain risk; large ``lam``: the pure group-balanced risk of
-      seed 003, up to scale). An estimator may instead replace the task loss
+      Serna et al., up to scale). An estimator may instead replace the task loss
       by the balanced one outright.
     * ``"adversarial"`` -- ``loss.requires_embedding`` is True. At
       initialisation the estimator builds ``head = loss.make_head(in_features,
