@@ -8,7 +8,9 @@ Quick mode (``SKFAIR_DOCS_QUICK=1``, or ``-D plot_gallery=0``): the gallery's
 scripts are rendered without being run; everything else is built the same.
 """
 
+import importlib
 import os
+import pkgutil
 import sys
 import warnings
 from pathlib import Path
@@ -22,7 +24,12 @@ ROOT = DOCS.parent
 if (ROOT / "skfair" / "__init__.py").is_file():  # build this checkout's code
     sys.path.insert(0, str(ROOT))
 
+from sphinx.pycode import ModuleAnalyzer  # noqa: E402
+from sphinx.util import logging  # noqa: E402
+
 import skfair  # noqa: E402
+
+logger = logging.getLogger(__name__)
 
 project = "skfair"
 author = "the skfair developers"
@@ -101,5 +108,26 @@ def _skip_foreign_member(app, what, name, obj, skip, options):
     return None
 
 
+def _constant_doc(app, what, name, obj, options, lines):
+    """A public constant's ``#:`` comment, read from the private module that defines it.
+
+    autodoc looks for it in the subpackage's ``__init__`` (where the name is only
+    imported) and would otherwise show the docstring of the value's type.
+    """
+    if what != "data" or not name.startswith("skfair."):
+        return
+    package, attr = name.rsplit(".", 1)
+    if ModuleAnalyzer.for_module(package).find_attr_docs().get(("", attr)):
+        return  # documented where it is defined; autodoc found it
+    for info in pkgutil.iter_modules(importlib.import_module(package).__path__, package + "."):
+        doc = ModuleAnalyzer.for_module(info.name).find_attr_docs().get(("", attr))
+        if doc:
+            lines[:] = list(doc)
+            return
+    logger.warning("public constant %s has no '#:' comment where it is defined", name)
+    lines[:] = []
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_member)
+    app.connect("autodoc-process-docstring", _constant_doc)

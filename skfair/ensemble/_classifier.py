@@ -30,9 +30,9 @@ def _final_has(method):
 class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
     """Stack classification experts, each trained with its own fairness weighting.
 
-    The classification counterpart of :class:`ExpertEnsembleRegressor` (seed
-    000's ensemble of experts applied to a categorical target, e.g. an age bin
-    or an expression): each expert is trained with the weighting aimed at one
+    The classification counterpart of :class:`ExpertEnsembleRegressor` (the
+    ensemble of experts of Dieguez & Valverde applied to a categorical target,
+    e.g. an age bin or an expression): each expert is trained with the weighting aimed at one
     sensitive attribute, and a dense softmax layer combines their class
     probabilities.
 

@@ -19,8 +19,8 @@ class ExpertEnsembleRegressor(RegressorMixin, _BaseExpertEnsemble):
     age estimation challenge: every expert sees the same features
     (e.g. face embeddings), is trained with the sample weighting aimed at one
     sensitive attribute (marginal weights on gender plus age weights, ...), and
-    a dense layer combines their predictions into one. Training runs in seed
-    000's stages: (1) features come from a transformer in front of the ensemble
+    a dense layer combines their predictions into one. Training runs in the
+    entry's stages: (1) features come from a transformer in front of the ensemble
     in a ``Pipeline`` (or are precomputed); (2) each expert is fitted on all
     rows with its weights; (3) ``final_estimator`` is fitted on the experts'
     out-of-fold predictions (each fold's expert trained on that fold's slice of

@@ -132,8 +132,8 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         the group composition of the rows it is computed on, and a descriptive
         model rarely reproduces the group shares exactly (on
         ``make_biased_multilabel``, 72.6 % men in the samples against 68.7 %
-        in the data), which otherwise biases the target. ``False`` is seed
-        004's plain average.
+        in the data), which otherwise biases the target. ``False`` is Choi
+        et al.'s plain average.
     group_estimator : classifier with predict_proba or None, default=None
         Gives the group of descriptive samples (cloned, fitted on ``X`` and
         the group codes); ``None``: standardisation + logistic regression.

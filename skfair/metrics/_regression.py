@@ -17,6 +17,7 @@ from ._base import (
 
 __all__ = ["AGE_GROUP_LABELS", "age_groups", "mae_bias_score"]
 
+#: Names of the age groups of :func:`age_groups` (the ChaLearn fair age estimation bins).
 AGE_GROUP_LABELS = ("<20", "20-40", "40-60", ">=60")
 
 
@@ -72,8 +73,9 @@ def mae_bias_score(y_true, y_pred, *, sensitive_features, sample_weight=None,
     """ChaLearn's per-attribute bias: mean over group pairs of ``|MAE_i - MAE_j|``.
 
     Each group's mean absolute error is computed, then the mean over all
-    unordered pairs of groups of the absolute difference of their MAEs (seed
-    000). 0 means every group is estimated equally well.
+    unordered pairs of groups of the absolute difference of their MAEs (the
+    bias score of the ChaLearn fair age estimation challenge). 0 means every
+    group is estimated equally well.
 
     Parameters
     ----------
