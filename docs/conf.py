@@ -1,8 +1,8 @@
 """Sphinx configuration of skfair's documentation.
 
-Build (from the repository root)::
+Build (from the repository root, as the README's "Documentation" says)::
 
-    .venv/bin/python -m sphinx -b html docs docs/_build/html
+    .venv/bin/python -m sphinx -W -b html docs docs/_build/html
 
 Quick mode (``SKFAIR_DOCS_QUICK=1``, or ``-D plot_gallery=0``): the gallery's
 scripts are rendered without being run; everything else is built the same.
@@ -12,8 +12,8 @@ import importlib
 import importlib.util
 import os
 import pkgutil
+import re
 import sys
-import warnings
 from pathlib import Path
 
 import matplotlib
@@ -121,8 +121,6 @@ html_theme_options = {
 html_static_path = []
 html_show_sourcelink = False
 
-warnings.filterwarnings("ignore", category=UserWarning, message="Matplotlib is currently using agg")
-
 
 def _skip_foreign_member(app, what, name, obj, skip, options):
     """Document a class's own members, not those it inherits from scikit-learn or torch.
@@ -179,15 +177,18 @@ class ReportGlossary(SphinxDirective):
 
 def _face_example_note(app, docname, source):
     """Say at the top of the face example's page that it was not run, and why."""
-    if FACE_EXAMPLE_SKIPPED and docname == f"auto_examples/{FACE_EXAMPLE}":
-        title = "Real faces: face descriptors and a fair decision rule"
-        note = (f"\n\n.. warning::\n\n   This page was built without running the example: "
-                f"{FACE_EXAMPLE_SKIPPED}. The code is shown without its output.\n")
-        text = source[0]
-        at = text.find(title)
-        if at >= 0:
-            end = text.find("\n", text.find("\n", at) + 1)  # after the title's underline
-            source[0] = text[:end] + note + text[end:]
+    if not FACE_EXAMPLE_SKIPPED or docname != f"auto_examples/{FACE_EXAMPLE}":
+        return
+    note = (f"\n.. warning::\n\n   This page was built without running the example: "
+            f"{FACE_EXAMPLE_SKIPPED}. The code is shown without its output.\n")
+    # sphinx-gallery's page: the example's label, then its title (with or without overline)
+    title = re.search(rf"\.\. _sphx_glr_auto_examples_{FACE_EXAMPLE}\.py:\n+(=+\n)?[^\n]+\n=+\n",
+                      source[0])
+    if title is None:
+        logger.warning("no title found on the page of %s: the note that it was not run is "
+                       "missing", FACE_EXAMPLE)
+        return
+    source[0] = source[0][:title.end()] + note + source[0][title.end():]
 
 
 def setup(app):

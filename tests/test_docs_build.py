@@ -7,6 +7,7 @@ checkout is left as it was. Skipped when the ``docs`` extra is not installed.
 
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -76,3 +77,39 @@ def test_report_glossary_comes_from_the_code(built_site):
     page = (built_site[1] / "reading_the_report.html").read_text()
     for name in _GLOSSARY:
         assert f">{name}<" in page, name
+
+
+def _load_conf(monkeypatch, data_dir):
+    """docs/conf.py as a module, with ``SKFAIR_DATA_DIR`` set to ``data_dir``."""
+    monkeypatch.setenv("SKFAIR_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("SKFAIR_DOCS_QUICK", raising=False)
+    spec = importlib.util.spec_from_file_location("skfair_docs_conf", ROOT / "docs" / "conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    return conf
+
+
+def test_face_example_is_shown_unrun_where_utkface_is_absent(tmp_path, monkeypatch):
+    conf = _load_conf(monkeypatch, tmp_path)
+    assert "UTKFace images were not found" in conf.FACE_EXAMPLE_SKIPPED
+    pattern = re.compile(conf.sphinx_gallery_conf["filename_pattern"])
+    assert not pattern.search("/examples/plot_face_postprocessing.py")  # not run
+    assert pattern.search("/examples/plot_pareto_lambda.py")            # the others are
+    page = (".. _sphx_glr_auto_examples_plot_face_postprocessing.py:\n\n\n"
+            "=====\nTitle\n=====\n\nIntro.\n")
+    source = [page]
+    conf._face_example_note(None, "auto_examples/plot_face_postprocessing", source)
+    title_end = page.index("Intro.")
+    assert source[0].startswith(page[:title_end - 1])
+    assert ".. warning::" in source[0][title_end:]
+    assert source[0].index("UTKFace images were not found") < source[0].index("Intro.")
+    other = [page]
+    conf._face_example_note(None, "auto_examples/plot_pareto_lambda", other)
+    assert other == [page]
+
+
+def test_face_example_runs_where_utkface_is_present(tmp_path, monkeypatch):
+    (tmp_path / "utkface" / "images").mkdir(parents=True)
+    conf = _load_conf(monkeypatch, tmp_path)
+    faces_extra = all(importlib.util.find_spec(m) for m in ("dlib", "face_recognition_models"))
+    assert (conf.FACE_EXAMPLE_SKIPPED is None) == faces_extra
