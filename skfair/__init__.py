@@ -17,6 +17,7 @@ utils         the sensitive-feature convention
 benchmark     the mitigation benchmark behind ``skfair benchmark``
 """
 
+#: The installed version of skfair.
 __version__ = "0.1.0.dev0"
 
 __all__ = ["__version__"]

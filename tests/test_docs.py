@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = sorted((ROOT / "docs").rglob("*.md"))
+#: what Sphinx and sphinx-gallery write into docs/ (README's "Documentation"), not pages
+BUILD_OUTPUTS = {"_build", "generated", "auto_examples"}
+DOCS = sorted(p for p in (ROOT / "docs").rglob("*.md")
+              if not BUILD_OUTPUTS & set(p.relative_to(ROOT / "docs").parts))
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 

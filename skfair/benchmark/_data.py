@@ -79,6 +79,7 @@ class DatasetSpec:
     thresholds: dict = field(default_factory=dict)
 
 
+#: name -> :class:`DatasetSpec`: the datasets ``skfair benchmark --dataset`` accepts.
 DATASETS = {
     "colored_digits": DatasetSpec(
         name="colored_digits",

@@ -594,6 +594,7 @@ def _loss_method(loss, description, kinds=_CLASSIF):
     )
 
 
+#: name -> :class:`Method`: every method ``skfair benchmark`` can run, in run order.
 METHODS = {m.name: m for m in [
     Method("baseline", "baseline", "MLP head, no mitigation (the reference)", _baseline,
            kinds=_ALL, needs_modules=_EST),

@@ -658,7 +658,7 @@ def _heatmap_layout(data):
     rows, columns = names[0], names[1]
     panels = names[2] if len(names) > 2 else None
     if "age_group" in names and rows != "age_group" and panels is not None:
-        # seed 001's layout: rows race, columns age group, panels gender
+        # the layout of Venkatesh et al.'s tables: rows race, columns age group, panels gender
         others = [n for n in names[:3] if n != "age_group"]
         rows, columns, panels = others[0], "age_group", others[1]
     return frame, rows, columns, panels

@@ -73,6 +73,7 @@ CLASSIFICATION_METRICS = {
     "error_spread": ("std of per-group error rates", False),
     "worst_group_accuracy": ("accuracy of the worst group", True),
 }
+#: metric name -> (description, higher is better), for regression targets
 REGRESSION_METRICS = {
     "mae": ("mean absolute error", False),
     "rmse": ("root mean squared error", False),

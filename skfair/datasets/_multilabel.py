@@ -1,6 +1,7 @@
-"""A synthetic multi-label dataset whose labels co-occur with gender (seed 004).
+"""A synthetic multi-label dataset whose labels co-occur with gender (Choi et al.).
 
-Seed 004 trains a multi-label classifier on MS-COCO image embeddings; about
+Choi, Zhang & Liu ("Gender Fairness in Multi-label Classification using
+Auxiliary Tasks") train a multi-label classifier on MS-COCO image embeddings; about
 half of its eleven object labels are strongly male-skewed and the others
 balanced (Table 1), and an unconstrained classifier *amplifies* that skew.
 :func:`make_biased_multilabel` reproduces the situation with no download.
@@ -17,7 +18,7 @@ from sklearn.utils._param_validation import Interval, validate_params
 
 __all__ = ["COCO_GENDER_BIAS", "make_biased_multilabel"]
 
-#: Seed 004, Table 1: share of each label's training occurrences that are
+#: Choi et al., Table 1: share of each label's training occurrences that are
 #: ``man`` (``bias(o, man)``), in the table's order. Overall 68.70 % man.
 COCO_GENDER_BIAS = {
     "truck": 0.8000,
@@ -33,14 +34,14 @@ COCO_GENDER_BIAS = {
     "teddy bear": 0.4243,
 }
 
-#: Share of ``man`` rows in seed 004's training set (Table 1, "Overall").
+#: Share of ``man`` rows in Choi et al.'s training set (Table 1, "Overall").
 COCO_OVERALL_MAN = 0.687
 
 DESCR_TEMPLATE = """\
 .. _biased_multilabel_dataset:
 
-Biased multi-label data (synthetic, seed 004)
----------------------------------------------
+Biased multi-label data (synthetic, after Choi et al.)
+-----------------------------------------------------
 
 {n_samples} rows, {n_labels} binary labels, {n_features} continuous features and
 one sensitive attribute ``gender`` (``man`` / ``woman``).
@@ -68,8 +69,8 @@ label is weak, so a classifier uses gender as a prior; thresholding the
 posterior at 0.5 then predicts each label even more often for the gender in
 which it is more frequent *per person*. With ``s_man > s_woman`` the labels are
 also harder to see in rows of women, so their recall is lower for women and
-predicted occurrences shift towards men for every label (seed 004 saw such a
-shift even on its balanced labels). Note that with the prior effect alone
+predicted occurrences shift towards men for every label (Choi et al. saw such a
+shift even on their balanced labels). Note that with the prior effect alone
 (``s_man = s_woman``) a label whose skew lies between 0.5 and ``man_fraction``
 is *per person* more frequent among women; its predictions move towards women
 and Zhao et al.'s measure, which looks at the gender holding the majority of
@@ -78,7 +79,7 @@ the label's occurrences (men), reports a negative amplification for it.
 Label skews (share of ``man`` among each label's occurrences):
 {skews}
 
-The defaults mirror seed 004's Table 1 (eleven MS-COCO objects, 68.7 % man):
+The defaults mirror Choi et al.'s Table 1 (eleven MS-COCO objects, 68.7 % man):
 five labels strongly male-skewed (0.73-0.89), six close to balanced.
 
 Layout: ``data`` float64 ``(n, n_features)``, ``target`` int64 indicator
@@ -140,7 +141,7 @@ def make_biased_multilabel(
 ):
     """Multi-label data with a per-label gender skew that classifiers amplify.
 
-    A synthetic stand-in for seed 004's MS-COCO embeddings: each label ``k``
+    A synthetic stand-in for Choi et al.'s MS-COCO embeddings: each label ``k``
     co-occurs with ``man`` in a share ``skew[k]`` of its occurrences, gender is
     easy to read from the features and the evidence for each label is weak,
     so an unconstrained classifier uses gender as a prior and its predictions
@@ -155,12 +156,12 @@ def make_biased_multilabel(
         Number of binary labels.
     skew : float, array-like of shape (n_labels,) or None, default=None
         Share of ``man`` among the occurrences of each label (``bias(k,
-        man)``). ``None``: seed 004's Table 1 values when ``n_labels=11``
+        man)``). ``None``: Choi et al.'s Table 1 values when ``n_labels=11``
         (:data:`COCO_GENDER_BIAS`, five labels strongly male-skewed, six about
         balanced), otherwise the first ``n_labels // 2`` labels at 0.8 and
         the rest at 0.5.
     man_fraction : float in (0, 1), default=0.687
-        Share of ``man`` rows (seed 004: 68.7 %).
+        Share of ``man`` rows (Choi et al.: 68.7 %).
     label_frequency : float or array-like of shape (n_labels,), default=0.3
         Share of rows carrying each label.
     n_features : int >= 1, default=32
@@ -191,7 +192,8 @@ def make_biased_multilabel(
             Features ``x0, x1, ...``, one column per label and ``gender``.
         feature_names, target_names : list of str
             Column names; label names are Table 1's objects by default.
-        skew, label_frequency, man_fraction : the generating parameters.
+        skew, label_frequency, man_fraction : ndarray or float
+            The generating parameters.
         conditional_rates : DataFrame
             ``P(y_k = 1 | gender)`` used to draw the labels.
         DESCR : str

@@ -114,6 +114,7 @@ def load_utkface(root=None, *, target="age", sensitive=("gender", "race"),
         paths : ndarray of str
             File paths, always.
         target : ndarray of shape (n,)
+            The ``target`` column.
         target_names : ndarray or None
             Category names when the target is categorical.
         sensitive : DataFrame
@@ -124,6 +125,7 @@ def load_utkface(root=None, *, target="age", sensitive=("gender", "race"),
         n_skipped : int
             File names that did not parse.
         DESCR : str
+            What was parsed and how, the source and the reference.
 
     Raises
     ------

@@ -1,8 +1,8 @@
-"""Shared machinery of the ensemble of experts (seed 000, Figures 1-2).
+"""Shared machinery of the ensemble of experts (Dieguez & Valverde, Figures 1-2).
 
 The ensemble is a stacking meta-estimator whose base estimators ("experts")
-each carry their own fairness weighting. Training follows seed 000's three
-stages:
+each carry their own fairness weighting. Training follows the three stages of
+Dieguez & Valverde's ChaLearn fair age estimation entry:
 
 1. features: a transformer in front of the ensemble in a ``Pipeline`` (e.g.
    :class:`skfair.transformers.EmbeddingExtractor`), or precomputed ``X``;

@@ -30,9 +30,9 @@ def _final_has(method):
 class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
     """Stack classification experts, each trained with its own fairness weighting.
 
-    The classification counterpart of :class:`ExpertEnsembleRegressor` (seed
-    000's ensemble of experts applied to a categorical target, e.g. an age bin
-    or an expression): each expert is trained with the weighting aimed at one
+    The classification counterpart of :class:`ExpertEnsembleRegressor` (the
+    ensemble of experts of Dieguez & Valverde applied to a categorical target,
+    e.g. an age bin or an expression): each expert is trained with the weighting aimed at one
     sensitive attribute, and a dense softmax layer combines their class
     probabilities.
 
@@ -45,7 +45,7 @@ class ExpertEnsembleClassifier(ClassifierMixin, _BaseExpertEnsemble):
         target), else ``decision_function``, else ``predict``.
     final_estimator : classifier, default=None
         The combiner. None means ``LogisticRegression()``: a dense layer with a
-        softmax trained with cross-entropy, exactly seed 000's combining layer
+        softmax trained with cross-entropy, exactly Dieguez & Valverde's combining layer
         for a categorical target (L2-regularised, fitted to convergence).
     cv : int, cross-validation generator or iterable, default=5
         Splitter of stage 3 (a shuffled ``StratifiedKFold`` seeded by

@@ -1,12 +1,12 @@
-"""Joint fine-tuning of skorch experts and a linear combiner (seed 000, stage 3).
+"""Joint fine-tuning of skorch experts and a linear combiner (the ensemble's stage 3).
 
 After stage 2 (experts fitted separately) and the combiner's fit on out-of-fold
-predictions, seed 000 "adds the final layer and trains everything together"
-with custom loss 1b. Here the experts' fitted torch networks and a linear
-layer initialised from the fitted combiner are stacked in one
-:class:`JointExpertModule`; it is trained for ``finetune_epochs`` epochs on the
-weighted task loss (Adam, fused where torch has the kernel, as the experts are
-trained) with skfair's own training loop
+predictions, the ChaLearn fair age estimation entry of Dieguez & Valverde "adds
+the final layer and trains everything together" with its custom loss 1b. Here
+the experts' fitted torch networks and a linear layer initialised from the fitted
+combiner are stacked in one :class:`JointExpertModule`; it is trained for
+``finetune_epochs`` epochs on the weighted task loss (Adam, fused where torch has
+the kernel, as the experts are trained) with skfair's own training loop
 (:class:`skfair.estimators._net.FairNeuralNet`, the loop every ``FairNet*``
 estimator uses), and the tuned weights are written back: the experts' networks
 are shared (tuned in place) and the combiner's ``coef_``/``intercept_`` are

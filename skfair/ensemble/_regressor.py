@@ -1,4 +1,5 @@
-"""The ensemble of experts for regression (seed 000: age from face embeddings)."""
+"""The ensemble of experts for regression (age from face embeddings, as in Dieguez &
+Valverde's ChaLearn fair age estimation entry)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ __all__ = ["ExpertEnsembleRegressor"]
 class ExpertEnsembleRegressor(RegressorMixin, _BaseExpertEnsemble):
     """Stack regression experts, each trained with its own fairness weighting.
 
-    The ensemble of experts of seed 000: every expert sees the same features
+    The ensemble of experts of Dieguez & Valverde's entry to the ChaLearn fair
+    age estimation challenge: every expert sees the same features
     (e.g. face embeddings), is trained with the sample weighting aimed at one
     sensitive attribute (marginal weights on gender plus age weights, ...), and
-    a dense layer combines their predictions into one. Training runs in seed
-    000's stages: (1) features come from a transformer in front of the ensemble
+    a dense layer combines their predictions into one. Training runs in the
+    entry's stages: (1) features come from a transformer in front of the ensemble
     in a ``Pipeline`` (or are precomputed); (2) each expert is fitted on all
     rows with its weights; (3) ``final_estimator`` is fitted on the experts'
     out-of-fold predictions (each fold's expert trained on that fold's slice of
@@ -38,7 +40,7 @@ class ExpertEnsembleRegressor(RegressorMixin, _BaseExpertEnsemble):
     final_estimator : regressor, default=None
         The combiner. None means ``RidgeCV()``: a dense layer ``w . z + b`` over
         the experts' outputs ``z`` fitted by least squares in closed form (what
-        training seed 000's dense layer with a squared loss converges to), with
+        training the entry's dense layer with a squared loss converges to), with
         a little weight decay chosen by leave-one-out because the experts'
         predictions are strongly collinear.
     cv : int, cross-validation generator or iterable, default=5
@@ -56,18 +58,18 @@ class ExpertEnsembleRegressor(RegressorMixin, _BaseExpertEnsemble):
     passthrough : bool, default=False
         Also give the combiner the input features (2-D ``X`` only).
     final_weighting : weighting, default=None
-        Weighting of the combiner's fit (seed 000 trains its last stage with
-        custom loss 1b: ``SupportWeighting(target="binned")``).
+        Weighting of the combiner's fit (Dieguez & Valverde train their last
+        stage with custom loss 1b: ``SupportWeighting(target="binned")``).
     joint_finetune : None, bool or weighting, default=None
-        Stage 3 of seed 000: after the combiner is fitted, fine-tune experts and
+        Stage 3 of the ensemble: after the combiner is fitted, fine-tune experts and
         combiner together (a torch module stacking the experts' networks and a
         linear combiner initialised from ``final_estimator_``) on the weighted
         task loss. Needs every expert to be a fitted-skorch network (e.g.
         :class:`skfair.estimators.FairNetRegressor`) and a linear
         ``final_estimator`` (``coef_``/``intercept_``). ``True`` fine-tunes
-        unweighted, a weighting object with its weights (seed 000: loss 1b).
+        unweighted, a weighting object with its weights (Dieguez & Valverde: loss 1b).
     finetune_epochs : int, default=10
-        Epochs of the joint fine-tuning (seed 000 Experiment 4 used 10).
+        Epochs of the joint fine-tuning (Dieguez & Valverde's Experiment 4 used 10).
     finetune_lr : float, default=1e-4
         Learning rate (Adam) of the joint fine-tuning.
     finetune_batch_size : int, default=None

@@ -1,5 +1,5 @@
-"""Attribute-aware networks (Xu et al. 2020, seed 001): the sensitive
-attributes are network inputs."""
+"""Attribute-aware networks (Xu et al. 2020): the sensitive attributes are
+network inputs."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ class AttributeAwareClassifier(_AttributeAwareMixin, _ClassifierMixin, Classifie
                                FairNetBase):
     """Classifier whose network also receives the one-hot sensitive attributes.
 
-    The attribute-aware model of Xu et al. (2020), seed 001: every sensitive
+    The attribute-aware model of Xu et al. (2020): every sensitive
     attribute is one-hot encoded (categories fixed at fit) and concatenated
     with the features (``"mlp"``) or with the image embedding before the head
     (``"cnn"``, torchvision backbones). Predicting needs the attributes too:
@@ -374,7 +374,7 @@ class AttributeAwareRegressor(_AttributeAwareMixin, _RegressorMixin, RegressorMi
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs_)
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         return self._predict_values(X, sensitive_features)
 

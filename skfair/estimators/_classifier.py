@@ -82,7 +82,7 @@ class FairNetClassifier(_ClassifierMixin, ClassifierMixin, FairNetBase):
     ----------
 %(common_params)s
     class_weight : "balanced", dict or None, default=None
-        Class weights of the cross-entropy (seed 001): ``"balanced"`` gives
+        Class weights of the cross-entropy (as in "Frowning upon Bias"): ``"balanced"`` gives
         class ``c`` the weight ``n / (n_classes * n_c)``.
 
     Attributes

@@ -1,12 +1,13 @@
 """``FairNetMultiLabelClassifier``: multi-label network with the bias-amplification loss.
 
-Seed 004 trains a multi-label classifier (sigmoid outputs, cross-entropy)
+Choi, Zhang & Liu ("Gender Fairness in Multi-label Classification using
+Auxiliary Tasks") train a multi-label classifier (sigmoid outputs, cross-entropy)
 with the auxiliary task ``sum_k |E_{p(x)}[1(h_k(x), g)] - b_train(k, g)|``
 that aligns the predicted label-gender co-occurrence with the training
 set's. The expectation is over the distribution of the inputs: either the
 training mini-batch itself (``expectation="batch"``) or samples of a
 descriptive (energy-based) model of the inputs drawn with Langevin dynamics
-(``expectation="descriptive"``, seed 004 section 3.3), whose gender is given
+(``expectation="descriptive"``, Choi et al., section 3.3), whose gender is given
 by a group classifier.
 """
 
@@ -59,15 +60,15 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
 
     A scikit-learn multi-label classifier (``y`` is a 0/1 indicator matrix)
     whose ``fit`` trains a skorch network with one sigmoid output per label
-    and the per-row binary cross-entropy summed over labels (seed 004,
+    and the per-row binary cross-entropy summed over labels (Choi et al.,
     section 4.2). With ``fairness="bias_amplification"`` the auxiliary loss
-    of seed 004 (:func:`skfair.losses.bias_amplification_loss`) is added:
+    of Choi et al. (:func:`skfair.losses.bias_amplification_loss`) is added:
 
     ``L = BCE + lam * sum_k sum_g |E[1(h_k(x), g)] - b_train(k, g)|``
 
     where ``b_train`` is the label-group co-occurrence of the training labels
     (``fairness_params={"kind": "ratio"}``, the default, is Zhao et al.'s
-    ratio ``c(k, g) / sum_g' c(k, g')``; ``"joint"`` is seed 004's literal
+    ratio ``c(k, g) / sum_g' c(k, g')``; ``"joint"`` is Choi et al.'s literal
     rate ``c(k, g) / n``), computed once in ``fit`` and exposed as
     ``b_train_``.
 
@@ -88,12 +89,12 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
     * ``"batch"``: the training mini-batch, its own groups;
     * ``"descriptive"``: samples ``x~`` of a
       :class:`~skfair.generative.DescriptiveModel` fitted on the training
-      features (``X`` flattened), as in seed 004, with their group given by
+      features (``X`` flattened), as Choi et al. do, with their group given by
       the soft probabilities of ``group_estimator`` (fitted on ``X`` and the
       training groups) and importance weights that restore the training
       set's group shares (``descriptive_reweight``). Samples
       come from a pool of ``n_descriptive_samples`` drawn once before
-      training (``descriptive_sampling="offline"``, what seed 004 did; the
+      training (``descriptive_sampling="offline"``, what Choi et al. did; the
       whole pool enters every step) or from ``n_descriptive_samples`` fresh
       chains started from the model's reference distribution at every
       training step (``"online"``, ``descriptive_steps`` Langevin steps each;
@@ -131,8 +132,8 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
         the group composition of the rows it is computed on, and a descriptive
         model rarely reproduces the group shares exactly (on
         ``make_biased_multilabel``, 72.6 % men in the samples against 68.7 %
-        in the data), which otherwise biases the target. ``False`` is seed
-        004's plain average.
+        in the data), which otherwise biases the target. ``False`` is Choi
+        et al.'s plain average.
     group_estimator : classifier with predict_proba or None, default=None
         Gives the group of descriptive samples (cloned, fitted on ``X`` and
         the group codes); ``None``: standardisation + logistic regression.
@@ -142,8 +143,8 @@ class FairNetMultiLabelClassifier(ClassifierMixin, FairNetBase):
     aligned_labels : array-like of int or bool, or None, default=None
         Labels (column indices, or a boolean mask over the columns of ``y``)
         whose co-occurrence the auxiliary loss aligns; ``None``: all. Leave
-        out a label that *is* the sensitive attribute (seed 004 predicts the
-        gender as one of its labels): its co-occurrence with the group is 1
+        out a label that *is* the sensitive attribute (Choi et al. predict the
+        gender as one of their labels): its co-occurrence with the group is 1
         or 0 by definition.
 
     Attributes

@@ -86,7 +86,7 @@ class FairNetRegressor(_RegressorMixin, RegressorMixin, FairNetBase):
     ----------
     n_outputs_ : int
         Number of regression targets.
-    y_mean_, y_scale_ : ndarray of shape (n_outputs_,)
+    y_mean_, y_scale_ : ndarray of shape (n_outputs,)
         Target standardisation, fitted on the training rows (a
         ``valid_split`` part left out).
 %(common_attributes)s
@@ -165,6 +165,6 @@ class FairNetRegressor(_RegressorMixin, RegressorMixin, FairNetBase):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs_)
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
         return self._predict_values(X)

@@ -1,12 +1,13 @@
-"""The descriptive (energy-based) model of seed 004, sampled by Langevin dynamics.
+"""The descriptive (energy-based) model of Choi et al., sampled by Langevin dynamics.
 
-Seed 004 (section 3.3, after Xie et al. 2016, "A theory of generative
+Choi, Zhang & Liu ("Gender Fairness in Multi-label Classification using
+Auxiliary Tasks", section 3.3, after Xie et al. 2016, "A theory of generative
 ConvNet") models the distribution of image embeddings as a Gibbs
 distribution ``p(x) ~ exp(-U(x))`` with
 
     U(x) = f_theta(x) + ||x||^2 / (2 sigma^2),
 
-``f_theta`` a learned network (seed 004: ``-sum_k w_k * filter_k(x)``) and the
+``f_theta`` a learned network (Choi et al.: ``-sum_k w_k * filter_k(x)``) and the
 Gaussian reference term ``||x||^2 / (2 sigma^2)``, learns ``theta`` by
 maximum likelihood with MCMC (contrastive divergence) and draws samples with
 Langevin dynamics
@@ -74,7 +75,7 @@ class DescriptiveModel(BaseEstimator):
     ``U(x) = f_theta(x) + ||x||^2 / (2 sigma^2)``,
 
     ``f_theta`` an MLP and ``||x||^2 / (2 sigma^2)`` the Gaussian reference
-    term of seed 004 (which also keeps ``U`` bounded below far from the
+    term of Choi et al. (which also keeps ``U`` bounded below far from the
     data). Everything happens on *standardised* inputs: ``fit`` stores the
     per-feature mean and standard deviation and the model, its energy and
     the Langevin chains live in ``z = (x - mean_) / scale_``; :meth:`sample`

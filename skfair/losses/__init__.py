@@ -1,4 +1,4 @@
-"""Differentiable fairness losses for PyTorch (seeds 002, 003, 004).
+"""Differentiable fairness losses for PyTorch.
 
 Pure functions take one mini-batch -- class probabilities (or per-label
 probabilities, predictions, per-sample losses), targets and integer group

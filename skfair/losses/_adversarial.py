@@ -1,4 +1,5 @@
-"""Adversarial sensitive regularizer (seed 003) through gradient reversal.
+"""Adversarial sensitive regularizer (SensitiveNets, Morales et al. 2021) through
+gradient reversal.
 
 An adversary head predicts the sensitive group from the shared embedding; the
 network is trained so that the adversary fails. The game ``min_theta max_phi

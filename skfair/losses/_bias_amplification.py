@@ -1,10 +1,11 @@
-"""Bias-amplification auxiliary loss for multi-label outputs (seed 004).
+"""Bias-amplification auxiliary loss for multi-label outputs (Choi et al.).
 
-Seed 004 (section 3.2) adds, for every label ``k``, ``| E_{p(x)}[1(h_k(x), gender)]
+Choi, Zhang & Liu ("Gender Fairness in Multi-label Classification using
+Auxiliary Tasks", section 3.2) add, for every label ``k``, ``| E_{p(x)}[1(h_k(x), gender)]
 - (1/M) sum_i 1(y_ik, gender) |`` to the multi-label loss, to align the model's
 label-group association with the training set's bias ``b(o, g) = c(o, g) / sum_g'
 c(o, g')`` (its section 3.1; Zhao et al., 2017). Both readings are provided:
-``kind="ratio"`` (default, as in SPEC), ``b_pred(k, g) = sum_i p_ik s_ig / sum_i
+``kind="ratio"`` (default, Zhao et al.'s definition), ``b_pred(k, g) = sum_i p_ik s_ig / sum_i
 p_ik`` against ``c(k, g) / sum_g' c(k, g')``, and ``kind="joint"`` (the literal
 formula), ``b_pred(k, g) = mean_i p_ik s_ig`` against ``mean_i y_ik s_ig``. The loss
 is ``sum_k sum_g |b_pred(k, g) - b_train(k, g)|`` (with two groups and the ratio,
@@ -46,7 +47,7 @@ def cooccurrence_ratio(Y, groups, *, n_groups=None, kind="ratio"):
         Number of groups; inferred from the codes when omitted.
     kind : {"ratio", "joint"}, default="ratio"
         ``"ratio"``: ``c(k, g) / sum_g' c(k, g')`` (Zhao et al., 2017; rows sum
-        to 1). ``"joint"``: ``c(k, g) / n_samples`` (seed 004, section 3.2).
+        to 1). ``"joint"``: ``c(k, g) / n_samples`` (Choi et al., section 3.2).
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""Demographic-parity, equalized-odds and IoU fairness losses (seed 002).
+"""Demographic-parity, equalized-odds and IoU fairness losses (Hänel et al. 2022).
 
 Each takes class probabilities ``probs`` (B, K) of one mini-batch (rows sum to 1;
 not checked per call), integer targets ``y`` (B,) where needed, and the groups as
@@ -122,7 +122,7 @@ def equalized_odds_loss(probs, y, groups, kind="l2", *, n_groups=None):
 
     ``kind="mi"``: the mutual information between predicted class and group
     computed within each true class ``b`` and summed over the classes present,
-    ``sum_b H(Yhat | y=b) + H(S | y=b) - H(Yhat, S | y=b)`` (seed 002).
+    ``sum_b H(Yhat | y=b) + H(S | y=b) - H(Yhat, S | y=b)`` (Hänel et al. 2022).
 
     Parameters
     ----------
@@ -188,14 +188,14 @@ def _soft_iou(probs, y, groups, n_groups=None):
 
 
 def iou_fairness_loss(probs, y, groups, pairwise=False, *, n_groups=None):
-    """Differentiable IoU fairness loss on a mini-batch (seed 002).
+    """Differentiable IoU fairness loss on a mini-batch (Hänel et al. 2022).
 
     The soft IoU of each class (intersection over union of predicted mass and
     true rows), averaged over classes, for the whole batch and each group
     present; the loss is the mean over present groups of ``(IoU_group -
     IoU_overall) ** 2``, or with ``pairwise=True`` the mean over pairs of present
-    groups of ``(IoU_g - IoU_h) ** 2``. (Seed 002 writes a sum over groups; the
-    mean, as in SPEC, keeps ``lam`` independent of the number of groups.)
+    groups of ``(IoU_g - IoU_h) ** 2``. (Hänel et al. write a sum over groups; the
+    mean keeps ``lam`` independent of the number of groups.)
 
     Parameters
     ----------

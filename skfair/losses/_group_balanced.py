@@ -1,4 +1,4 @@
-"""Group-balanced risk (seed 003): every group weighs the same whatever its size."""
+"""Group-balanced risk (Serna et al. 2022, SensitiveLoss): every group weighs the same."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def group_balanced_loss(per_sample_loss, groups, *, n_groups=None, sample_weight
     ``L = sum_g w_g * m_g / sum_g w_g`` over the groups ``g`` present in the batch,
     with ``m_g`` the (sample-weighted) mean of ``per_sample_loss`` over group ``g``
     and ``w_g`` 1 (or ``group_weights[g]``): every group weighs the same whatever its
-    size (seed 003's sum of per-group losses, divided by the number of groups). For
+    size (Serna et al. 2022's sum of per-group losses, divided by the number of groups). For
     any task: per-sample cross-entropy, absolute error, binary cross-entropy, ...
 
     Parameters

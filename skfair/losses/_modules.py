@@ -335,7 +335,7 @@ class BiasAmplificationLoss(FairnessLoss):
     Parameters
     ----------
     kind : {"ratio", "joint"}, default="ratio"
-        Co-occurrence ratio (SPEC, Zhao et al.) or rate (seed 004, 3.2).
+        Co-occurrence ratio (Zhao et al. 2017) or rate (Choi et al., section 3.2).
     b_train : array-like of shape (n_labels, n_groups), optional
         A precomputed target; otherwise :meth:`fit` computes it.
     from_logits : bool, default=True

@@ -9,7 +9,7 @@ attributes say how to use it:
     the raw outputs (DP, EO, IoU, bias amplification, mean / MAE parity).
     ``"reweight"``: ``total = task + lam * loss(per_row_task_loss, y, groups,
     n_groups=G, sample_weight=w)``, the group-balanced risk of the unreduced task
-    loss (seed 003; a large ``lam`` gives the pure balanced risk, up to scale).
+    loss (Serna et al. 2022; a large ``lam`` gives the pure balanced risk, up to scale).
     ``"adversarial"`` (``requires_embedding``): the estimator builds ``head =
     loss.make_head(embedding_dim, G)`` once, keeps it inside its network (one
     optimizer, one device) and adds ``lam * loss.adversary_term(head, embedding, y,

@@ -59,7 +59,7 @@ def group_mae_parity_loss(pred, y, groups, *, n_groups=None):
     """Mean absolute difference of group MAEs over all pairs of present groups.
 
     A differentiable batch version of the ChaLearn fair age estimation bias
-    score (seed 000): per-group mean absolute error, then the mean over pairs
+    score: per-group mean absolute error, then the mean over pairs
     of groups ``g < h`` present in the batch of ``|MAE_g - MAE_h|``.
 
     Parameters

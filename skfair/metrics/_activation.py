@@ -1,4 +1,4 @@
-"""Activation-level bias detection (InsideBias, seed 003)."""
+"""Activation-level bias detection (InsideBias, Serna et al.)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ def activation_ratio(activations, *, sensitive_features, reduce="mean"):
     of its layers fires for each demographic group: the group activation
     ``lambda_g`` is the mean over the group's samples of the layer's activation
     summary, and ``Lambda_g = lambda_g / max_h lambda_h``. A group far below 1
-    is represented more weakly by the layer, a sign of bias (seed 003: 2.53 /
-    2.82 = 0.90), even from a handful of samples.
+    is represented more weakly by the layer, a sign of bias (Morales's lecture
+    "Responsible AI: Understanding Bias in ML" shows 2.53 / 2.82 = 0.90), even
+    from a handful of samples.
 
     Parameters
     ----------

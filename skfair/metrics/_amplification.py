@@ -1,4 +1,4 @@
-"""Bias amplification for multi-label predictions (seed 004).
+"""Bias amplification for multi-label predictions (Zhao et al. 2017; Wang & Russakovsky 2021).
 
 Two definitions, both computed from label-by-group co-occurrence counts
 ``c[g, o] = #{rows with group g and label o}`` (one sparse product, no loop

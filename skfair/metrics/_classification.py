@@ -381,7 +381,8 @@ def equalized_odds_ratio(y_true, y_pred, *, sensitive_features, method="between_
 def statistical_parity_difference(y_true, y_pred, *, sensitive_features, sample_weight=None):
     """``max_k (max_s P(y_pred = k | s) - min_s P(y_pred = k | s))``.
 
-    The multi-class statistical-parity gap used in seed 001; on binary targets
+    The multi-class statistical-parity gap used by Venkatesh et al. ("Frowning
+    upon Bias"); on binary targets
     it equals :func:`demographic_parity_difference`.
 
     Parameters
@@ -554,7 +555,7 @@ def equal_opportunity_score(y_true, y_pred, *, sensitive_features, sample_weight
 
 def iou_fairness(y_true, y_pred, *, sensitive_features, sample_weight=None, labels=None,
                  return_per_group=False):
-    """Standard deviation over groups of the per-group mean IoU (seed 002).
+    """Standard deviation over groups of the per-group mean IoU (Hänel et al. 2022).
 
     For group ``b`` and class ``a``, ``IoU(a, b) = |y_pred = a and y_true = a|
     / |y_pred = a or y_true = a|`` within the group; a group's IoU is the mean
@@ -622,7 +623,7 @@ class GroupErrorSpread(NamedTuple):
 
 
 def group_error_spread(y_true, y_pred, *, sensitive_features, sample_weight=None):
-    """Per-group error rates, their mean and standard deviation (seed 003).
+    """Per-group error rates, their mean and standard deviation (Serna et al. 2022).
 
     Parameters
     ----------

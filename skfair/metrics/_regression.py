@@ -18,6 +18,7 @@ from ._base import (
 
 __all__ = ["AGE_GROUP_LABELS", "age_groups", "chalearn_bias", "mae_bias_score"]
 
+#: Names of the age groups of :func:`age_groups` (the ChaLearn fair age estimation bins).
 AGE_GROUP_LABELS = ("<20", "20-40", "40-60", ">=60")
 
 
@@ -73,8 +74,9 @@ def mae_bias_score(y_true, y_pred, *, sensitive_features, sample_weight=None,
     """ChaLearn's per-attribute bias: mean over group pairs of ``|MAE_i - MAE_j|``.
 
     Each group's mean absolute error is computed, then the mean over all
-    unordered pairs of groups of the absolute difference of their MAEs (seed
-    000). 0 means every group is estimated equally well.
+    unordered pairs of groups of the absolute difference of their MAEs (the
+    bias score of the ChaLearn fair age estimation challenge). 0 means every
+    group is estimated equally well.
 
     Parameters
     ----------
@@ -143,7 +145,7 @@ def chalearn_bias(y_true, y_pred, *, sensitive_features=None, age_bins=(20, 40, 
     expression, and the age group of the true age), never their
     intersections, with :func:`mae_bias_score` (the mean over group pairs of
     ``|MAE_i - MAE_j|``), and ranks entries by the mean of those per-attribute
-    scores (seed 000's "Avg bias").
+    scores (the "Avg bias" of the ChaLearn fair age estimation entry).
 
     Parameters
     ----------

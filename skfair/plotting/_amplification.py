@@ -1,4 +1,4 @@
-"""Training bias versus predicted bias per label (seed 004's figures)."""
+"""Training bias versus predicted bias per label (the figures of Choi et al.)."""
 
 from __future__ import annotations
 

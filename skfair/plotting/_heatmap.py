@@ -1,4 +1,4 @@
-"""Per-subgroup metric heatmaps (seed 001: race rows, age columns, gender panels)."""
+"""Per-subgroup metric heatmaps (as Venkatesh et al.'s: race rows, age columns, gender panels)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def plot_group_heatmap(y_true, y_pred, *, sensitive_features, rows, columns, pan
 
     One panel per value of ``panels`` (e.g. gender), each a grid with one row
     per value of ``rows`` (e.g. race) and one column per value of ``columns``
-    (e.g. age group), as the per-subgroup accuracy tables of seed 001. Each
+    (e.g. age group), as the per-subgroup accuracy tables of Venkatesh et al.'s "Frowning upon
+    Bias". Each
     cell shows its value and its number of rows ``n``; cells with fewer than
     ``min_n`` rows are faded and hatched (their value is mostly noise), cells
     without rows (or where the metric is undefined) are grey and marked

@@ -1,4 +1,4 @@
-"""Resample so that every sensitive group has the same number of rows (seed 001)."""
+"""Resample so that every sensitive group has the same number of rows."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def _take_rows(data, indices):
 
 
 class GroupResampler(BaseSampler):
-    """Give every sensitive group the same number of rows ``R`` (seed 001).
+    """Give every sensitive group the same number of rows ``R``.
 
     Groups are the observed values of ``sensitive_features`` (intersection
     cells when several attributes are given). ``R`` is the floor of the mean
@@ -183,7 +183,8 @@ class GroupResampler(BaseSampler):
     Parameters
     ----------
     strategy : {"mean", "min", "max"} or int, default="mean"
-        How ``R`` is chosen; seed 001 tried all three.
+        How ``R`` is chosen; Venkatesh et al. ("Frowning upon Bias") tried
+        all three.
     stratify_target : bool, default=False
         Keep the target distribution inside each group (class labels only; the
         split of ``R`` between classes is rounded with the largest-remainder

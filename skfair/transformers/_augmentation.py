@@ -125,7 +125,8 @@ class Augmentation(BaseEstimator):
     hue : float in [0, 0.5] or (float, float), default=0.0
         Hue shift drawn in ``[-hue, hue]`` (or the given range).
     invert : float in [0, 1], default=0.0
-        Probability of inverting an image (``1 - x``; seed 001 used 0.5).
+        Probability of inverting an image (``1 - x``; Venkatesh et al.'s
+        "Frowning upon Bias" used 0.5).
     random_state : int, RandomState instance or None, default=None
         Seeds a ``torch.Generator`` per device, so a sequence of calls is
         reproducible; ``None`` uses torch's global generator.

@@ -399,7 +399,7 @@ class EmbeddingExtractor(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Base
 
         Returns
         -------
-        X_new : ndarray of float32, shape (n_samples, embedding_dim_)
+        X_new : ndarray of float32, shape (n_samples, embedding_dim)
             With ``on_error="skip"``, unreadable files' rows are left out.
         """
         check_is_fitted(self)

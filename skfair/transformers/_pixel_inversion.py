@@ -1,4 +1,4 @@
-"""Pixel inversion (seed 001): ``1 - x`` for float images, ``255 - x`` for uint8."""
+"""Pixel inversion (Venkatesh et al., "Frowning upon Bias"): ``1 - x`` or ``255 - x``."""
 
 from numbers import Real
 
@@ -48,7 +48,7 @@ class PixelInverter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    The two setups of seed 001, in a ``Pipeline``:
+    The two setups of Venkatesh et al.'s "Frowning upon Bias", in a ``Pipeline``:
 
     * inversion at both train and test time (``p=1``, the default)::
 
@@ -62,7 +62,7 @@ class PixelInverter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
       Each ``fit`` draws once which training images are inverted. For a network
       trained end to end, ``Augmentation(invert=0.5)`` instead redraws for every
       batch of every epoch (torchvision's ``RandomInvert`` in a training
-      transform, which is what seed 001 did).
+      transform, which is what Venkatesh et al. did).
 
     Image paths must be decoded first (e.g. ``FunctionTransformer(read_images,
     kw_args={"size": 224})`` before this step).

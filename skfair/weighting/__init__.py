@@ -1,4 +1,4 @@
-"""Fairness sample weights (seeds 000 and 001).
+"""Fairness sample weights.
 
 Pure functions (arrays in, weights out), small grid-searchable weighting
 objects with ``get_weights(sensitive_features=None, y=None)``, and

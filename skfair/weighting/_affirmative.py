@@ -1,4 +1,4 @@
-"""Affirmative-action weights (seed 001): boost the worst-served subgroups."""
+"""Affirmative-action weights (Venkatesh et al.): boost the worst-served subgroups."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def _membership(frame, subgroups):
 
 
 def affirmative_action_weights(sensitive_features, subgroups, *, boost=10):
-    """``alpha = (boost - 1) * 1[row in a subgroup] + 1`` (seed 001).
+    """``alpha = (boost - 1) * 1[row in a subgroup] + 1`` (Venkatesh et al.).
 
     Parameters
     ----------
@@ -133,8 +133,8 @@ def select_worst_subgroups(estimator, X, y, sensitive_features, k=2, scoring=Non
                            min_size=1, return_scores=False):
     """The ``k`` subgroups on which a fitted estimator scores worst.
 
-    Seed 001 boosts the two subgroups (race x gender x age cells) where the
-    baseline's accuracy is lowest. Scores are computed per observed
+    Venkatesh et al. ("Frowning upon Bias") boost the two subgroups (race x
+    gender x age cells) where the baseline's accuracy is lowest. Scores are computed per observed
     intersection cell of ``sensitive_features`` on the given (validation) data.
     An estimator whose ``predict`` takes ``sensitive_features`` (an
     attribute-aware network fitted with ``sensitive_features=``, fairlearn's
@@ -213,7 +213,7 @@ def select_worst_subgroups(estimator, X, y, sensitive_features, k=2, scoring=Non
 
 
 class AffirmativeActionWeighting(BaseWeighting):
-    """Boost chosen subgroups: ``alpha = (boost - 1) * 1[row in subgroup] + 1`` (seed 001).
+    """Boost chosen subgroups: ``alpha = (boost - 1) * 1[row in subgroup] + 1``.
 
     The subgroups are given (``subgroups``), or picked by :meth:`fit` as the
     ``k`` worst-scoring intersection cells of a baseline: a fitted ``baseline``
@@ -230,7 +230,7 @@ class AffirmativeActionWeighting(BaseWeighting):
     subgroups : dict, list of dict or list of tuple, optional
         See :func:`affirmative_action_weights`.
     boost : float > 0, default=10
-        Weight of boosted rows (seed 001 uses 10: ``alpha = 9 * 1[...] + 1``).
+        Weight of boosted rows (Venkatesh et al. use 10: ``alpha = 9 * 1[...] + 1``).
     k : int, optional
         Number of worst subgroups to pick when ``subgroups`` is None.
     baseline : estimator, optional

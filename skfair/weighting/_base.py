@@ -12,7 +12,7 @@ from ..utils._signature import takes_keyword
 
 __all__ = ["BaseWeighting", "target_attribute"]
 
-#: default age-bin edges of seed 000 (custom loss 1b): 0-20, 20-40, 40-60, 60+.
+#: default age-bin edges of Dieguez & Valverde's custom loss 1b: 0-20, 20-40, 40-60, 60+.
 DEFAULT_TARGET_BINS = (20, 40, 60)
 #: ages per year (custom loss 1a): rounded, clipped to 0..99, so ``n = 100``.
 N_YEARS = 100
@@ -29,7 +29,7 @@ def _fmt(v):
 
 
 def target_attribute(y, target, *, bins=DEFAULT_TARGET_BINS, param="target"):
-    """Turn the target into a sensitive attribute (seed 000, custom losses 1a/1b).
+    """Turn the target into a sensitive attribute (Dieguez & Valverde, losses 1a/1b).
 
     Parameters
     ----------
@@ -38,8 +38,8 @@ def target_attribute(y, target, *, bins=DEFAULT_TARGET_BINS, param="target"):
         ``"label"``).
     target : {"year", "binned", "label"}
         ``"year"``: ages rounded to whole years and clipped to ``0..99``; the
-        attribute has 100 possible values whether observed or not (seed 000
-        loss 1a, ``n = 100``). ``"binned"``: ages cut at ``bins`` (default
+        attribute has 100 possible values whether observed or not (Dieguez &
+        Valverde's loss 1a, ``n = 100``). ``"binned"``: ages cut at ``bins`` (default
         ``0-20, 20-40, 40-60, 60+``, left-closed), every bin counted as a
         possible value (loss 1b, ``n = 4``). ``"label"``: the target values as
         they are (class labels), the observed labels being the possible values.

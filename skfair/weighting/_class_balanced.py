@@ -1,4 +1,4 @@
-"""Class-balanced weights (seed 001's class-weighted cross-entropy)."""
+"""Class-balanced weights (the class-weighted cross-entropy of "Frowning upon Bias")."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def class_balanced_weights(y):
 
 
 class ClassBalancedWeighting(BaseWeighting):
-    """Class-balanced weights ``w_c ∝ 1 / N_c`` (seed 001), as a parameter object.
+    """Class-balanced weights ``w_c ∝ 1 / N_c``, as a parameter object.
 
     Normalised as :func:`class_balanced_weights` (``n / (n_classes * N_c)``,
     mean weight 1). Needs ``y`` only; ``sensitive_features`` are ignored.

@@ -1,4 +1,4 @@
-"""Manual per-value weight tables (seed 000, custom loss 3)."""
+"""Manual per-value weight tables (Dieguez & Valverde's custom loss 3)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _check_table(table):
 
 
 def manual_weights(sensitive_features, table):
-    """Per-row product of user-chosen per-value weights (seed 000, loss 3).
+    """Per-row product of user-chosen per-value weights (Dieguez & Valverde, loss 3).
 
     Parameters
     ----------
@@ -100,7 +100,7 @@ def manual_weights(sensitive_features, table):
 
 
 class ManualWeighting(BaseWeighting):
-    """User-chosen per-value weights, multiplied across attributes (seed 000, loss 3).
+    """User-chosen per-value weights, multiplied across attributes (Dieguez & Valverde, loss 3).
 
     Parameters
     ----------

@@ -13,8 +13,9 @@ __all__ = ["ProductWeighting"]
 class ProductWeighting(BaseWeighting):
     """Multiply the weights of several weightings.
 
-    Seed 000's experts combine an attribute weighting with age weights; seed
-    001 combines class-balanced weights with affirmative action.
+    The experts of Dieguez & Valverde's ensemble combine an attribute weighting
+    with age weights; Venkatesh et al. ("Frowning upon Bias") combine
+    class-balanced weights with affirmative action.
 
     Parameters
     ----------

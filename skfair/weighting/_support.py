@@ -1,4 +1,4 @@
-"""Support-based fairness weights (seed 000, custom losses 1 and 2)."""
+"""Support-based fairness weights (Dieguez & Valverde's custom losses 1 and 2)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def _support_formula(support, n, total, smoothing):
 def support_weights(sensitive_features, *, scheme="marginal", smoothing=5, n_values=None):
     """Support-based sample weights ``w = (k + total) / (k + n * support)``.
 
-    The weighting of seed 000's custom losses 1 (``"marginal"``) and 2
+    The weighting of Dieguez & Valverde's custom losses 1 (``"marginal"``) and 2
     (``"intersectional"``): rare groups get large weights, frequent ones small
     weights, and with ``k = 0`` every value of an attribute ends up with the
     same total weight ``total / n``.
@@ -91,7 +91,7 @@ def support_weights(sensitive_features, *, scheme="marginal", smoothing=5, n_val
         attributes, ``support`` the cell's row count and ``n`` the number of
         possible cells (product of the attributes' ``n``).
     smoothing : float >= 0, default=5
-        ``k``; keeps the weights bounded (``k = 5`` in seed 000).
+        ``k``; keeps the weights bounded (``k = 5`` in Dieguez & Valverde's entry).
     n_values : int, dict or sequence of int, optional
         Number of possible values per attribute. Default: the number of
         categories of each attribute (observed values, or the categories of a
@@ -176,7 +176,7 @@ class SupportWeighting(BaseWeighting):
     """Support-based weights as a grid-searchable parameter object.
 
     ``w = (k + total) / (k + n * support)``, marginal (product over attributes,
-    seed 000 loss 1) or intersectional (on the cell of all attributes, loss 2).
+    Dieguez & Valverde's loss 1) or intersectional (on the cell of all attributes, loss 2).
     The target can join as an attribute named ``"target"``: ages per year
     (loss 1a, ``n = 100``) or binned (loss 1b, ``n = 4``).
 
@@ -198,7 +198,7 @@ class SupportWeighting(BaseWeighting):
         Inner bin edges for ``target="binned"``.
     attributes : str or list of str, optional
         Use only these sensitive attributes (by name); default: all of them.
-        Seed 000's experts each weight one attribute (plus the age), e.g.
+        Dieguez & Valverde's experts each weight one attribute (plus the age), e.g.
         ``SupportWeighting(attributes="gender", target="binned")``; an empty
         list with ``target`` set weights by the target alone.
 

@@ -48,8 +48,8 @@ class WeightedEstimator(MetaEstimatorMixin, BaseEstimator):
 
     At ``fit``, ``weighting.get_weights(sensitive_features, y)`` gives one
     weight per row (multiplied by a user-passed ``sample_weight``); a clone of
-    ``estimator`` is fitted with ``sample_weight=weights``. This makes seed
-    000's weightings usable with any estimator that accepts ``sample_weight``
+    ``estimator`` is fitted with ``sample_weight=weights``. This makes the
+    weightings of :mod:`skfair.weighting` usable with any estimator that accepts ``sample_weight``
     (``LogisticRegression``, ``Ridge``, gradient boosting, skorch nets...), and
     the weighting's parameters grid-search as ``weighting__<param>``.
 
