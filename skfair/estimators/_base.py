@@ -175,9 +175,6 @@ class FairNetBase(BaseEstimator):
         "compile": ["boolean", dict],
         "batch_sampling": [StrOptions({"random", "group_balanced", "group_class_balanced"})],
         "valid_split": [Interval(Real, 0, 1, closed="neither"), None],
-        "fairness_split": [Interval(Real, 0, 1, closed="left"), None],
-        "fairness_batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "select_tolerance": [Interval(Real, 0, None, closed="left"), None],
         "early_stopping": [Interval(Integral, 1, None, closed="left"), None],
         "augmentation": [callable, None],
         "device": [str, torch.device],
@@ -206,9 +203,6 @@ class FairNetBase(BaseEstimator):
         compile=False,
         batch_sampling="random",
         valid_split=None,
-        fairness_split=None,
-        select_tolerance=None,
-        fairness_batch_size=None,
         early_stopping=None,
         augmentation=None,
         device="auto",
@@ -233,9 +227,6 @@ class FairNetBase(BaseEstimator):
         self.compile = compile
         self.batch_sampling = batch_sampling
         self.valid_split = valid_split
-        self.fairness_split = fairness_split
-        self.select_tolerance = select_tolerance
-        self.fairness_batch_size = fairness_batch_size
         self.early_stopping = early_stopping
         self.augmentation = augmentation
         self.device = device
@@ -501,7 +492,7 @@ class FairNetBase(BaseEstimator):
         """Group- (and label-) stratified validation split, or None."""
         if self.valid_split is None:
             return None
-        split = self._stratified_split(y_net, groups, seed, self.valid_split)
+        split = self._stratified_split(y_net, groups, seed)
         unseen = np.setdiff1d(np.unique(groups), np.unique(groups[split[0]]))
         if unseen.size:
             warnings.warn(
@@ -513,7 +504,7 @@ class FairNetBase(BaseEstimator):
             )
         return split
 
-    def _stratified_split(self, y_net, groups, seed, size):
+    def _stratified_split(self, y_net, groups, seed):
         """``(train, valid)`` indices: stratified on (group, class) cells, else groups,
         else classes, else a plain random split (with a warning)."""
         n = len(groups)
@@ -530,7 +521,7 @@ class FairNetBase(BaseEstimator):
                 continue
             try:
                 splitter = StratifiedShuffleSplit(
-                    n_splits=1, test_size=size, random_state=seed
+                    n_splits=1, test_size=self.valid_split, random_state=seed
                 )
                 return next(splitter.split(np.zeros(n), strata))
             except ValueError:  # more strata than validation rows, etc.
@@ -540,7 +531,7 @@ class FairNetBase(BaseEstimator):
             "group x class cell has fewer than 2 rows or the split is too small); using a "
             "plain random split."
         )
-        splitter = ShuffleSplit(n_splits=1, test_size=size, random_state=seed)
+        splitter = ShuffleSplit(n_splits=1, test_size=self.valid_split, random_state=seed)
         try:
             return next(splitter.split(np.zeros(n)))
         except ValueError as exc:
@@ -659,23 +650,11 @@ class FairNetBase(BaseEstimator):
             tr, va = split
             train_split = predefined_split(SliceDataset(data[va], y_net[va]))
             data, y_net, groups_train = data[tr], y_net[tr], groups[tr]
-        fairness_data = None
-        if self.fairness_split is not None and self.fairness is not None and self.lam > 0:
-            if self.fairness_split == 0:  # (probe) a second stream over the training rows
-                fairness_data = SliceDataset(data, y_net)
-            else:
-                task_rows, fair_rows = self._stratified_split(y_net, groups_train, seed,
-                                                              self.fairness_split)
-                fairness_data = SliceDataset(data[fair_rows], y_net[fair_rows])
-                data, y_net, groups_train = data[task_rows], y_net[task_rows], groups_train[task_rows]
         callbacks = []
         if self.max_grad_norm is not None:
             # clip the global gradient norm (the network, and an adversary head) per step
             callbacks.append(("gradient_clipping",
                               GradientNormClipping(gradient_clip_value=self.max_grad_norm)))
-        if self.select_tolerance is not None and split is not None:
-            from ._selection import FairEpochSelection
-            callbacks.append(("fair_selection", FairEpochSelection(self, self.select_tolerance)))
         if self.early_stopping is not None:
             monitor = "valid_loss" if split is not None else "train_loss"
             callbacks.append(("early_stopping", EarlyStopping(
@@ -741,12 +720,10 @@ class FairNetBase(BaseEstimator):
                 verbose=int(self.verbose),
                 **net_kwargs,
                 step_compile=self._step_compile(),
-                fairness_data=fairness_data, fairness_batch_size=self.fairness_batch_size,
                 **self._optimizer_kwargs(),
             )
             net.fit(data, y_net)
         net.train_split = None  # do not keep the validation data in the fitted model
-        net.fairness_data = None
         if self.accelerator is not None:
             # trained (device=None: the accelerator placed everything); the fitted net
             # names its device, so that unpickling it needs no fallback

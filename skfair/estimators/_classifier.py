@@ -54,11 +54,6 @@ class _ClassifierMixin:
         """Per-row cross-entropy (class weights enter through the row weights)."""
         return F.cross_entropy(outputs, y_true.long(), reduction="none")
 
-    def _selection_scores(self, logits, y, groups):
-        from skfair.metrics import equalized_odds_difference
-        pred = logits.argmax(1)
-        return float(np.mean(pred == y)), float(equalized_odds_difference(y, pred, sensitive_features=groups))
-
     def _proba(self, X, sensitive_features=None):
         logits = self._forward_outputs(X, sensitive_features).astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)
@@ -140,9 +135,6 @@ class FairNetClassifier(_ClassifierMixin, ClassifierMixin, FairNetBase):
         compile=False,
         batch_sampling="random",
         valid_split=None,
-        fairness_split=None,
-        select_tolerance=None,
-        fairness_batch_size=None,
         early_stopping=None,
         augmentation=None,
         device="auto",
@@ -157,8 +149,6 @@ class FairNetClassifier(_ClassifierMixin, ClassifierMixin, FairNetBase):
             lr=lr, batch_size=batch_size, optimizer=optimizer, weight_decay=weight_decay,
             max_grad_norm=max_grad_norm, compile=compile,
             batch_sampling=batch_sampling, valid_split=valid_split,
-            fairness_split=fairness_split, select_tolerance=select_tolerance,
-            fairness_batch_size=fairness_batch_size,
             early_stopping=early_stopping, augmentation=augmentation, device=device,
             accelerator=accelerator,
             random_state=random_state, verbose=verbose,

@@ -151,54 +151,33 @@ class FairNeuralNet(NeuralNet):
     """
 
     def __init__(self, module, *args, owner=None, batch_sampling="random",
-                 augmentation=None, step_compile=None, fairness_data=None,
-                 fairness_batch_size=None, **kwargs):
+                 augmentation=None, step_compile=None, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.owner = owner
         self.batch_sampling = batch_sampling
         self.augmentation = augmentation
         self.step_compile = step_compile
-        self.fairness_data = fairness_data
-        self.fairness_batch_size = fairness_batch_size
 
     # -- data ---------------------------------------------------------------
-    def _balanced_sampler(self, dataset, sampling, n_batches=None, batch_size=None):
-        codes = np.asarray(dataset.X["groups"])
-        batch_size = self.batch_size if batch_size is None else batch_size
-        if sampling == "group_class_balanced":
-            labels = self.owner._stratify_labels(np.asarray(dataset.y))
-            if labels is not None:
-                codes = codes * (int(labels.max()) + 1) + labels
-        n_cells = len(np.unique(codes))
-        if batch_size < n_cells:
-            what = ("(group, class) cells" if sampling == "group_class_balanced"
-                    else "groups")
-            raise ValueError(
-                f"batch_size={self.batch_size} is smaller than the {n_cells} {what} of the "
-                f"training rows; batch_sampling={sampling!r} puts a row of "
-                f"each in every batch. Raise batch_size to at least {n_cells}."
-            )
-        seed = int(torch.randint(2**31 - 1, (1,)))
-        return GroupBalancedBatchSampler(codes, batch_size, random_state=seed,
-                                         n_batches=n_batches)
-
     def get_iterator(self, dataset, training=False):
         if training and self.batch_sampling != "random":
-            sampler = self._balanced_sampler(dataset, self.batch_sampling)
+            codes = np.asarray(dataset.X["groups"])
+            if self.batch_sampling == "group_class_balanced":
+                labels = self.owner._stratify_labels(np.asarray(dataset.y))
+                codes = codes * (int(labels.max()) + 1) + labels
+            n_cells = len(np.unique(codes))
+            if self.batch_size < n_cells:
+                what = ("(group, class) cells" if self.batch_sampling == "group_class_balanced"
+                        else "groups")
+                raise ValueError(
+                    f"batch_size={self.batch_size} is smaller than the {n_cells} {what} of the "
+                    f"training rows; batch_sampling={self.batch_sampling!r} puts a row of "
+                    f"each in every batch. Raise batch_size to at least {n_cells}."
+                )
+            seed = int(torch.randint(2**31 - 1, (1,)))
+            sampler = GroupBalancedBatchSampler(codes, self.batch_size, random_state=seed)
             return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_batch)
         return super().get_iterator(dataset, training=training)
-
-    def _fairness_batch(self):
-        """The next batch of the held-out fairness rows (every (group, class) cell in
-        it), as ``(X dict, y)`` tensors; the stream restarts when exhausted."""
-        it = self.__dict__.get("_fairness_iter")
-        if it is None:
-            size = self.fairness_batch_size or self.batch_size
-            sampler = self._balanced_sampler(self.fairness_data, "group_class_balanced",
-                                             n_batches=2**62,
-                                             batch_size=min(size, len(self.fairness_data)))
-            it = self._fairness_iter = iter(sampler)
-        return collate_batch(self.fairness_data.__getitems__(next(it)))
 
     # -- forward --------------------------------------------------------------
     def infer(self, x, **fit_params):
@@ -219,7 +198,7 @@ class FairNeuralNet(NeuralNet):
         Integer (``uint8``) images are scaled to float [0, 1] first, the input
         that :class:`skfair.transformers.Augmentation` expects.
         """
-        batch = self._with_fairness_batch(self._augment(batch))
+        batch = self._augment(batch)
         if self.step_compile is None:
             return super().train_step_single(batch, **fit_params)
         # skorch's step, with the forward pass and the loss compiled together
@@ -240,16 +219,6 @@ class FairNeuralNet(NeuralNet):
             y_pred = _clone_outputs(y_pred)
         return {"loss": loss, "y_pred": y_pred}
 
-    def _with_fairness_batch(self, batch):
-        """The training batch with a batch of the held-out fairness rows under the key
-        ``"fairness_batch"`` (when ``fairness_data`` is set)."""
-        if self.fairness_data is None:
-            return batch
-        Xi, yi = unpack_data(batch)
-        Xi = dict(Xi)
-        Xi["fairness_batch"] = self._fairness_batch()
-        return Xi, yi
-
     def _augment(self, batch):
         """The training batch with ``augmentation`` applied to ``"X"`` (if any)."""
         if self.augmentation is None:
@@ -268,7 +237,6 @@ class FairNeuralNet(NeuralNet):
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: pickling leaves this object as it is
         state.pop("_compiled_forward_loss", None)  # rebuilt on the next training step
-        state.pop("_fairness_iter", None)
         return state
 
     # -- loss -----------------------------------------------------------------
@@ -291,13 +259,6 @@ class FairNeuralNet(NeuralNet):
         loss = (weight * per_sample).mean()
         term = _unwrapped(self.module_).fairness
         if term is not None and owner.lam > 0:
-            if training and "fairness_batch" in X:
-                # the term on held-out rows the task loss does not fit
-                X, y_true = X["fairness_batch"]
-                y_pred = self.infer(X)
-                out, y_true = y_pred[0], _on_device(y_true, device)
-                weight = _on_device(X["sample_weight"], device).to(out.dtype)
-                per_sample = owner.get_task_loss(out, y_true)
             fair = owner.get_fairness_term(
                 out, y_true, _on_device(X["groups"], device), term=term,
                 embedding=y_pred[1] if len(y_pred) > 1 else None,
