@@ -287,14 +287,18 @@ def _affirmative(ctx, value):
 
     data = ctx.data
     if "affirmative_action" not in ctx.notes:
+        from skfair.utils import encode_sensitive_features
+
         base = ctx.baseline.estimator
         scoring = "neg_mean_absolute_error" if ctx.kind == "regression" else None
+        # the 2 worst subgroups, never all of them (boosting every row changes nothing)
+        k = min(2, encode_sensitive_features(data.S_train).n_groups - 1)
         subgroups, scores = select_worst_subgroups(
-            base, data.X_val, data.y_val, sensitive_features=data.S_val, k=2,
+            base, data.X_val, data.y_val, sensitive_features=data.S_val, k=k,
             scoring=scoring, min_size=5, return_scores=True,
         )
         ctx.notes["affirmative_action"] = (
-            "boosted subgroups (the 2 worst of the baseline on validation): "
+            f"boosted subgroups (the {k} worst of the baseline on validation): "
             + "; ".join(", ".join(f"{k}={v}" for k, v in sub.items()) for sub in subgroups)
         )
         ctx.notes["_affirmative_subgroups"] = subgroups
@@ -615,7 +619,8 @@ METHODS = {m.name: m for m in [
            "SupportWeighting(scheme='intersectional', smoothing=5)",
            _support("intersectional"), kinds=_ALL, needs_modules=(*_EST, "skfair.weighting")),
     Method("affirmative_action", "skfair",
-           "AffirmativeActionWeighting: boost the baseline's 2 worst validation subgroups",
+           "AffirmativeActionWeighting: boost the baseline's 2 worst validation subgroups "
+           "(1 of 2)",
            _affirmative, param="boost", grid=(2.0, 5.0, 10.0), kinds=_ALL,
            needs_modules=(*_EST, "skfair.weighting")),
     Method("pixel_inversion", "skfair",

@@ -353,6 +353,18 @@ def test_best_peer_by_the_selection_rule(digits):
     assert res.best == "fairnet_eo_l2"
 
 
+def test_affirmative_action_never_boosts_every_subgroup(digits):
+    # two colours: boosting "the 2 worst" would weigh every row alike (the baseline again)
+    assert digits.S_train["color"].nunique() == 2
+    res = run_benchmark(digits, ["baseline", "affirmative_action"], quick=True,
+                        log=lambda s: None)
+    assert res.notes["affirmative_action"].startswith(
+        "boosted subgroups (the 1 worst of the baseline on validation): color=")
+    assert res.notes["affirmative_action"].count("color=") == 1
+    assert not np.array_equal(res.predictions["affirmative_action"],
+                              res.predictions["baseline"])
+
+
 def test_run_benchmark_requires_baseline_first(digits):
     with pytest.raises(ValueError, match="baseline"):
         run_benchmark(digits, ["logreg"], quick=True, log=lambda s: None)
