@@ -371,7 +371,8 @@ class FairRegressionCorrector(RegressorMixin, BasePostProcessor):
             warnings.warn(
                 f"{type(self).__name__}: group(s) "
                 f"{[part.labels[g] for g in np.flatnonzero(counts == 0)]} have no validation "
-                "row, so their correction is the global line, without offset.",
+                "row: their correction is the line of all the rows (when a line is chosen), "
+                "without offset.",
                 UndefinedGroupWarning, stacklevel=3)
         levels = (_levels(pred, y_val, part.w, part.h, H) if self.level_down
                   else np.empty(0))

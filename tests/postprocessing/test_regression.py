@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skfair.metrics import mae_bias_score
+from skfair.metrics import UndefinedGroupWarning, mae_bias_score
 from skfair.postprocessing import FairRegressionCorrector
 from skfair.postprocessing._regression import lad_line, level_offsets
 
@@ -98,6 +98,21 @@ def test_levelling_two_groups_by_hand():
     assert plain.level_ is None and np.all(plain.offsets_ == 0)
     assert plain.correction_curve_["level"].isna().all()
     assert plain.validation_results_["mae_bias"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_a_group_without_validation_rows_gets_no_offset():
+    X, age, s = _difficulty(n=1500)
+    est = LinearRegression().fit(X, age)
+    w = np.where(s == 2, 0.0, 1.0)  # group 2 counts for nothing
+    with pytest.warns(UndefinedGroupWarning, match=r"\['2'\] have no validation row"):
+        corr = FairRegressionCorrector(est, prefit=True, tolerance=1.0, random_state=0).fit(
+            X, age, sensitive_features=s, sample_weight=w)
+    assert corr.level_ is not None and corr.offsets_[2] == 0.0
+    assert corr.offsets_[0] != 0.0
+    # its correction is the shared line (or none): the same as a group's at kappa = inf
+    glob = [1.0, 0.0] if corr.shrinkage_ is None else lad_line(
+        est.predict(X)[s < 2], age[s < 2], np.ones((s < 2).sum()))
+    np.testing.assert_allclose(corr.coef_[2], glob, atol=1e-6)
 
 
 def _difficulty(n=4000, seed=0):
