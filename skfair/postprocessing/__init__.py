@@ -5,7 +5,7 @@ chooses, per sensitive group, thresholds (binary) or class-score offsets
 (multi-class) that maximise accuracy under demographic parity, equal
 opportunity, equalized odds or a worst-group floor, within a tolerance.
 :class:`FairRegressionCorrector` does the same for regression with a per-group
-affine correction. Both work with the sensitive groups given at predict time
+affine correction and levelling offsets. Both work with the sensitive groups given at predict time
 or inferred by a group classifier; :func:`bake_rule` folds a rule with an
 inferred group head into a skfair network's output layer.
 """

@@ -1,4 +1,5 @@
-"""Group-wise affine correction of a regressor, fitted on validation rows."""
+"""Group-wise correction of a regressor (affine recalibration, then levelling offsets),
+fitted on validation rows."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ __all__ = ["FairRegressionCorrector"]
 
 _GOLDEN = (np.sqrt(5) - 1) / 2
 _DEFAULT_SHRINKAGE = (0.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, np.inf)
+_N_LEVELS = 40
 
 
 def _weighted_median(values, weights):
@@ -96,37 +98,117 @@ def _fit_maps(pred, y, w, decision, n_decision, shrinkage, slope_bounds):
     return lam * own[None] + (1 - lam) * glob[None, None, :]
 
 
-def _mae_bias(err, groups, n_groups, weights):
-    """ChaLearn's bias of absolute errors (mean over group pairs of |MAE_i - MAE_j|),
-    for several error columns at once: ``err`` (n, m) -> (m,); groups without rows
-    are left out."""
-    tot = np.bincount(groups, weights=weights, minlength=n_groups)
-    ok = tot > 0
-    mae = np.stack([np.bincount(groups, weights=weights * e, minlength=n_groups)
-                    for e in err.T])[:, ok] / tot[ok]
-    g = mae.shape[1]
+def level_offsets(residuals, weights, levels):
+    """Per target level ``m``, the offset ``d`` of smallest ``|d|`` after which the
+    weighted MAE of ``residuals - d`` is ``max(its minimum, m)``.
+
+    The MAE of ``residuals - d`` is convex and piecewise linear in ``d``
+    (knots at the residuals), smallest at their weighted median: below that
+    minimum a level is out of reach and the median is returned; above it the
+    level is met once on each side of the median, and the root nearer to 0
+    is returned (0 itself when the MAE without offset is already ``m``).
+
+    Parameters
+    ----------
+    residuals, weights : ndarray of shape (n,)
+        ``y - prediction`` and row weights (> 0) of one group.
+    levels : ndarray of shape (k,)
+
+    Returns
+    -------
+    offsets : ndarray of shape (k,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skfair.postprocessing._regression import level_offsets
+    >>> r = np.array([-1.0, 0.0, 0.0, 1.0, 4.0])  # median 0, MAE 1.2 there
+    >>> level_offsets(r, np.ones(5), np.array([1.0, 1.2, 1.6, 4.0])).round(6).tolist()
+    [0.0, 0.0, -0.666667, -3.2]
+    """
+    order = np.argsort(residuals, kind="stable")
+    knots = residuals[order]
+    w = weights[order] / weights.sum()
+    cw = np.cumsum(w)
+    cwr = np.cumsum(w * knots)
+    mae = knots * (2 * cw - 1) + cwr[-1] - 2 * cwr  # the MAE with offset d = each knot
+    i = int(np.argmin(mae))
+    # beyond the outer knots every row lies on one side: the MAE grows with slope 1
+    span = max(float(np.max(levels)) - float(mae[i]), 0.0) + 1.0
+    right = np.maximum.accumulate(np.r_[mae[i:], mae[-1] + span])
+    left = np.maximum.accumulate(np.r_[mae[i::-1], mae[0] + span])
+    target = np.maximum(levels, mae[i])
+    hi = np.interp(target, right, np.r_[knots[i:], knots[-1] + span])
+    lo = np.interp(target, left, np.r_[knots[i::-1], knots[0] - span])
+    return np.where(np.abs(lo) < np.abs(hi), lo, hi)
+
+
+def _candidates(pred, y, w, decision, n_decision, shrinkage, levels, slope_bounds):
+    """Every candidate correction as per-decision-group (slope, intercept):
+    ``(1 + len(shrinkage), 1 + len(levels), H, 2)``. Axis 0: no line, then each
+    ``kappa``'s lines; axis 1: no offset, then the levelling offsets of each level
+    (on the residuals of that line)."""
+    lines = np.tile([1.0, 0.0], (1, n_decision, 1))
+    if len(shrinkage):
+        lines = np.concatenate([lines, _fit_maps(pred, y, w, decision, n_decision,
+                                                 shrinkage, slope_bounds)])
+    out = np.repeat(lines[:, None], 1 + len(levels), axis=1)
+    if len(levels):
+        for j, line in enumerate(lines):
+            resid = y - (line[decision, 0] * pred + line[decision, 1])
+            for k in range(n_decision):
+                rows = decision == k
+                if rows.any():
+                    out[j, 1:, k, 1] += level_offsets(resid[rows], w[rows], levels)
+    return out
+
+
+def _bias_of_group_maes(mae):
+    """ChaLearn's bias (mean over group pairs of ``|MAE_i - MAE_j|``) of each column
+    of ``mae`` (groups x candidates)."""
+    g = mae.shape[0]
     if g < 2:
-        return np.zeros(err.shape[1])
-    m = np.sort(mae, axis=1)
-    return (m * (2 * np.arange(g) - g + 1)).sum(1) / (g * (g - 1) / 2)
+        return np.zeros(mae.shape[1])
+    m = np.sort(mae, axis=0)
+    return (m * (2 * np.arange(g) - g + 1)[:, None]).sum(0) / (g * (g - 1) / 2)
 
 
 class FairRegressionCorrector(RegressorMixin, BasePostProcessor):
-    """Group-wise affine correction of a regressor (e.g. age), fitted on validation rows.
+    """Group-wise correction of a regressor (e.g. age), fitted on validation rows.
 
     Reduces the ChaLearn bias score (:func:`skfair.metrics.mae_bias_score`:
     per-group mean absolute error, mean over group pairs of ``|MAE_i -
-    MAE_j|``) of a fitted regressor by recalibrating its output per group:
-    ``y' = a_g * y_hat + b_g``. Each group's line is fitted by least absolute
-    deviations on the validation rows (a robust fit, and the one that minimises
-    the group's MAE), and pulled towards the line fitted on all validation rows
-    with weight ``kappa / (n_g + kappa)``, so a small group is corrected less
-    than a large one. ``kappa`` is chosen among ``shrinkage`` by 5-fold
-    cross-fitting on the validation rows: the value with the smallest
-    out-of-fold bias score among those whose out-of-fold MAE exceeds the
-    uncorrected MAE by at most ``tolerance`` (no correction at all is always
-    among the choices). The chosen correction is then refitted on all the
-    validation rows.
+    MAE_j|``) of a fitted regressor by correcting its output per group:
+    ``y' = a_g * y_hat + b_g + d_g``, in two steps.
+
+    1. Recalibration: each group's line ``a_g * y_hat + b_g`` is fitted by
+       least absolute deviations on the validation rows (a robust fit, and the
+       one that minimises the group's MAE), and pulled towards the line fitted
+       on all validation rows with weight ``kappa / (n_g + kappa)``, so a small
+       group is corrected less than a large one.
+    2. Levelling (``level_down=True``): for a target level ``m``, each group's
+       offset ``d_g`` is the smallest shift that brings its MAE to ``max(its
+       minimum, m)`` (see :func:`level_offsets`): groups above ``m`` are
+       brought down to it as far as an offset can, groups below ``m`` are
+       raised to it.
+
+    When groups differ in difficulty (on faces, mostly because their true-age
+    distributions differ: a group with more older people is harder), the best
+    fit of every group leaves their MAEs apart, and a recalibration cannot
+    close the gap: a post-hoc correction reduces the bias mainly by *levelling
+    down*, i.e. by making the predictions of the better-served groups worse.
+    That is what step 2 does, within the MAE budget ``tolerance``. Improving
+    the worse-served groups (more or better data, a better model for them) is
+    preferable where it is possible; ``level_down=False`` keeps step 1 only.
+
+    The pair (``kappa``, ``m``) is chosen among ``shrinkage`` x 40 levels
+    (evenly spaced between the smallest and the largest group MAE of the
+    uncorrected validation predictions) by 5-fold cross-fitting on the
+    validation rows: the pair with the smallest out-of-fold bias score among
+    those whose out-of-fold MAE exceeds the uncorrected MAE by at most
+    ``tolerance`` (no line, no offset and no correction at all are always
+    among the choices; ties go to the smaller MAE). The chosen correction is
+    then refitted on all the validation rows.
 
     Parameters
     ----------
@@ -139,6 +221,9 @@ class FairRegressionCorrector(RegressorMixin, BasePostProcessor):
         Candidate ``kappa`` values (pseudo-rows of the global line; ``inf``:
         one global line, ``0``: each group's own). ``None``: ``(0, 3, 10, 30,
         100, 300, 1000, inf)``.
+    level_down : bool, default=True
+        Allow the levelling offsets (step 2), which may raise the better-served
+        groups' errors. ``False``: recalibration only.
     prefit : bool, default=False
         ``True``: fit only the correction, on all the rows given (held-out
         rows). ``False``: hold out ``valid_size`` of the rows (stratified by
@@ -165,12 +250,19 @@ class FairRegressionCorrector(RegressorMixin, BasePostProcessor):
     groups_ : pandas.DataFrame
         One row per group; its index is the row of ``coef_``.
     coef_ : ndarray of shape (n_groups, 2)
-        Slope and intercept of each group's correction.
+        Slope and intercept of each group's correction (offsets included):
+        ``predict`` returns ``coef_[g, 0] * y_hat + coef_[g, 1]``.
+    offsets_ : ndarray of shape (n_groups,)
+        The levelling offsets ``d_g`` included in ``coef_[:, 1]`` (zeros when
+        no level was chosen).
     shrinkage_ : float or None
-        The chosen ``kappa`` (None: no correction).
+        The chosen ``kappa`` (None: no recalibration line).
+    level_ : float or None
+        The chosen target level ``m`` (None: no levelling).
     correction_curve_ : pandas.DataFrame
-        Out-of-fold validation ``mae`` and ``mae_bias`` for no correction
-        (``shrinkage`` NaN) and every ``kappa``; ``chosen`` marks the pick.
+        Out-of-fold validation ``mae`` and ``mae_bias`` of every candidate:
+        ``shrinkage`` (NaN: no line) x ``level`` (NaN: no offset); the first
+        row is no correction at all; ``chosen`` marks the pick.
     validation_results_ : dict
         ``n_rows``, and the out-of-fold ``mae`` / ``mae_bias`` of the chosen
         correction next to ``mae_uncorrected`` / ``mae_bias_uncorrected``.
@@ -204,6 +296,7 @@ class FairRegressionCorrector(RegressorMixin, BasePostProcessor):
         "estimator": [HasMethods(["fit", "predict"])],
         "tolerance": [Interval(Real, 0, None, closed="left")],
         "shrinkage": ["array-like", None],
+        "level_down": ["boolean"],
         "prefit": ["boolean"],
         "groups": [StrOptions({"given", "inferred"})],
         "group_estimator": [HasMethods(["fit", "predict"]), None],
@@ -213,12 +306,13 @@ class FairRegressionCorrector(RegressorMixin, BasePostProcessor):
     }
     _N_FOLDS = 5
 
-    def __init__(self, estimator, *, tolerance=0.0, shrinkage=None, prefit=False,
-                 groups="given", group_estimator=None, valid_size=0.25,
+    def __init__(self, estimator, *, tolerance=0.0, shrinkage=None, level_down=True,
+                 prefit=False, groups="given", group_estimator=None, valid_size=0.25,
                  slope_bounds=(0.0, 3.0), random_state=None):
         self.estimator = estimator
         self.tolerance = tolerance
         self.shrinkage = shrinkage
+        self.level_down = level_down
         self.prefit = prefit
         self.groups = groups
         self.group_estimator = group_estimator
@@ -277,35 +371,45 @@ class FairRegressionCorrector(RegressorMixin, BasePostProcessor):
             warnings.warn(
                 f"{type(self).__name__}: group(s) "
                 f"{[part.labels[g] for g in np.flatnonzero(counts == 0)]} have no validation "
-                "row, so their correction is the global line.", UndefinedGroupWarning,
-                stacklevel=3)
-        # out-of-fold predictions of every candidate correction
+                "row: their correction is the line of all the rows (when a line is chosen), "
+                "without offset.",
+                UndefinedGroupWarning, stacklevel=3)
+        levels = (_levels(pred, y_val, part.w, part.h, H) if self.level_down
+                  else np.empty(0))
+        # out-of-fold absolute errors of every candidate, summed per true group
         rng = check_random_state(self.random_state)
         fold = self._folds(part, rng)
-        oof = np.empty((len(y_val), len(kappa)))
+        n_lines, n_levels = 1 + len(kappa), 1 + len(levels)
+        sums = np.zeros((part.G, n_lines * n_levels))
         for f in range(self._N_FOLDS):
             test = fold == f
             if not test.any():
                 continue
-            maps = _fit_maps(pred[~test], y_val[~test], part.w[~test], part.h[~test], H,
-                             kappa, bounds)
-            oof[test] = (maps[:, part.h[test], 0] * pred[test] + maps[:, part.h[test], 1]).T
-        err = np.abs(np.column_stack([pred, oof]) - y_val[:, None])
-        mae = (part.w[:, None] * err).sum(0) / part.w.sum()
-        bias = _mae_bias(err, part.g, part.G, part.w)
+            cand = _candidates(pred[~test], y_val[~test], part.w[~test], part.h[~test], H,
+                               kappa, levels, bounds)
+            h, p, t = part.h[test], pred[test], y_val[test]
+            member = np.zeros((part.G, len(h)))
+            member[part.g[test], np.arange(len(h))] = part.w[test]
+            for j in range(n_lines):
+                err = np.abs(cand[j][:, h, 0] * p + cand[j][:, h, 1] - t).T
+                sums[:, j * n_levels:(j + 1) * n_levels] += member @ err
+        tot = np.bincount(part.g, weights=part.w, minlength=part.G)
+        mae = sums.sum(0) / tot.sum()
+        bias = _bias_of_group_maes(sums[tot > 0] / tot[tot > 0, None])
         admissible = mae <= mae[0] + self.tolerance + 1e-12
         score = np.where(admissible, bias, np.inf)
         best = int(np.flatnonzero(score == score.min())[np.argmin(mae[score == score.min()])])
+        line, level = divmod(best, n_levels)
         self.correction_curve_ = pd.DataFrame({
-            "shrinkage": np.concatenate([[np.nan], kappa]), "mae": mae, "mae_bias": bias,
-            "chosen": np.arange(len(mae)) == best})
-        if best == 0:
-            self.shrinkage_ = None
-            self.coef_ = np.tile([1.0, 0.0], (H, 1))
-        else:
-            self.shrinkage_ = float(kappa[best - 1])
-            self.coef_ = _fit_maps(pred, y_val, part.w, part.h, H, kappa[best - 1:best],
-                                   bounds)[0]
+            "shrinkage": np.repeat(np.concatenate([[np.nan], kappa]), n_levels),
+            "level": np.tile(np.concatenate([[np.nan], levels]), n_lines),
+            "mae": mae, "mae_bias": bias, "chosen": np.arange(len(mae)) == best})
+        self.shrinkage_ = None if line == 0 else float(kappa[line - 1])
+        self.level_ = None if level == 0 else float(levels[level - 1])
+        cand = _candidates(pred, y_val, part.w, part.h, H, kappa[line - 1:line] if line else [],
+                           levels[level - 1:level] if level else [], bounds)[-1]
+        self.coef_ = cand[-1]
+        self.offsets_ = cand[-1, :, 1] - cand[0, :, 1]
         self.validation_results_ = {
             "n_rows": int(len(y_val)), "mae": float(mae[best]), "mae_bias": float(bias[best]),
             "mae_uncorrected": float(mae[0]), "mae_bias_uncorrected": float(bias[0])}
@@ -374,6 +478,17 @@ class FairRegressionCorrector(RegressorMixin, BasePostProcessor):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coef_")
+
+
+def _levels(pred, y, w, decision, n_decision):
+    """The target levels: evenly spaced between the smallest and the largest
+    group MAE of the uncorrected predictions (none with fewer than two groups)."""
+    tot = np.bincount(decision, weights=w, minlength=n_decision)
+    if (tot > 0).sum() < 2:
+        return np.empty(0)
+    mae = np.bincount(decision, weights=w * np.abs(y - pred), minlength=n_decision)
+    mae = mae[tot > 0] / tot[tot > 0]
+    return np.linspace(mae.min(), mae.max(), _N_LEVELS)
 
 
 def _quartiles(y):
