@@ -354,19 +354,6 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     p = sub.add_parser("summary", help="summarise the embedded colored-digits dataset")
-    p.add_argument("--n-jobs", type=_positive_int, default=1,
-                   help="methods fitted at once after the baseline, each with its whole grid "
-                        "(default 1); results equal a sequential run's")
-    p.add_argument("--backend", default="loky", choices=["loky", "dask", "ray"],
-                   help="where --n-jobs runs: loky worker processes here (default), or a "
-                        "Dask / Ray cluster (--scheduler, else a local one of --n-jobs "
-                        "workers)")
-    p.add_argument("--scheduler", default=None,
-                   help="address of the Dask scheduler (tcp://host:8786) or Ray cluster "
-                        "(ray://host:10001) for --backend dask|ray")
-    p.add_argument("--peer-budget", type=float, default=600.0,
-                   help="seconds OxonFair's search may take before it is cut and reported "
-                        "as such (default 600; its grid grows exponentially with the groups)")
     p.add_argument("--bias", type=float, default=0.95,
                    help="colour-label agreement in the training split (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

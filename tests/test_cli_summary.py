@@ -23,3 +23,9 @@ def test_python_dash_m_entry_point():
     )
     assert proc.returncode == 0, proc.stderr
     assert "rows: train" in proc.stdout
+
+
+def test_summary_takes_only_its_own_options(capsys):
+    """The benchmark's options (--n-jobs, --peer-budget, ...) are not summary's."""
+    assert main(["summary", "--n-jobs", "2"]) == 2
+    assert "unrecognized arguments: --n-jobs" in capsys.readouterr().err
