@@ -502,7 +502,7 @@ class _LabelsRule:
                                  random_state=self.random_state)
 
 
-def _postprocess(constraint, base="logreg", groups="given"):
+def _postprocess(constraint, base="logreg", groups="given", randomize=False):
     """skfair's FairThresholdClassifier (FairRegressionCorrector for regression) with
     ``prefit=True``: the base on the training rows, the rule on the validation rows."""
     def build(ctx, value):
@@ -516,7 +516,8 @@ def _postprocess(constraint, base="logreg", groups="given"):
             else:
                 rule = FairThresholdClassifier(est, constraint=constraint,
                                                tolerance=float(value), prefit=True,
-                                               groups=groups, random_state=ctx.seed)
+                                               groups=groups, randomize=randomize,
+                                               random_state=ctx.seed)
             if fitted is not est:
                 X_val = np.asarray(X_val, dtype=np.float64)
             rule.fit(X_val, y_val, sensitive_features=S_val)
@@ -665,6 +666,12 @@ METHODS = {m.name: m for m in [
            "FairThresholdClassifier(LogisticRegression, 'demographic_parity', prefit) on the "
            "validation rows", _postprocess("demographic_parity"), param="tolerance",
            grid=POSTPROCESS_TOLERANCES, kinds=_CLASSIF,
+           needs_modules=("skfair.postprocessing",), predict_sensitive=True),
+    Method("postprocess_eo_randomized", "skfair",
+           "FairThresholdClassifier(LogisticRegression, 'equalized_odds', randomize=True): "
+           "per-group mixtures of two thresholds (rates met exactly, predictions random)",
+           _postprocess("equalized_odds", randomize=True), param="tolerance",
+           grid=POSTPROCESS_TOLERANCES, kinds=_BINARY,
            needs_modules=("skfair.postprocessing",), predict_sensitive=True),
     Method("postprocess_eo_inferred", "skfair",
            "FairThresholdClassifier(LogisticRegression, 'equalized_odds', groups='inferred'): "

@@ -148,3 +148,21 @@ def test_oxonfair_runs_on_validation_and_is_cut_by_its_budget(tabular_like):
                         peer_budget=1e-3)
     status = cut.results.set_index("method").loc["oxonfair_dp", "status"]
     assert status.startswith("cut:") and "budget" in status
+
+
+def test_skfair_post_processors_fit_their_rule_on_the_validation_rows(tabular_like):
+    from skfair.postprocessing import FairThresholdClassifier
+
+    d = tabular_like
+    ctx = MethodContext(data=d)
+    for name, randomize in (("postprocess_eo", False), ("postprocess_eo_randomized", True)):
+        model = METHODS[name].build(ctx, 0.02).fit(d.X_train, d.y_train, d.S_train)
+        rule = model.rule_.rule
+        assert rule.prefit and rule.randomize is randomize and rule.tolerance == 0.02
+        base, _ = ctx.shared["logreg_base"]
+        by_hand = FairThresholdClassifier(base.estimator, tolerance=0.02, prefit=True,
+                                          randomize=randomize, random_state=ctx.seed)
+        by_hand.fit(d.X_val.astype(np.float64), d.y_val, sensitive_features=d.S_val)
+        np.testing.assert_array_equal(
+            model.predict(d.X_test, d.S_test),
+            by_hand.predict(d.X_test.astype(np.float64), sensitive_features=d.S_test))
