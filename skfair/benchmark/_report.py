@@ -144,10 +144,17 @@ def _md_table(frame):
     return "\n".join(lines)
 
 
-def _metric_columns(kind):
-    if kind == "regression":
-        return list(REGRESSION_METRICS)
-    return list(CLASSIFICATION_METRICS)
+def _metric_columns(kind, available=()):
+    """The table's metric columns; for regression the ChaLearn bias of each attribute
+    alone (``mae_bias_<attribute>``, as many as the data know) before the age groups'."""
+    if kind != "regression":
+        return list(CLASSIFICATION_METRICS)
+    cols = list(REGRESSION_METRICS)
+    per_attribute = sorted(c for c in available if c.startswith("mae_bias_")
+                           and c not in REGRESSION_METRICS
+                           and not c.endswith(("_low", "_high")))
+    at = cols.index("mae_bias_age")
+    return cols[:at] + per_attribute + cols[at:]
 
 
 
@@ -467,6 +474,10 @@ _GLOSSARY = {
         "lower is more even. The same score over true-age groups (<20, 20-40, 40-60, >=60): "
         "how the error depends on the target's own range, not on the sensitive attribute, "
         "so it can rise while `mae_bias` falls."),
+    "mae_bias_mean": (
+        "lower is fairer. The ChaLearn challenge's ranking score: the mean of the bias "
+        "score of every attribute scored alone (`mae_bias_<attribute>`: gender, race, ... "
+        "never their intersections) and of the true-age groups' (`mae_bias_age`)."),
     "worst_group_mae": "lower is better. The MAE of the worst-served sensitive group.",
 }
 
@@ -475,7 +486,7 @@ def _glossary_lines(kind, okm):
     if kind == "regression":
         lines = ["- `mae`, `rmse`: overall error in the target's units (lower is better; RMSE "
                  "weighs large errors more)."]
-        cols = ["mae_bias", "mae_bias_age", "worst_group_mae"]
+        cols = ["mae_bias", "mae_bias_age", "mae_bias_mean", "worst_group_mae"]
     else:
         lines = ["- `accuracy`, `balanced_accuracy` (mean per-class recall): overall scores, "
                  "higher is better."]
@@ -756,7 +767,7 @@ def write_report(result, out_dir, *, command=None, started=None, machine=None, l
 
     ok = res[res["status"] == "ok"].copy()
     okm = ok.set_index("method")
-    metric_cols = [c for c in _metric_columns(kind) if c in ok.columns]
+    metric_cols = [c for c in _metric_columns(kind, ok.columns) if c in ok.columns]
     score, gap = _score_gap(kind)
     for col in (score, gap):
         if f"{col}_low" in ok.columns:

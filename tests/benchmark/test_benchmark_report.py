@@ -213,11 +213,24 @@ def test_glossary_names_a_disagreement_seen_in_the_table():
 
 def test_regression_glossary():
     okm = pd.DataFrame({c: [1.0] for c in ("mae", "rmse", "mae_bias", "mae_bias_age",
-                                           "worst_group_mae")}, index=["baseline"])
+                                           "mae_bias_mean", "worst_group_mae")},
+                       index=["baseline"])
     lines = _glossary_lines("regression", okm)
-    for col in ("mae_bias", "mae_bias_age", "worst_group_mae"):
+    for col in ("mae_bias", "mae_bias_age", "mae_bias_mean", "worst_group_mae"):
         assert sum(line.startswith(f"- `{col}`: ") for line in lines) == 1
     assert "ChaLearn" in "".join(lines)
+
+
+def test_regression_table_shows_each_attributes_bias():
+    from skfair.benchmark._report import _metric_columns
+
+    available = ["mae", "mae_bias", "mae_bias_race", "mae_bias_gender", "mae_bias_age",
+                 "mae_bias_mean", "mae_bias_low", "mae_bias_high"]
+    cols = _metric_columns("regression", available)
+    assert cols.index("mae_bias") < cols.index("mae_bias_gender") < cols.index(
+        "mae_bias_race") < cols.index("mae_bias_age") < cols.index("mae_bias_mean")
+    assert "mae_bias_low" not in cols and "mae_bias_high" not in cols
+    assert _metric_columns("binary", available)[0] == "accuracy"
 
 
 # ------------------------------------------------------------------ no-effect note
