@@ -1,10 +1,10 @@
-"""Bias amplification of a multi-label network, with and without seed 004's auxiliary loss.
+"""Bias amplification of a multi-label network, with and without Choi et al.'s auxiliary loss.
 
 Two tasks, each split 70/30 (stratified by gender) and run for several seeds
 (split, network initialisation and descriptive model change with the seed):
 
 * ``synthetic``: :func:`skfair.datasets.make_biased_multilabel` with its
-  defaults (seed 004's Table 1 skews, 68.7 % men, 32 features), 6,000 rows.
+  defaults (Choi et al.'s Table 1 skews, 68.7 % men, 32 features), 6,000 rows.
 * ``utkface``: real faces from ``../shared/data/utkface/images`` (3,983
   parsable crops). Labels: five age bins (0-14, 15-29, 30-44, 45-59, 60+) and
   the five UTKFace races as ten binary labels (two positive per row); group:
@@ -14,7 +14,7 @@ Two tasks, each split 70/30 (stratified by gender) and run for several seeds
   flattened (3,072 values) and reduced to 64 whitened principal components
   (PCA fitted on the training split).
 
-As in seed 004, the network predicts the gender as one more label (so the
+As in Choi et al., the network predicts the gender as one more label (so the
 directional measure T->A has a predicted group); the auxiliary loss leaves
 that label out (``aligned_labels``), bias measures and accuracy use the
 object labels only. Models (same network: MLP with one hidden layer of 64,
@@ -26,7 +26,7 @@ Adam lr 1e-3, weight decay 1e-4, batch 64, identical epochs):
 * ``aux-descriptive``: the same loss with the expectation over an offline
   pool of ``--pool`` samples of a :class:`~skfair.generative.DescriptiveModel`
   of the training features, whose gender is given by a logistic regression
-  (seed 004), importance-weighted to the training gender shares.
+  (Choi et al.), importance-weighted to the training gender shares.
 
 ``lam`` is chosen per seed and model from ``--lams`` on a validation split
 (25 % of the training rows): the smallest absolute Zhao amplification among
@@ -40,7 +40,7 @@ Russakovsky's directional BiasAmp A->T and T->A (signs from the training
 set), mean per-label accuracy, fit time; then the reduction of Zhao's
 amplification relative to the baseline and the accuracy change in points. A
 scatter PNG per task (training bias vs predicted bias towards men per label,
-seed 004's figures 1-2, first seed) goes to ``--out``.
+Choi et al.'s figures 1-2, first seed) goes to ``--out``.
 
 Run: ``.venv/bin/python benchmarks/bench_bias_amplification.py --out bench_out``
 (about 5-7 minutes on one CPU core).
@@ -115,7 +115,7 @@ def make_model(kind, args, seed, n_labels, lam=None):
 
 
 def with_gender(Y, A):
-    """Seed 004: the gender is one more predicted label (the last column)."""
+    """Choi et al.: the gender is one more predicted label (the last column)."""
     return np.column_stack([Y, A == "man"]).astype(np.int64)
 
 

@@ -1,4 +1,4 @@
-"""Seed 000's Table 2 on UTKFace: baseline, each weighting scheme, the ensemble of experts.
+"""The ChaLearn entry's Table 2 on UTKFace: baseline, weighting schemes, the ensemble of experts.
 
 Age regression on the UTKFace subset of ``../shared/data`` (sensitive: gender, race,
 and the age group of the ground-truth age). Stage 1 features come from
@@ -8,25 +8,25 @@ training split only** (age, L1 loss, flips/crops/jitter through
 :class:`skfair.transformers.Augmentation`, images downscaled to ``--image-size``),
 saved as a local checkpoint and loaded by ``EmbeddingExtractor(weights=<path>)``,
 which returns its 512-d penultimate features. This is a CPU-feasible stand-in for
-seed 000's pretrained ResNet50: absolute MAEs are far from the paper's, the
+the ChaLearn entry's pretrained ResNet50: absolute MAEs are far from the paper's, the
 comparison between rows is what the table is for.
 
 Every model on top of the features is the same small MLP head
 (:class:`skfair.estimators.FairNetRegressor`, L1 loss), trained with:
 
 * ``baseline``: no weights;
-* ``1a``/``1b``: marginal support weights (seed 000 custom loss 1) on gender, race and
+* ``1a``/``1b``: marginal support weights (the ChaLearn entry custom loss 1) on gender, race and
   the age per year (``target="year"``, n = 100) / binned (``target="binned"``);
 * ``2b``: intersectional support weights on gender x race x age bin (loss 2b);
 * ``3``: a manual per-value table (loss 3), values picked by hand in the spirit of
-  seed 000's Table 1 for UTKFace's attributes (see ``MANUAL_TABLE``);
-* ``expert <a>``: seed 000 section 2.1's experts: gender / race weights from 1b plus
+  the ChaLearn entry's Table 1 for UTKFace's attributes (see ``MANUAL_TABLE``);
+* ``expert <a>``: the ChaLearn entry section 2.1's experts: gender / race weights from 1b plus
   the 1b age weights; the age expert uses the 1a age weights only;
 * ``ensemble``: the three experts stacked by :class:`skfair.ensemble.ExpertEnsembleRegressor`
   (stage 2 + a dense combiner fitted with loss 1b on out-of-fold predictions);
 * ``ensemble 3 stages``: the same plus the joint fine-tuning of experts and combiner
-  with loss 1b (seed 000 stage 3);
-* ``exp. 4``: seed 000's Experiment 4 simplified (docs/examples/experiment4.md): one
+  with loss 1b (the ChaLearn entry stage 3);
+* ``exp. 4``: the ChaLearn entry's Experiment 4 simplified (docs/examples/experiment4.md): one
   unweighted head, a dense layer on its out-of-fold predictions, then both fine-tuned
   with loss 1b (no augmentation here: the embeddings are precomputed).
 
@@ -76,11 +76,11 @@ if not os.environ.get("SKFAIR_DATA_DIR") and _CHECKOUT_DATA.is_dir():
     os.environ["SKFAIR_DATA_DIR"] = str(_CHECKOUT_DATA)
 from skfair.weighting import ManualWeighting, SupportWeighting  # noqa: E402
 
-#: Loss 3 for UTKFace, in the spirit of seed 000's Table 1: hand-rounded values. They
+#: Loss 3 for UTKFace, in the spirit of the ChaLearn entry's Table 1: hand-rounded values. They
 #: start from the per-value factors that give every value of every attribute the same
 #: total weight on the training split (raking: gender F 1.13 / M 0.90; race White 0.69,
 #: Black 1.11, Asian 1.05, Indian 1.09, Others 1.23; age 0-20 1.14, 20-40 0.42, 40-60
-#: 1.60, 60+ 3.31), rounded, with the oldest bin pushed up as seed 000 did (10 for "old"
+#: 1.60, 60+ 3.31), rounded, with the oldest bin pushed up as the ChaLearn entry did (10 for "old"
 #: where loss 1b gave 6.83).
 MANUAL_TABLE = {
     "gender": {"Male": 0.9, "Female": 1.1},
@@ -229,7 +229,7 @@ def main(argv=None):
         loss_1b = SupportWeighting(target="binned")
         ens = ExpertEnsembleRegressor(
             [(a, head(args, seed), w) for a, w in experts.items()], cv=args.cv,
-            final_weighting=loss_1b,  # seed 000 trains its final layer with loss 1b
+            final_weighting=loss_1b,  # the ChaLearn entry trains its final layer with loss 1b
             finetune_epochs=args.finetune_epochs, finetune_lr=1e-4, random_state=seed,
         ).fit(Z_tr, y_tr, sensitive_features=S_tr)
         t_ens = time.perf_counter() - t1
@@ -237,7 +237,7 @@ def main(argv=None):
             add(f"expert {a}", seed, expert.predict(Z_te), 0.0)
         add("ensemble", seed, ens.predict(Z_te), t_ens)
 
-        # stage 3 of seed 000: experts + combiner fine-tuned together with loss 1b. This
+        # stage 3 of the ChaLearn entry: experts + combiner fine-tuned together with loss 1b. This
         # is what fit(joint_finetune=loss_1b) runs after the combiner; run here on a copy
         # of the fitted ensemble so both rows share the same stage-2 experts.
         t1 = time.perf_counter()
@@ -246,7 +246,7 @@ def main(argv=None):
             joint, Z_tr, y_tr, loss_1b.get_weights(S_tr, y_tr), S_tr)
         add("ensemble 3 stages", seed, joint.predict(Z_te),
             t_ens + time.perf_counter() - t1)
-        # seed 000 Experiment 4 (docs/examples/experiment4.md): one model, unweighted in
+        # the ChaLearn entry Experiment 4 (docs/examples/experiment4.md): one model, unweighted in
         # stages 1-2, loss 1b only in the joint stage 3 (no augmentation on embeddings)
         t1 = time.perf_counter()
         exp4 = ExpertEnsembleRegressor(

@@ -86,7 +86,7 @@ class OwnWeightingRegressor(RegressorMixin, BaseEstimator):
 
 
 def marginal_by_hand(S, smoothing=0.0, n_values=None):
-    """(k + total) / (k + n * support), product over the columns of S (seed 000 loss 1)."""
+    """(k + total) / (k + n * support), product over the columns of S (ChaLearn entry, loss 1)."""
     total = len(S)
     w = np.ones(total)
     for col in S.columns:

@@ -1,4 +1,4 @@
-"""Stage 3 of seed 000: experts (skorch networks) and combiner fine-tuned jointly."""
+"""Stage 3 of the ChaLearn entry: experts (skorch networks) and combiner fine-tuned jointly."""
 
 import numpy as np
 import pytest

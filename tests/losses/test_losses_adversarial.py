@@ -1,4 +1,4 @@
-"""Gradient reversal and the adversarial sensitive regularizer (seed 003)."""
+"""Gradient reversal and the adversarial sensitive regularizer (Serna et al.)."""
 
 import math
 import pickle

@@ -1,4 +1,4 @@
-"""Bias-amplification auxiliary loss (seed 004)."""
+"""Bias-amplification auxiliary loss (Choi et al.)."""
 
 import numpy as np
 import pytest

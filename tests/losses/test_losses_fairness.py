@@ -157,7 +157,7 @@ def test_iou_hand_computed():
 
 
 def test_iou_reproduces_seed_002_confusion_matrices():
-    """The soft confusion matrices of seed 002's 256-image example (columns = truth)."""
+    """The soft confusion matrices of Hänel et al.'s 256-image example (columns = truth)."""
     # (group, true class, rows, predicted mass on class 0)
     cells = [(0, 0, 88, 72.50), (0, 1, 76, 7.90), (1, 0, 57, 49.16), (1, 1, 35, 4.20)]
     P, y, s = [], [], []

@@ -1,4 +1,4 @@
-"""Group-balanced risk (seed 003)."""
+"""Group-balanced risk (Serna et al.)."""
 
 import numpy as np
 import pytest

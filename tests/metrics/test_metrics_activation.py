@@ -6,7 +6,7 @@ from skfair.metrics import activation_ratio
 
 
 def test_seed_003_insidebias_ratios():
-    # five samples per group with mean activations 2.82, 2.65, 2.53 (seed 003)
+    # five samples per group with mean activations 2.82, 2.65, 2.53 (Serna et al.)
     rng = np.random.default_rng(0)
     acts, groups = [], []
     for name, level in (("A", 2.82), ("B", 2.65), ("C", 2.53)):

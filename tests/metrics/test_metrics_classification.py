@@ -248,7 +248,7 @@ def test_iou_fairness_hand_computed():
 
 
 def test_group_error_spread_reproduces_seed_003_table():
-    # seed 003 (RFW, ResNet-50): error 5.75 %, 5.96 %, 3.62 % -> avg 5.11, std 1.06
+    # Serna et al. (RFW, ResNet-50): error 5.75 %, 5.96 %, 3.62 % -> avg 5.11, std 1.06
     errors = {"Asian": 575, "Black": 596, "Caucasian": 362}
     y_pred = np.concatenate([np.r_[np.ones(e), np.zeros(10_000 - e)] for e in errors.values()])
     groups = np.repeat(list(errors), 10_000)

@@ -29,8 +29,8 @@ class _LabelGroupResampler(GroupResampler):
 
 EXPECTED = {
     "check_target_type": (
-        "continuous and multi-output targets are accepted on purpose: seed 000 resamples "
-        "age regression data, seed 004 multi-label data"
+        "continuous and multi-output targets are accepted on purpose: the ChaLearn entry resamples "
+        "age regression data, Choi et al. multi-label data"
     ),
     "check_samplers_one_label": (
         "a single group is a valid input (nothing to balance, R rows are returned); "

@@ -19,7 +19,7 @@ from skfair.weighting import (
     select_worst_subgroups,
 )
 
-# Seed 000, Table 1, row "Loss 3" (age groups are the binned target)
+# The ChaLearn entry, Table 1, row "Loss 3" (age groups are the binned target)
 LOSS3 = {
     "gender": {"Male": 0.35, "Female": 0.5},
     "expression": {"Happy": 2.0, "Slightly": 1.0, "Neutral": 1.0, "Other": 7.0},

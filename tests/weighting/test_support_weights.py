@@ -1,4 +1,4 @@
-"""Support weights (seed 000, custom losses 1 and 2) against hand-computed cases."""
+"""Support weights (the ChaLearn entry, custom losses 1 and 2) against hand-computed cases."""
 
 import numpy as np
 import pandas as pd
@@ -10,7 +10,7 @@ from sklearn.base import clone
 from skfair.utils import encode_sensitive_features
 from skfair.weighting import SupportWeighting, support_weights, target_attribute
 
-# A 4-attribute example in the style of seed 000 (gender, ethnicity, expression,
+# A 4-attribute example in the style of the ChaLearn entry (gender, ethnicity, expression,
 # age group). Counts, read off by hand:
 #   gender  M: rows 0-4, 9 -> 6      F: 4                       (n = 2)
 #   race    W: 0,1,2,3,5,8,9 -> 7    B: 4,6 -> 2   A: 7 -> 1     (n = 3)
@@ -36,7 +36,7 @@ MARGINAL_SUPPORT = [
 ]
 N_PER_ATTRIBUTE = (2, 3, 4, 4)
 # cells: (M,W,happy,adult) holds rows 1 and 9, (M,W,neutral,adult) rows 2 and 3,
-# every other row is alone in its cell; n = 2 * 3 * 4 * 4 = 96 (seed 000, loss 2b)
+# every other row is alone in its cell; n = 2 * 3 * 4 * 4 = 96 (the ChaLearn entry, loss 2b)
 CELL_SUPPORT = [1, 2, 2, 2, 1, 1, 1, 1, 1, 2]
 TOTAL = 10
 
@@ -90,7 +90,7 @@ def test_n_values_default_counts_categories_and_can_be_overridden():
     )
 
 
-# Seed 000, Table 1, row "Loss 1b": weights per value with k = 5.
+# The ChaLearn entry, Table 1, row "Loss 1b": weights per value with k = 5.
 TABLE1_LOSS_1B = {
     "gender": {"Male": 0.99, "Female": 1.01},
     "expression": {"Happy": 1.45, "Slightly": 0.56, "Neutral": 0.73, "Other": 5.78},
@@ -128,7 +128,7 @@ def test_reproduces_seed_000_table_1_loss_1b():
 
 
 def test_marginal_weight_is_the_product_of_per_attribute_factors():
-    """Seed 000: image 123's weight is its gender x ethnicity x expression x age factors."""
+    """The ChaLearn entry: image 123's weight is the product of its four attributes' factors."""
     S = pd.DataFrame({"a": ["x", "x", "y"], "b": ["u", "v", "v"]})
     fa = support_weights(S[["a"]], smoothing=5)
     fb = support_weights(S[["b"]], smoothing=5)
