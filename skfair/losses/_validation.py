@@ -12,11 +12,7 @@ from __future__ import annotations
 import numbers
 
 import torch
-
-try:  # torch >= 2.3
-    from torch.compiler import is_compiling
-except ImportError:  # pragma: no cover - torch < 2.3
-    from torch._dynamo import is_compiling
+from torch.compiler import is_compiling
 
 __all__: list[str] = []
 
